@@ -1,0 +1,329 @@
+"""Election life cycle: create from a spec, key ceremony, open, pause, close.
+
+Domain functions take the session first, raise DomainError subclasses and never commit
+(STYLE.md): the caller's transaction makes each step all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared import audit, codes, crypto
+from shared.ballot import ciphertext_length, hpke_info
+from shared.canonical import canonical_bytes, digest
+from shared.errors import (
+    ElectionNotFound,
+    InvalidInput,
+    QuorumNotMet,
+    WrongElectionState,
+)
+from shared.glossary import LEVELS, PROFILES
+from shared.models import Ballot, BoardMember, Election, Person, Token, Voter
+from shared.rules import quorum_met
+from shared.shares import ShareCard
+
+MANIFEST_FORMAT = "cv-manifest"
+CLOSE_FORMAT = "cv-close"
+FORMAT_VERSION = 1
+MAX_PERSONS = 200
+
+
+def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
+    value = spec.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidInput(f"Trường “{label}” phải là chuỗi ký tự.")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"Thiếu “{label}”.")
+    if len(value) > 500:
+        raise InvalidInput(f"“{label}” quá dài (tối đa 500 ký tự).")
+    return value
+
+
+def validate_spec(spec: Any) -> dict[str, Any]:
+    """Check an election spec (SPEC.json shape) and return a cleaned copy; InvalidInput if bad."""
+    if not isinstance(spec, dict):
+        raise InvalidInput("Tệp cấu hình phải là một đối tượng JSON.")
+    clean: dict[str, Any] = {
+        "title": _text(spec, "title", "Tên hội nghị"),
+        "organization": _text(spec, "organization", "Tên tổ chức, cơ quan, đơn vị"),
+        "place": _text(spec, "place", "Địa điểm"),
+    }
+    date = _text(spec, "date", "Ngày")
+    try:
+        clean["date"] = dt.date.fromisoformat(date).isoformat()
+    except ValueError as exc:
+        raise InvalidInput("Ngày phải có dạng NNNN-TT-NN, ví dụ 2026-11-27.") from exc
+    if spec.get("profile") not in PROFILES:
+        raise InvalidInput("Quy định áp dụng phải là “qd96” hoặc “nq96”.")
+    clean["profile"] = spec["profile"]
+    convened = spec.get("convened")
+    if not isinstance(convened, int) or isinstance(convened, bool) or not 1 <= convened <= 100000:
+        raise InvalidInput("Tổng số người được triệu tập phải là số nguyên dương.")
+    clean["convened"] = convened
+
+    persons = spec.get("persons")
+    if not isinstance(persons, list) or not persons:
+        raise InvalidInput("Phải có ít nhất một người được lấy phiếu.")
+    if len(persons) > MAX_PERSONS:
+        raise InvalidInput(f"Tối đa {MAX_PERSONS} người được lấy phiếu trên một phiếu.")
+    clean["persons"] = []
+    for i, p in enumerate(persons, start=1):
+        if not isinstance(p, dict):
+            raise InvalidInput(f"Người được lấy phiếu thứ {i} sai định dạng.")
+        clean["persons"].append({
+            "name": _text(p, "name", f"Họ và tên (người thứ {i})"),
+            "position": _text(p, "position", f"Chức vụ (người thứ {i})", required=False),
+            "unit": _text(p, "unit", f"Đơn vị công tác (người thứ {i})", required=False),
+        })
+
+    voters = spec.get("voters", [])
+    if not isinstance(voters, list):
+        raise InvalidInput("Danh sách người ghi phiếu phải là một danh sách.")
+    clean["voters"] = []
+    seen: set[str] = set()
+    for i, v in enumerate(voters, start=1):
+        if not isinstance(v, dict):
+            raise InvalidInput(f"Người ghi phiếu thứ {i} sai định dạng.")
+        vid = _text({"id": str(v.get("id", "")) if isinstance(v.get("id"), (str, int)) else v.get("id")},
+                    "id", f"Mã người ghi phiếu (dòng {i})")
+        if len(vid) > 64:
+            raise InvalidInput(f"Mã người ghi phiếu dòng {i} quá dài.")
+        if vid in seen:
+            raise InvalidInput(f"Mã người ghi phiếu “{vid}” bị trùng.")
+        seen.add(vid)
+        clean["voters"].append({"id": vid, "name": _text(v, "name", f"Họ tên người ghi phiếu (dòng {i})"),
+                                "position": _text(v, "position", "Chức vụ", required=False)})
+
+    board = spec.get("board")
+    if not isinstance(board, dict) or not isinstance(board.get("members"), list):
+        raise InvalidInput("Thiếu danh sách thành viên Ban kiểm phiếu.")
+    members = [m.strip() for m in board["members"] if isinstance(m, str) and m.strip()]
+    if len(members) != len(board["members"]) or not 1 <= len(members) <= 20:
+        raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
+    threshold = board.get("threshold", 2)
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
+        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")
+    clean["board"] = {"members": members, "threshold": threshold}
+    return clean
+
+
+def new_election_id() -> str:
+    """A random, unguessable election id (16 Crockford symbols, 80 bits)."""
+    return codes.encode(crypto.random_bytes(10))
+
+
+def create_election(session: Session, spec: Any, actor: str) -> Election:
+    """Create a draft election with its persons, roster and board from a spec."""
+    clean = validate_spec(spec)
+    election = Election(
+        id=new_election_id(), title=clean["title"], organization=clean["organization"],
+        place=clean["place"], date=clean["date"], profile=clean["profile"],
+        convened=clean["convened"], threshold=clean["board"]["threshold"], state="draft",
+    )
+    election.persons = [Person(number=i, **p) for i, p in enumerate(clean["persons"], start=1)]
+    election.members = [BoardMember(index=i, name=n)
+                        for i, n in enumerate(clean["board"]["members"], start=1)]
+    session.add(election)
+    session.flush()
+    for v in clean["voters"]:
+        session.add(Voter(election_id=election.id, voter_id=v["id"], name=v["name"],
+                          position=v["position"]))
+    audit.append_event(session, election.id, "election.created", actor, {
+        "title": election.title, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
+        "convened": election.convened, "profile": election.profile,
+        "threshold": election.threshold, "members": len(election.members),
+    })
+    return election
+
+
+def get_election(session: Session, election_id: str, lock: bool = False) -> Election:
+    """The election with that id; ElectionNotFound otherwise."""
+    query = select(Election).where(Election.id == election_id)
+    if lock:
+        query = query.with_for_update()
+    election = session.scalars(query).first()
+    if election is None:
+        raise ElectionNotFound()
+    return election
+
+
+def manifest_of(election: Election) -> dict[str, Any]:
+    """The election manifest (parsed); only after the key ceremony."""
+    if election.manifest_json is None:
+        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
+    result: dict[str, Any] = json.loads(election.manifest_json)
+    return result
+
+
+def run_key_ceremony(session: Session, election: Election, signing_key: bytes,
+                     actor: str) -> list[ShareCard]:
+    """Make the election key in memory, split it k-of-n, freeze the manifest; return the cards.
+
+    The private key exists only inside this call: it is split, its public half goes in
+    the manifest, and the bytes are wiped. The cards are returned once, to be handed out.
+    """
+    if election.state != "draft":
+        raise WrongElectionState("Khóa đã được tạo; không thể tạo lại.")
+    private, public = crypto.generate_election_key()
+    try:
+        shares = crypto.split_key(private, election.threshold, len(election.members))
+    finally:
+        crypto.wipe(private)
+    manifest = {
+        "format": MANIFEST_FORMAT, "version": FORMAT_VERSION,
+        "election_id": election.id, "title": election.title,
+        "organization": election.organization, "place": election.place, "date": election.date,
+        "profile": election.profile, "convened": election.convened,
+        "levels": list(LEVELS),
+        "persons": [{"number": p.number, "name": p.name, "position": p.position, "unit": p.unit}
+                    for p in election.persons],
+        "board": {"threshold": election.threshold,
+                  "members": [{"index": m.index, "name": m.name} for m in election.members]},
+        "election_public_key": public.hex(),
+        "kiosk_public_key": crypto.signing_public_key(signing_key).hex(),
+        "hpke": {"suite": crypto.HPKE_SUITE_NAME, "info": "cv-ballot-v1 NUL election_id NUL manifest_hash",
+                 "mode": "base"},
+        "ballot_ciphertext_length": ciphertext_length(len(election.persons)),
+        "share_commitments": [{"index": i, "hash": crypto.share_commitment(election.id, i, s)}
+                              for i, s in shares],
+    }
+    election.manifest_json = canonical_bytes(manifest).decode()
+    election.manifest_hash = digest(manifest)
+    election.public_key = public
+    election.state = "ready"
+    members = {m.index: m.name for m in election.members}
+    audit.append_event(session, election.id, "ceremony.completed", actor,
+                       {"manifest_hash": election.manifest_hash, "shares": len(shares),
+                        "threshold": election.threshold})
+    return [ShareCard(election.id, election.manifest_hash, i, members[i], s) for i, s in shares]
+
+
+def ballot_info(election: Election) -> bytes:
+    """The HPKE info for this election's ballots."""
+    if election.manifest_hash is None:
+        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
+    return hpke_info(election.id, election.manifest_hash)
+
+
+def checked_in_count(session: Session, election_id: str) -> int:
+    """Voters marked present at the desk."""
+    return session.scalar(select(func.count()).select_from(Voter).where(
+        Voter.election_id == election_id, Voter.checked_in.is_(True))) or 0
+
+
+def open_vote(session: Session, election: Election, actor: str) -> None:
+    """Open (or resume) casting; only after the ceremony and with quorum (QĐ 96: 2/3)."""
+    if election.state not in ("ready", "paused"):
+        if election.state == "draft":
+            raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
+        raise WrongElectionState()
+    present = checked_in_count(session, election.id)
+    if not quorum_met(present, election.convened):
+        raise QuorumNotMet(f"Mới có {present}/{election.convened} người có mặt; cần ít nhất 2/3 "
+                           "số người được triệu tập: chưa thể bắt đầu bỏ phiếu.")
+    if election.present_at_open is None:
+        election.present_at_open = present
+    kind = "election.opened" if election.state == "ready" else "election.resumed"
+    election.state = "open"
+    audit.append_event(session, election.id, kind, actor, {"present": present})
+
+
+def pause_vote(session: Session, election: Election, actor: str) -> None:
+    """Pause casting; slips stay valid."""
+    if election.state != "open":
+        raise WrongElectionState("Chỉ tạm dừng được khi đang bỏ phiếu.")
+    election.state = "paused"
+    audit.append_event(session, election.id, "election.paused", actor, {})
+
+
+def token_counts(session: Session, election_id: str) -> dict[str, int]:
+    """Tokens by state."""
+    rows = session.execute(select(Token.state, func.count()).where(Token.election_id == election_id)
+                           .group_by(Token.state)).all()
+    counts = {"issued": 0, "spent": 0, "voided": 0}
+    counts.update({state: n for state, n in rows})
+    return counts
+
+
+def ballot_count(session: Session, election_id: str) -> int:
+    """Ballots stored for an election."""
+    return session.scalar(select(func.count()).select_from(Ballot)
+                          .where(Ballot.election_id == election_id)) or 0
+
+
+def ballot_set_digest(fingerprints: list[str]) -> str:
+    """Digest of the ballot set: SHA-256 of the canonical JSON of the sorted fingerprints."""
+    return digest(sorted(fingerprints))
+
+
+def token_log(session: Session, election_id: str) -> list[dict[str, str]]:
+    """The token log: every token hash with its state, sorted by hash."""
+    rows = session.execute(select(Token.token_hash, Token.state)
+                           .where(Token.election_id == election_id).order_by(Token.token_hash))
+    return [{"hash": h, "state": s} for h, s in rows]
+
+
+def reconcile(counts: dict[str, int]) -> list[str]:
+    """DESIGN.md section 5 reconciliation; each mismatch named in Vietnamese."""
+    problems = []
+    if counts["ballots"] != counts["tokens_spent"]:
+        problems.append(f"Số phiếu trong hòm ({counts['ballots']}) khác số mã đã dùng "
+                        f"({counts['tokens_spent']}).")
+    if counts["tokens_spent"] > counts["tokens_issued"]:
+        problems.append("Số mã đã dùng lớn hơn số mã đã phát.")
+    if counts["ballots"] > counts["checked_in"]:
+        problems.append(f"Số phiếu ({counts['ballots']}) lớn hơn số người đã điểm danh "
+                        f"({counts['checked_in']}).")
+    if counts["tokens_spent"] + counts["tokens_voided"] != counts["tokens_issued"]:
+        problems.append("Còn mã chưa dùng chưa bị hủy khi kết thúc.")
+    return problems
+
+
+def close_vote(session: Session, election: Election, signing_key: bytes, actor: str) -> dict[str, Any]:
+    """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
+    if election.state not in ("open", "paused"):
+        raise WrongElectionState("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng.")
+    unused = session.scalars(select(Token.token_hash).where(
+        Token.election_id == election.id, Token.state == "issued").order_by(Token.token_hash)).all()
+    for token_hash in unused:
+        audit.append_event(session, election.id, "token.voided", actor,
+                           {"token_hash": token_hash, "reason": "unused_at_close"})
+    session.execute(update(Token).where(Token.election_id == election.id, Token.state == "issued")
+                    .values(state="voided"))
+    election.state = "closed"
+    tokens = token_counts(session, election.id)
+    fingerprints = list(session.scalars(select(Ballot.fingerprint)
+                                        .where(Ballot.election_id == election.id)))
+    counts = {
+        "convened": election.convened,
+        "checked_in": checked_in_count(session, election.id),
+        "present_at_open": election.present_at_open or 0,
+        "tokens_issued": tokens["issued"] + tokens["spent"] + tokens["voided"],
+        "tokens_spent": tokens["spent"],
+        "tokens_voided": tokens["voided"],
+        "ballots": len(fingerprints),
+    }
+    head = session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
+                           .where(audit.AuditEvent.election_id == election.id)
+                           .order_by(audit.AuditEvent.seq.desc()).limit(1)).one()
+    record = {
+        "format": CLOSE_FORMAT, "version": FORMAT_VERSION,
+        "election_id": election.id, "manifest_hash": election.manifest_hash,
+        "closed_at": audit.now_iso(), "closed_by": actor,
+        "counts": counts, "mismatches": reconcile(counts),
+        "ballot_set_digest": ballot_set_digest(fingerprints),
+        "token_log_digest": digest(token_log(session, election.id)),
+        "audit_head": {"seq": head.seq, "hash": head.hash},
+    }
+    signature = crypto.sign(signing_key, canonical_bytes(record))
+    election.close_record_json = json.dumps({"record": record, "signature": signature.hex()},
+                                            ensure_ascii=False)
+    audit.append_event(session, election.id, "election.closed", actor,
+                       {"close_record_hash": digest(record), "mismatches": len(record["mismatches"])})
+    return record

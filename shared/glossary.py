@@ -1,0 +1,45 @@
+"""Vietnamese domain words, in one place (STYLE.md: keep them out of identifiers)."""
+
+from __future__ import annotations
+
+# DESIGN.md section 2: the three levels, in this order.
+LEVELS: tuple[str, ...] = ("high", "trust", "low")
+LEVEL_LABELS: dict[str, str] = {
+    "high": "Tín nhiệm cao",
+    "trust": "Tín nhiệm",
+    "low": "Tín nhiệm thấp",
+}
+# Column headings of the seed's Phụ lục 3 / Phụ lục 4 tables.
+LEVEL_COLUMNS: dict[str, str] = {"high": "Cao", "trust": "Tín nhiệm", "low": "Thấp"}
+
+PROFILES: tuple[str, ...] = ("qd96", "nq96")
+PROFILE_LABELS: dict[str, str] = {
+    "qd96": "Quy định 96-QĐ/TW (chức danh, chức vụ lãnh đạo, quản lý)",
+    "nq96": "Nghị quyết 96/2023/QH15 (chức vụ do Quốc hội, HĐND bầu hoặc phê chuẩn)",
+}
+
+# Band wording per rule profile; the software flags, people decide.
+BAND_LABELS: dict[str, dict[str, str]] = {
+    "qd96": {
+        "over_half": "Trên 50% đến dưới 2/3 phiếu tín nhiệm thấp: xem xét đưa ra khỏi quy hoạch, "
+        "cho thôi giữ chức vụ hoặc bỏ phiếu tín nhiệm",
+        "two_thirds": "Từ 2/3 trở lên phiếu tín nhiệm thấp: xem xét cho từ chức, miễn nhiệm",
+    },
+    "nq96": {
+        "over_half": "Trên 50% đến dưới 2/3 phiếu tín nhiệm thấp: bỏ phiếu tín nhiệm",
+        "two_thirds": "Từ 2/3 trở lên phiếu tín nhiệm thấp: đề nghị miễn nhiệm",
+    },
+}
+
+ELECTION_STATE_LABELS: dict[str, str] = {
+    "draft": "Đang chuẩn bị",
+    "ready": "Sẵn sàng (đã tạo khóa)",
+    "open": "Đang bỏ phiếu",
+    "paused": "Tạm dừng",
+    "closed": "Đã kết thúc",
+}
+
+ROLE_LABELS: dict[str, str] = {
+    "chair": "Chủ trì hội nghị",
+    "desk": "Ban kiểm phiếu (phát phiếu)",
+}

@@ -1,0 +1,152 @@
+"""The election model (SQLAlchemy 2.0 typed ORM).
+
+Secrecy by construction (DESIGN.md section 5): a Ballot row has a random id, the
+election id, the ciphertext and its fingerprint, nothing else: no token, voter, booth,
+time or sequence number. Ballot and token tables are WITHOUT ROWID on SQLite, so even the
+physical row order follows the random key, not the cast order. A Voter row records that
+the person came and got a slip, never which token.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Election(Base):
+    __tablename__ = "elections"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    organization: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(Text)
+    date: Mapped[str] = mapped_column(String(10))  # ISO date of the meeting
+    profile: Mapped[str] = mapped_column(String(8))
+    convened: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(8), default="draft")
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    manifest_json: Mapped[str | None] = mapped_column(Text, default=None)
+    manifest_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    present_at_open: Mapped[int | None] = mapped_column(Integer, default=None)
+    close_record_json: Mapped[str | None] = mapped_column(Text, default=None)
+
+    persons: Mapped[list[Person]] = relationship(
+        order_by="Person.number", cascade="all, delete-orphan", back_populates="election"
+    )
+    members: Mapped[list[BoardMember]] = relationship(
+        order_by="BoardMember.index", cascade="all, delete-orphan", back_populates="election"
+    )
+
+
+class Person(Base):
+    """A person subject to the vote: one row of the ballot."""
+
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("election_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"))
+    number: Mapped[int] = mapped_column(Integer)  # STT on the ballot, from 1
+    name: Mapped[str] = mapped_column(Text)
+    position: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(Text, default="")
+    election: Mapped[Election] = relationship(back_populates="persons")
+
+
+class BoardMember(Base):
+    """A counting-board member who holds one key share."""
+
+    __tablename__ = "board_members"
+    __table_args__ = (UniqueConstraint("election_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"))
+    index: Mapped[int] = mapped_column(Integer)  # Shamir share index, from 1
+    name: Mapped[str] = mapped_column(Text)
+    election: Mapped[Election] = relationship(back_populates="members")
+
+
+class Voter(Base):
+    """A member of the roster (thành phần ghi phiếu). Knows who came, never which token."""
+
+    __tablename__ = "voters"
+    __table_args__ = (UniqueConstraint("election_id", "voter_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
+    voter_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Text)
+    position: Mapped[str] = mapped_column(Text, default="")
+    checked_in: Mapped[bool] = mapped_column(default=False)
+    slip_issued: Mapped[bool] = mapped_column(default=False)
+
+
+class Token(Base):
+    """A slip token, stored only as a hash; no voter, no time."""
+
+    __tablename__ = "tokens"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
+    state: Mapped[str] = mapped_column(String(8), default="issued")  # issued|spent|voided
+
+
+class Ballot(Base):
+    """An encrypted, anonymous ballot: random id, ciphertext, fingerprint; nothing else."""
+
+    __tablename__ = "ballots"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditEvent(Base):
+    """One link of an election's append-only hash chain (shared/audit.py)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("election_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    election_id: Mapped[str] = mapped_column(String(32), index=True)  # "" = system chain
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A staff account (chair or desk clerk); the password only as a scrypt hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[float] = mapped_column(default=0.0)
+
+
+class Booth(Base):
+    """A tablet paired by the chair. Casting never records which booth was used."""
+
+    __tablename__ = "booths"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"))
+    label: Mapped[str] = mapped_column(Text)
+    pairing_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    pairing_expires: Mapped[float] = mapped_column(default=0.0)
+    secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)

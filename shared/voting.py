@@ -1,0 +1,169 @@
+"""Check-in, slips and casting.
+
+The slip token is 12 random bytes (96 bits) shown as Crockford base32 with a check
+symbol; only its election-bound SHA-256 is stored. Casting spends the token and stores
+the encrypted ballot in the caller's single transaction, so neither exists without the other.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared import audit, codes, crypto
+from shared.ballot import seal
+from shared.election import ballot_info
+from shared.errors import (
+    AlreadyHasSlip,
+    BallotIncomplete,
+    ElectionNotOpen,
+    TokenAlreadySpent,
+    TokenInvalid,
+    TokenVoided,
+    VoterNotFound,
+    WrongElectionState,
+)
+from shared.models import Ballot, Election, Token, Voter
+from shared.rules import VALID_MARKS
+
+TOKEN_BYTES = 12
+CHECKIN_STATES = ("ready", "open", "paused")
+
+
+def new_token_code() -> tuple[bytes, str]:
+    """A fresh token and its printed form, grouped in threes (7 groups of 3)."""
+    token = crypto.random_bytes(TOKEN_BYTES)
+    return token, codes.grouped(codes.with_check(token), 3)
+
+
+def parse_token(typed: str) -> bytes:
+    """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol)."""
+    try:
+        return codes.decode_checked(typed, TOKEN_BYTES)
+    except codes.CodeError as exc:
+        raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
+                           "Vui lòng gõ lại.") from exc
+
+
+def fold(text: str) -> str:
+    """Lower-case, diacritics removed (đ -> d): 'nguyen van son' finds 'Nguyễn Văn Sơn'."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+
+
+def search_roster(session: Session, election_id: str, query: str, limit: int = 20) -> list[Voter]:
+    """Roster entries whose id or name (with or without diacritics) contains the query."""
+    needle = fold(query.strip())
+    voters = session.scalars(select(Voter).where(Voter.election_id == election_id)
+                             .order_by(Voter.name, Voter.voter_id))
+    return [v for v in voters if not needle or needle in fold(v.name) or needle in fold(v.voter_id)][:limit]
+
+
+def get_voter(session: Session, election_id: str, voter_id: str) -> Voter:
+    """A roster entry; VoterNotFound otherwise."""
+    voter = session.scalars(select(Voter).where(Voter.election_id == election_id,
+                                                Voter.voter_id == voter_id)).first()
+    if voter is None:
+        raise VoterNotFound()
+    return voter
+
+
+def check_in(session: Session, election: Election, voter_id: str, actor: str) -> str:
+    """Mark the voter present and issue one slip; returns the printed code (never stored)."""
+    if election.state not in CHECKIN_STATES:
+        raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
+    voter = get_voter(session, election.id, voter_id)
+    if voter.slip_issued:
+        raise AlreadyHasSlip()
+    first_time = not voter.checked_in
+    # A guarded UPDATE, so two desks clicking at once cannot both issue a slip.
+    claimed = session.execute(update(Voter).where(Voter.id == voter.id, Voter.slip_issued.is_(False))
+                              .values(slip_issued=True, checked_in=True)).rowcount
+    if claimed != 1:
+        raise AlreadyHasSlip()
+    token, code = new_token_code()
+    token_hash = crypto.token_hash(election.id, token)
+    session.add(Token(token_hash=token_hash, election_id=election.id, state="issued"))
+    if first_time:
+        audit.append_event(session, election.id, "voter.checked_in", actor, {"voter_id": voter_id})
+    audit.append_event(session, election.id, "token.issued", actor, {"token_hash": token_hash})
+    return code
+
+
+def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
+              actor: str) -> None:
+    """Void a spoiled slip handed back by the voter, so the desk may issue another."""
+    if election.state not in CHECKIN_STATES:
+        raise WrongElectionState()
+    voter = get_voter(session, election.id, voter_id)
+    if not voter.slip_issued:
+        raise TokenInvalid("Người này chưa được phát phiếu nào.")
+    token = _find_token(session, election, typed_code)
+    if token.state == "spent":
+        raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
+    if token.state == "voided":
+        raise TokenVoided()
+    token.state = "voided"
+    voter.slip_issued = False
+    audit.append_event(session, election.id, "token.voided", actor,
+                       {"token_hash": token.token_hash, "reason": "spoiled"})
+
+
+def _find_token(session: Session, election: Election, typed_code: str) -> Token:
+    token_hash = crypto.token_hash(election.id, parse_token(typed_code))
+    token = session.get(Token, token_hash)
+    if token is None or token.election_id != election.id:
+        raise TokenInvalid()
+    return token
+
+
+def check_token(session: Session, election: Election, typed_code: str) -> None:
+    """Raise the matching error unless the code is a usable slip of this open election."""
+    if election.state != "open":
+        raise ElectionNotOpen()
+    token = _find_token(session, election, typed_code)
+    if token.state == "spent":
+        raise TokenAlreadySpent()
+    if token.state == "voided":
+        raise TokenVoided()
+
+
+def validate_marks(election: Election, marks: Sequence[int]) -> list[int]:
+    """Exactly one level for every person on the ballot; BallotIncomplete otherwise."""
+    if len(marks) != len(election.persons) or any(m not in VALID_MARKS for m in marks):
+        raise BallotIncomplete()
+    return list(marks)
+
+
+def cast_ballot(session: Session, election: Election, typed_code: str, marks: Sequence[int]) -> str:
+    """Spend the slip and store the encrypted ballot in the caller's transaction; return the fingerprint.
+
+    The audit event names only the token hash; the ballot row names nothing: no token,
+    no booth, no time. Callers commit once, so both happen or neither does.
+    """
+    marks = validate_marks(election, marks)
+    check_token(session, election, typed_code)
+    token_hash = crypto.token_hash(election.id, parse_token(typed_code))
+    # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.
+    spent = session.execute(update(Token).where(Token.token_hash == token_hash,
+                                                Token.election_id == election.id,
+                                                Token.state == "issued")
+                            .values(state="spent")).rowcount
+    if spent != 1:
+        raise TokenAlreadySpent()
+    ciphertext = seal(marks, len(election.persons), bytes(election.public_key or b""),
+                      ballot_info(election))
+    fingerprint = crypto.fingerprint(ciphertext)
+    session.add(Ballot(id=crypto.random_bytes(16).hex(), election_id=election.id,
+                       ciphertext=ciphertext, fingerprint=fingerprint))
+    audit.append_event(session, election.id, "token.spent", "booth", {"token_hash": token_hash})
+    session.flush()
+    return fingerprint
+
+
+def receipt(fingerprint: str) -> str:
+    """The short form of a fingerprint the booth shows: first 16 hex digits in groups of 4."""
+    return codes.grouped(fingerprint[:16].upper(), 4)

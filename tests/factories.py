@@ -1,0 +1,97 @@
+"""Small factories for elections and ballots, driving the real domain functions."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import box as box_mod
+from shared import crypto
+from shared import election as elections
+from shared import voting
+from shared.db import init_schema, make_engine, session_factory, transaction
+from shared.shares import ShareCard
+
+
+def election_spec(persons: int = 8, voters: int = 30, members: int = 3, threshold: int = 2,
+                  profile: str = "qd96", convened: int | None = None) -> dict[str, Any]:
+    """A valid SPEC.json-shaped dict with Vietnamese names."""
+    return {
+        "title": "Hội nghị Ban Chấp hành Đảng bộ tỉnh lấy phiếu tín nhiệm giữa nhiệm kỳ",
+        "organization": "Ủy ban nhân dân tỉnh Hà Giang",
+        "place": "Hội trường Ủy ban nhân dân tỉnh",
+        "date": "2026-11-27",
+        "profile": profile,
+        "convened": voters if convened is None else convened,
+        "persons": [{"name": f"Nguyễn Văn Sơn {i}", "position": "Phó Chủ tịch",
+                     "unit": "Ủy ban nhân dân tỉnh"} for i in range(1, persons + 1)],
+        "voters": [{"id": f"V{i:03d}", "name": f"Trần Thị Hương {i}", "position": "Ủy viên"}
+                   for i in range(1, voters + 1)],
+        "board": {"members": [f"Lê Văn Kiểm {i}" for i in range(1, members + 1)],
+                  "threshold": threshold},
+    }
+
+
+@dataclass
+class Rehearsal:
+    """An election run through the domain functions, with what a test needs to check it."""
+
+    factory: sessionmaker[Session]
+    signing_key: bytes
+    election_id: str
+    cards: list[ShareCard]
+    codes: list[str] = field(default_factory=list)
+    cast: list[list[int]] = field(default_factory=list)
+
+    def expected_counts(self, persons: int) -> list[tuple[int, int, int]]:
+        """(high, trust, low) per person from the choices cast."""
+        counts = [[0, 0, 0] for _ in range(persons)]
+        for marks in self.cast:
+            for row, mark in enumerate(marks):
+                counts[row][mark] += 1
+        return [(a, b, c) for a, b, c in counts]
+
+
+def new_factory(url: str) -> sessionmaker[Session]:
+    """A session factory on a fresh schema at url."""
+    engine = make_engine(url)
+    init_schema(engine)
+    return session_factory(engine)
+
+
+def run_election(url: str, persons: int = 8, voters: int = 30, casting: int = 25,
+                 members: int = 3, threshold: int = 2, seed: int = 1, close: bool = True
+                 ) -> Rehearsal:
+    """Create, ceremony, check everyone in, open, cast `casting` random ballots, close."""
+    rng = random.Random(seed)
+    factory = new_factory(url)
+    signing_key = crypto.generate_signing_key()
+    with transaction(factory) as s:
+        e = elections.create_election(s, election_spec(persons, voters, members, threshold), "chair")
+        cards = elections.run_key_ceremony(s, e, signing_key, "chair")
+        rehearsal = Rehearsal(factory, signing_key, e.id, cards)
+    for i in range(1, voters + 1):
+        with transaction(factory) as s:
+            rehearsal.codes.append(voting.check_in(s, elections.get_election(s, rehearsal.election_id),
+                                                   f"V{i:03d}", "desk"))
+    with transaction(factory) as s:
+        elections.open_vote(s, elections.get_election(s, rehearsal.election_id), "chair")
+    for code in rehearsal.codes[:casting]:
+        marks = [rng.randrange(3) for _ in range(persons)]
+        with transaction(factory) as s:
+            voting.cast_ballot(s, elections.get_election(s, rehearsal.election_id), code, marks)
+        rehearsal.cast.append(marks)
+    if close:
+        with transaction(factory) as s:
+            elections.close_vote(s, elections.get_election(s, rehearsal.election_id), signing_key, "chair")
+    return rehearsal
+
+
+def export(rehearsal: Rehearsal) -> bytes:
+    """The sealed box bytes of a closed rehearsal election."""
+    with transaction(rehearsal.factory) as s:
+        return box_mod.export_box(s, elections.get_election(s, rehearsal.election_id),
+                                  rehearsal.signing_key, "chair")
