@@ -1,0 +1,1 @@
+"""The kiosk: chair, desk and booth web app on the meeting-room LAN. Holds only the public key."""

@@ -1,0 +1,121 @@
+"""The kiosk Flask application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Response, g, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
+
+from kiosk.config import KioskConfig
+from shared.db import init_schema, make_engine, session_factory
+from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS
+
+# DESIGN.md section 5: strict CSP, no inline script or style, no third-party assets.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+csrf = CSRFProtect()
+
+
+def db() -> Session:
+    """The request's database session (one per request, closed at teardown)."""
+    if "db" not in g:
+        factory: sessionmaker[Session] = g.kiosk_factory
+        g.db = factory()
+    session: Session = g.db
+    return session
+
+
+def create_app(config: KioskConfig) -> Flask:
+    """Build the kiosk app from a loaded configuration."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_NAME="kiosk_session",
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=config.staff_idle_minutes),
+        WTF_CSRF_ENABLED=config.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,  # the session lifetime already bounds the token
+        MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        TESTING=config.testing,
+    )
+    app.extensions["kiosk_config"] = config
+    engine = make_engine(config.database_url)
+    init_schema(engine)
+    factory = session_factory(engine)
+    app.extensions["kiosk_engine"] = engine
+    csrf.init_app(app)
+
+    @app.before_request
+    def _bind_factory() -> None:
+        g.kiosk_factory = factory
+
+    @app.teardown_request
+    def _close_db(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        # Pages may show slips, shares or choices: never keep them in a browser cache.
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS}
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(_err: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", title="Phiên làm việc đã hết hạn",
+                               message="Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại "
+                                       "trang và thử lại; chưa có gì được thay đổi."), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException) -> tuple[str, int]:
+        messages = {404: "Không tìm thấy trang.", 403: "Không có quyền truy cập.",
+                    405: "Thao tác không được phép.", 413: "Tệp tải lên quá lớn."}
+        code = err.code or 500
+        return render_template("error.html", title=f"Lỗi {code}",
+                               message=messages.get(code, "Yêu cầu không hợp lệ.")), code
+
+    @app.errorhandler(Exception)
+    def _server_error(_err: Exception) -> tuple[str, int]:
+        # Never show details: they could carry a token or a choice.
+        app.logger.error("internal error (%s)", type(_err).__name__)
+        return render_template("error.html", title="Lỗi hệ thống",
+                               message="Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
+                                       "báo cho kỹ thuật viên."), 500
+
+    from kiosk import auth, booth, chair, desk
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(chair.bp)
+    app.register_blueprint(desk.bp)
+    app.register_blueprint(booth.bp)
+
+    @app.get("/")
+    def index() -> Any:
+        return render_template("index.html")
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    return app

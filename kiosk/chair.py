@@ -1,0 +1,187 @@
+"""The chair: set up the election, key ceremony, open/pause/close, live counts, export, booths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
+                   render_template, request, url_for)
+from sqlalchemy import select
+
+from kiosk.app import db
+from kiosk.auth import check_password, login_required
+from kiosk.forms import spec_from_form
+from kiosk.qr import qr_data_uri
+from shared import audit, booths, crypto
+from shared import election as elections
+from shared.box import export_box
+from shared.errors import DomainError
+from shared.glossary import PROFILE_LABELS
+from shared.models import Election
+from shared.rules import quorum_met
+from shared.shares import parse_code, rebuild_key
+
+bp = Blueprint("chair", __name__, url_prefix="/chair")
+
+
+def _signing_key() -> bytes:
+    key: bytes = current_app.extensions["kiosk_config"].signing_key
+    return key
+
+
+def live_counts(election: Election) -> dict[str, Any]:
+    """Turnout figures for the dashboard: never a choice."""
+    session = db()
+    tokens = elections.token_counts(session, election.id)
+    present = elections.checked_in_count(session, election.id)
+    return {
+        "state": election.state,
+        "convened": election.convened,
+        "checked_in": present,
+        "quorum": quorum_met(present, election.convened),
+        "quorum_needed": -(-2 * election.convened // 3),
+        "slips_issued": tokens["issued"] + tokens["spent"] + tokens["voided"],
+        "slips_voided": tokens["voided"],
+        "ballots_cast": elections.ballot_count(session, election.id),
+        "booths": len(booths.paired_booths(session, election.id)),
+    }
+
+
+@bp.get("/")
+@login_required("chair")
+def home() -> Any:
+    rows = db().scalars(select(Election).order_by(Election.date.desc(), Election.title)).all()
+    return render_template("chair/home.html", elections=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required("chair")
+def new() -> Any:
+    if request.method == "POST":
+        upload = request.files.get("voters_csv")
+        try:
+            spec = spec_from_form(request.form, upload.read() if upload and upload.filename else None)
+            election = elections.create_election(db(), spec, g.user.username)
+            db().commit()
+        except DomainError as err:
+            db().rollback()
+            flash(str(err), "error")
+            return render_template("chair/new.html", form=request.form, profiles=PROFILE_LABELS), 400
+        flash("Đã tạo cuộc lấy phiếu. Bước tiếp theo: tạo và chia khóa cho Ban kiểm phiếu.", "ok")
+        return redirect(url_for("chair.election", election_id=election.id))
+    return render_template("chair/new.html", form={}, profiles=PROFILE_LABELS)
+
+
+def _load(election_id: str) -> Election:
+    return elections.get_election(db(), election_id)
+
+
+@bp.get("/<election_id>")
+@login_required("chair")
+def election(election_id: str) -> Any:
+    e = _load(election_id)
+    return render_template("chair/election.html", e=e, counts=live_counts(e),
+                           profiles=PROFILE_LABELS)
+
+
+@bp.get("/<election_id>/status.json")
+@login_required("chair")
+def status(election_id: str) -> Any:
+    return jsonify(live_counts(_load(election_id)))
+
+
+def _act(election_id: str, action: Any, done: str) -> Any:
+    """Run one life-cycle step in one transaction; a DomainError changes nothing."""
+    try:
+        e = elections.get_election(db(), election_id, lock=True)
+        action(e)
+        db().commit()
+        flash(done, "ok")
+    except DomainError as err:
+        db().rollback()
+        flash(str(err), "error")
+    return redirect(url_for("chair.election", election_id=election_id))
+
+
+@bp.post("/<election_id>/ceremony")
+@login_required("chair")
+def ceremony(election_id: str) -> Any:
+    try:
+        e = elections.get_election(db(), election_id, lock=True)
+        cards = elections.run_key_ceremony(db(), e, _signing_key(), g.user.username)
+        db().commit()
+    except DomainError as err:
+        db().rollback()
+        flash(str(err), "error")
+        return redirect(url_for("chair.election", election_id=election_id))
+    # Shown exactly once: the shares exist nowhere else (the private key is already gone).
+    return render_template("chair/cards.html", e=e,
+                           cards=[(c, qr_data_uri(c.code)) for c in cards])
+
+
+@bp.post("/<election_id>/share-check")
+@login_required("chair")
+def share_check(election_id: str) -> Any:
+    e = _load(election_id)
+    try:
+        manifest = elections.manifest_of(e)
+        cards = [parse_code(code, manifest, e.manifest_hash or "")
+                 for code in request.form.getlist("share") if code.strip()]
+        crypto.wipe(rebuild_key(cards, manifest))
+        audit.append_event(db(), e.id, "ceremony.share_check", g.user.username,
+                                     {"ok": True, "shares": len(cards)})
+        db().commit()
+        flash(f"Kiểm tra thành công: {len(cards)} mảnh khóa dựng lại đúng khóa của cuộc lấy phiếu.", "ok")
+    except DomainError as err:
+        db().rollback()
+        flash(str(err), "error")
+    return redirect(url_for("chair.election", election_id=election_id))
+
+
+@bp.post("/<election_id>/open")
+@login_required("chair")
+def open_vote(election_id: str) -> Any:
+    return _act(election_id, lambda e: elections.open_vote(db(), e, g.user.username),
+                "Đã mở bỏ phiếu. Cử tri có thể bỏ phiếu tại máy tính bảng.")
+
+
+@bp.post("/<election_id>/pause")
+@login_required("chair")
+def pause_vote(election_id: str) -> Any:
+    return _act(election_id, lambda e: elections.pause_vote(db(), e, g.user.username),
+                "Đã tạm dừng bỏ phiếu. Phiếu chưa dùng vẫn còn giá trị.")
+
+
+@bp.post("/<election_id>/close")
+@login_required("chair")
+def close_vote(election_id: str) -> Any:
+    if not check_password(g.user, request.form.get("password", "")):
+        db().commit()  # keep the failure count
+        flash("Mật khẩu không đúng: chưa kết thúc bỏ phiếu.", "error")
+        return redirect(url_for("chair.election", election_id=election_id))
+    return _act(election_id, lambda e: elections.close_vote(db(), e, _signing_key(), g.user.username),
+                "Đã kết thúc bỏ phiếu. Các phiếu chưa dùng đã bị hủy; có thể xuất hòm phiếu.")
+
+
+@bp.post("/<election_id>/export")
+@login_required("chair")
+def export(election_id: str) -> Any:
+    try:
+        data = export_box(db(), elections.get_election(db(), election_id, lock=True),
+                          _signing_key(), g.user.username)
+        db().commit()
+    except DomainError as err:
+        db().rollback()
+        flash(str(err), "error")
+        return redirect(url_for("chair.election", election_id=election_id))
+    return Response(data, mimetype="application/json", headers={
+        "Content-Disposition": f"attachment; filename=hom-phieu-{election_id}.json"})
+
+
+@bp.post("/<election_id>/booths")
+@login_required("chair")
+def pair(election_id: str) -> Any:
+    e = _load(election_id)
+    code = booths.create_pairing(db(), e, request.form.get("label", ""), g.user.username)
+    db().commit()
+    return render_template("chair/pairing.html", e=e, code=code, minutes=booths.PAIRING_SECONDS // 60)

@@ -1,0 +1,229 @@
+"""The `kiosk` command: the same flow as the web screens, for rehearsals and automation.
+
+Every command works on the instance folder named by --home or KIOSK_HOME (default ./instance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
+from shared import booths
+from shared import election as elections
+from shared import voting
+from shared.box import export_box
+from shared.db import init_schema, make_engine, session_factory, transaction
+from shared.errors import DomainError
+
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_kiosk.py"
+
+
+def _config(args: argparse.Namespace) -> KioskConfig:
+    return load_config(home_from(args.home))
+
+
+def _factory(config: KioskConfig) -> Any:
+    engine = make_engine(config.database_url)
+    init_schema(engine)
+    return session_factory(engine)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    home = home_from(args.home)
+    ensure_home(home, args.database_url)
+    _factory(load_config(home))
+    print(f"Đã chuẩn bị thư mục {home}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from kiosk.auth import create_user
+
+    password = args.password or os.environ.get("KIOSK_PASSWORD") or getpass.getpass("Mật khẩu: ")
+    config = _config(args)
+    with transaction(_factory(config)) as s:
+        create_user(s, args.username, password, args.role)
+    print(f"Đã tạo tài khoản {args.username} ({args.role})")
+    return 0
+
+
+def cmd_election_create(args: argparse.Namespace) -> int:
+    try:
+        spec = json.loads(Path(args.spec).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"Không đọc được tệp cấu hình {args.spec}: {exc}", file=sys.stderr)
+        return 1
+    shares_dir = Path(args.shares_dir)
+    if shares_dir.exists() and any(shares_dir.iterdir()):
+        print(f"Thư mục {shares_dir} không rỗng: không ghi đè mảnh khóa.", file=sys.stderr)
+        return 1
+    config = _config(args)
+    # Share files go to a side folder first and move into place after the commit, so a
+    # failure leaves neither an election without shares nor shares without an election.
+    partial = shares_dir.with_name(shares_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True, mode=0o700)
+    try:
+        with transaction(_factory(config)) as s:
+            e = elections.create_election(s, spec, "cli")
+            for card in elections.run_key_ceremony(s, e, config.signing_key, "cli"):
+                path = partial / f"share-{card.index}.json"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(card.to_json() + "\n")
+            election_id = e.id
+        if shares_dir.exists():
+            shares_dir.rmdir()
+        partial.rename(shares_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    print(election_id)
+    return 0
+
+
+def _with_election(args: argparse.Namespace, action: Callable[[Any, Any, KioskConfig], Any]) -> Any:
+    config = _config(args)
+    with transaction(_factory(config)) as s:
+        return action(s, elections.get_election(s, args.election, lock=True), config)
+
+
+def cmd_checkin(args: argparse.Namespace) -> int:
+    print(_with_election(args, lambda s, e, c: voting.check_in(s, e, args.voter_id, "cli")))
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    _with_election(args, lambda s, e, c: elections.open_vote(s, e, "cli"))
+    print("Đã mở bỏ phiếu.")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    _with_election(args, lambda s, e, c: elections.pause_vote(s, e, "cli"))
+    print("Đã tạm dừng bỏ phiếu.")
+    return 0
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    record = _with_election(args, lambda s, e, c: elections.close_vote(s, e, c.signing_key, "cli"))
+    counts = record["counts"]
+    print(f"Đã kết thúc. Phiếu: {counts['ballots']}; mã đã phát: {counts['tokens_issued']}, "
+          f"đã dùng: {counts['tokens_spent']}, đã hủy: {counts['tokens_voided']}.")
+    for problem in record["mismatches"]:
+        print(f"CẢNH BÁO: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    data = _with_election(args, lambda s, e, c: export_box(s, e, c.signing_key, "cli"))
+    Path(args.output).write_bytes(data)
+    print(f"Đã xuất hòm phiếu: {args.output}")
+    return 0
+
+
+def cmd_pair(args: argparse.Namespace) -> int:
+    print(_with_election(args, lambda s, e, c: booths.create_pairing(s, e, args.label, "cli")))
+    return 0
+
+
+def gunicorn_command(home: Path, bind: str, workers: int | None = None,
+                     certfile: str | None = None, keyfile: str | None = None) -> list[str]:
+    """The gunicorn command line that serves the kiosk from an instance folder."""
+    command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", bind,
+               "--env", f"KIOSK_HOME={home}"]
+    if workers:
+        command += ["--workers", str(workers)]
+    if certfile and keyfile:
+        command += ["--certfile", certfile, "--keyfile", keyfile]
+    return command + ["kiosk.wsgi:app"]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    home = home_from(args.home)
+    load_config(home)  # refuse early, with a clear message, if the folder is not ready
+    command = gunicorn_command(home, args.bind, args.workers, args.certfile, args.keyfile)
+    return subprocess.call(command)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.demo import run_demo
+
+    return run_demo(Path(args.dir).resolve(), args.kiosk_port, args.counter_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Máy bỏ phiếu tín nhiệm điện tử")
+    parser.add_argument("--home", help="thư mục cài đặt (mặc định $KIOSK_HOME hoặc ./instance)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="tạo thư mục cài đặt, khóa bí mật và cơ sở dữ liệu")
+    p.add_argument("--database-url", help="ví dụ postgresql+psycopg://user@host/db (mặc định SQLite)")
+    p.set_defaults(func=cmd_init)
+
+    user = sub.add_parser("user", help="tài khoản").add_subparsers(dest="user_command", required=True)
+    p = user.add_parser("add", help="thêm tài khoản chủ trì hoặc bàn phát phiếu")
+    p.add_argument("username")
+    p.add_argument("--role", choices=["chair", "desk"], required=True)
+    p.add_argument("--password", help="mật khẩu (hoặc $KIOSK_PASSWORD, hoặc hỏi)")
+    p.set_defaults(func=cmd_user_add)
+
+    election = sub.add_parser("election", help="cuộc lấy phiếu").add_subparsers(dest="election_command",
+                                                                                   required=True)
+    p = election.add_parser("create", help="tạo cuộc lấy phiếu từ SPEC.json và chia khóa")
+    p.add_argument("spec")
+    p.add_argument("--shares-dir", required=True, help="thư mục ghi các tệp mảnh khóa")
+    p.set_defaults(func=cmd_election_create)
+
+    p = sub.add_parser("checkin", help="điểm danh và phát phiếu, in mã phiếu")
+    p.add_argument("election")
+    p.add_argument("voter_id")
+    p.set_defaults(func=cmd_checkin)
+    for name, func, text in (("open", cmd_open, "mở bỏ phiếu"), ("pause", cmd_pause, "tạm dừng"),
+                             ("close", cmd_close, "kết thúc bỏ phiếu")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("election")
+        p.set_defaults(func=func)
+    p = sub.add_parser("export", help="xuất hòm phiếu đã niêm phong")
+    p.add_argument("election")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+    p = sub.add_parser("pair", help="tạo mã ghép máy tính bảng")
+    p.add_argument("election")
+    p.add_argument("--label", default="Máy tính bảng")
+    p.set_defaults(func=cmd_pair)
+
+    p = sub.add_parser("serve", help="chạy máy chủ web (gunicorn)")
+    p.add_argument("--bind", default="127.0.0.1:8000")
+    p.add_argument("--workers", type=int)
+    p.add_argument("--certfile")
+    p.add_argument("--keyfile")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="chạy thử: tạo cuộc lấy phiếu mẫu, chạy máy bỏ phiếu và máy kiểm phiếu")
+    p.add_argument("--dir", default="./demo")
+    p.add_argument("--kiosk-port", type=int, default=8000)
+    p.add_argument("--counter-port", type=int, default=8001)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except (DomainError, ConfigError, ValueError) as err:
+        print(f"Lỗi: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Kiosk configuration: an instance folder with the database, the secrets and config.json.
+
+Secrets (Flask secret key, the kiosk's Ed25519 signing key) live in the instance folder
+with mode 0600; the app refuses to start without them. The election's private key is
+never here: the kiosk only ever holds the public key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared import crypto
+
+DEFAULT_HOME = "./instance"
+SECRET_FILE = "secret_key"
+SIGNING_KEY_FILE = "signing_key"
+CONFIG_FILE = "config.json"
+
+
+class ConfigError(RuntimeError):
+    """The instance folder is missing, incomplete or unsafe."""
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    """Everything the kiosk app needs, read once at start."""
+
+    home: Path
+    database_url: str
+    secret_key: str
+    signing_key: bytes
+    booth_idle_seconds: int = 120
+    booth_warning_seconds: int = 30
+    staff_idle_minutes: int = 30
+    csrf_enabled: bool = True
+    testing: bool = False
+
+
+def home_from(value: str | None) -> Path:
+    """The instance folder: --home, else KIOSK_HOME, else ./instance."""
+    return Path(value or os.environ.get("KIOSK_HOME") or DEFAULT_HOME).resolve()
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def ensure_home(home: Path, database_url: str | None = None) -> None:
+    """Create the instance folder and any missing secret (0600) and config.json."""
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    if not (home / SECRET_FILE).exists():
+        _write_secret(home / SECRET_FILE, secrets.token_hex(32).encode())
+    if not (home / SIGNING_KEY_FILE).exists():
+        _write_secret(home / SIGNING_KEY_FILE, crypto.generate_signing_key().hex().encode())
+    config_path = home / CONFIG_FILE
+    if not config_path.exists() or database_url:
+        url = database_url or f"sqlite:///{home / 'kiosk.db'}"
+        config_path.write_text(json.dumps({"database_url": url}, indent=2) + "\n", encoding="utf-8")
+
+
+def _read_secret(path: Path) -> str:
+    if not path.exists():
+        raise ConfigError(f"Thiếu tệp bí mật {path}; chạy `kiosk init` trước.")
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"Tệp bí mật {path} phải chỉ chủ sở hữu đọc được (chmod 600).")
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < 32 or value in {"changeme", "dev", "secret"}:
+        raise ConfigError(f"Tệp bí mật {path} rỗng hoặc là giá trị mặc định.")
+    return value
+
+
+def load_config(home: Path, **overrides: object) -> KioskConfig:
+    """Read the instance folder; ConfigError if anything is missing or unsafe."""
+    config_path = home / CONFIG_FILE
+    if not config_path.exists():
+        raise ConfigError(f"Không tìm thấy {config_path}; chạy `kiosk init` trước.")
+    settings = json.loads(config_path.read_text(encoding="utf-8"))
+    values: dict[str, object] = {
+        "home": home,
+        "database_url": os.environ.get("KIOSK_DATABASE_URL") or settings["database_url"],
+        "secret_key": _read_secret(home / SECRET_FILE),
+        "signing_key": bytes.fromhex(_read_secret(home / SIGNING_KEY_FILE)),
+    }
+    values.update(overrides)
+    return KioskConfig(**values)  # type: ignore[arg-type]

@@ -1,0 +1,69 @@
+"""Booth enrolment: only tablets paired by the chair can reach the ballot.
+
+The chair makes a one-time pairing code (valid 10 minutes); a tablet that enters it gets
+a long random booth secret, kept in a cookie and stored here only as a hash. Casting
+never records which booth was used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared import audit, codes, crypto
+from shared.errors import DomainError
+from shared.models import Booth, Election
+
+PAIRING_SECONDS = 600
+
+
+class PairingFailed(DomainError):
+    """The pairing code is wrong, used or expired."""
+
+    message = "Mã ghép máy không đúng hoặc đã hết hạn. Vui lòng xin mã mới từ chủ trì."
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_pairing(session: Session, election: Election, label: str, actor: str) -> str:
+    """A new booth slot for the election and its one-time pairing code (8 symbols + check)."""
+    code = codes.with_check(crypto.random_bytes(5))
+    booth = Booth(id=crypto.random_bytes(8).hex(), election_id=election.id,
+                  label=label.strip()[:60] or "Máy tính bảng",
+                  pairing_hash=_hash(code), pairing_expires=time.time() + PAIRING_SECONDS)
+    session.add(booth)
+    audit.append_event(session, election.id, "booth.pairing_created", actor, {"booth": booth.label})
+    return codes.grouped(code, 3)
+
+
+def pair_booth(session: Session, typed_code: str) -> tuple[str, str]:
+    """Spend a pairing code; returns (booth id, booth secret) for the tablet's cookie."""
+    code = codes.normalise(typed_code)
+    booth = session.scalars(select(Booth).where(Booth.pairing_hash == _hash(code))).first()
+    if booth is None or booth.pairing_expires < time.time():
+        raise PairingFailed()
+    secret = crypto.random_bytes(24).hex()
+    booth.pairing_hash = None
+    booth.secret_hash = _hash(secret)
+    audit.append_event(session, booth.election_id, "booth.paired", "booth", {"booth": booth.label})
+    return booth.id, secret
+
+
+def authenticate_booth(session: Session, booth_id: str, secret: str) -> Booth | None:
+    """The booth for a cookie's id and secret, or None."""
+    booth = session.get(Booth, booth_id)
+    if booth is None or booth.secret_hash is None:
+        return None
+    return booth if hmac.compare_digest(booth.secret_hash, _hash(secret)) else None
+
+
+def paired_booths(session: Session, election_id: str) -> list[Booth]:
+    """Booths paired to an election."""
+    return list(session.scalars(select(Booth).where(Booth.election_id == election_id,
+                                                    Booth.secret_hash.is_not(None))))

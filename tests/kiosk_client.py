@@ -1,0 +1,71 @@
+"""Driving the kiosk through the Flask test client, as the chair, the desk and a booth would."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from kiosk.app import create_app
+from kiosk.auth import create_user
+from kiosk.config import ensure_home, load_config
+from shared.db import transaction
+
+CHAIR = ("chutri", "mat-khau-chu-tri")
+DESK = ("banphat", "mat-khau-ban-phat")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+CODE_RE = re.compile(r'id="slip-code">([^<]+)<')
+
+
+def make_app(home: Path, **overrides: Any) -> Flask:
+    """A kiosk app on a fresh instance folder with a chair and a desk account."""
+    ensure_home(home)
+    app = create_app(load_config(home, testing=True, **overrides))
+    from shared.db import session_factory
+
+    with transaction(session_factory(app.extensions["kiosk_engine"])) as s:
+        create_user(s, CHAIR[0], CHAIR[1], "chair")
+        create_user(s, DESK[0], DESK[1], "desk")
+    return app
+
+
+def client(app: Flask) -> FlaskClient:
+    """A test client speaking HTTPS (the session cookie is Secure)."""
+    c = app.test_client()
+    c.environ_base.update({"wsgi.url_scheme": "https", "HTTP_HOST": "kiosk.test"})
+    return c
+
+
+def csrf(c: FlaskClient, path: str) -> str:
+    """The CSRF token from a page's form."""
+    page = c.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post(c: FlaskClient, path: str, form_page: str, data: dict[str, Any] | None = None,
+         **kwargs: Any) -> Any:
+    """POST a form with the CSRF token taken from the page that shows it."""
+    payload = {"csrf_token": csrf(c, form_page), **(data or {})}
+    return c.post(path, data=payload, **kwargs)
+
+
+def login(c: FlaskClient, user: tuple[str, str]) -> None:
+    response = post(c, "/login", "/login", {"username": user[0], "password": user[1]})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def form_from_spec(spec: dict[str, Any]) -> dict[str, str]:
+    """The chair's setup form filled in from a SPEC.json-shaped dict."""
+    return {
+        "title": spec["title"], "organization": spec["organization"], "place": spec["place"],
+        "date": spec["date"], "profile": spec["profile"], "convened": str(spec["convened"]),
+        "persons": "\n".join(f"{p['name']} | {p['position']} | {p['unit']}" for p in spec["persons"]),
+        "voters": "\n".join(f"{v['id']} | {v['name']} | {v['position']}" for v in spec["voters"]),
+        "members": "\n".join(spec["board"]["members"]),
+        "threshold": str(spec["board"]["threshold"]),
+    }
