@@ -10,7 +10,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -29,8 +29,8 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.contextmanager
-def chromium_page() -> Iterator[Page]:
-    """Yield a fresh Page in a fresh (temporary-profile) browser; closes it all on exit."""
+def chromium_browser() -> Iterator[Browser]:
+    """Yield a fresh headless Chromium (temporary profile); several contexts may share it."""
     if not os.access(CHROMIUM, os.X_OK):
         raise RuntimeError(f"{CHROMIUM} not found: install Debian's 'chromium' package")
     with sync_playwright() as pw:
@@ -39,11 +39,18 @@ def chromium_page() -> Iterator[Page]:
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
         )
         try:
-            # Kiosk/counter may use self-signed TLS on the LAN.
-            context = browser.new_context(ignore_https_errors=True)
-            try:
-                yield context.new_page()
-            finally:
-                context.close()
+            yield browser
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium_page() -> Iterator[Page]:
+    """Yield a fresh Page in a fresh browser; closes it all on exit."""
+    with chromium_browser() as browser:
+        # Kiosk/counter may use self-signed TLS on the LAN.
+        context = browser.new_context(ignore_https_errors=True)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
