@@ -1,0 +1,88 @@
+"""The counter's Flask application factory (pallets flaskr style; only wsgi.py calls it at import)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from counter import board
+from counter.config import ConfigError, CounterConfig, check_secret
+from counter.store import Store
+
+SESSION_COOKIE_NAME = "counter_session"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # Pages carry results marked Mật and share forms: never keep them in any cache.
+    "Cache-Control": "no-store",
+}
+ERROR_MESSAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    404: "Không tìm thấy trang hoặc hòm phiếu này.",
+    405: "Thao tác không được phép trên trang này.",
+    413: "Tệp tải lên quá lớn.",
+    500: "Lỗi nội bộ của máy kiểm phiếu. Không có dữ liệu nào bị thay đổi.",
+}
+
+
+def add_security_headers(response: Response) -> Response:
+    """DESIGN.md section 5: strict CSP and friends on every response, errors included."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    return response
+
+
+def _error_page(code: int, message: str) -> tuple[str, int]:
+    return render_template("error.html", code=code, message=message), code
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(_error: CSRFError) -> tuple[str, int]:
+        return _error_page(400, "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF). "
+                                "Hãy tải lại trang và thử lại; chưa có gì được lưu.")
+
+    # Unhandled exceptions arrive here too, as InternalServerError (Flask logs them first);
+    # the page stays generic: no paths or data in the browser.
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        return _error_page(code, ERROR_MESSAGES.get(code, ERROR_MESSAGES[400]))
+
+
+def create_app(config: CounterConfig) -> Flask:
+    """The counter app for one COUNTER_HOME; ConfigError on a missing or default secret."""
+    check_secret(config.secret_key)
+    if len(config.signing_key) != 32:
+        raise ConfigError("Khóa ký của máy kiểm phiếu sai độ dài (cần 32 byte).")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        # STYLE.md: the kiosk and the counter never share a secret key or cookie name.
+        SESSION_COOKIE_NAME=SESSION_COOKIE_NAME,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        PREFERRED_URL_SCHEME="https",
+        MAX_CONTENT_LENGTH=config.max_upload_bytes,
+        WTF_CSRF_ENABLED=config.csrf_enabled,
+        # Referrer-Policy: no-referrer means browsers send no Referer, which Flask-WTF's
+        # strict HTTPS referrer check would reject; the token plus SameSite=Strict remain.
+        WTF_CSRF_SSL_STRICT=False,
+        # A count can take a long meeting break; a one-hour token would fail the board.
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+    )
+    app.extensions["counter_store"] = Store(config)
+    CSRFProtect(app)
+    app.register_blueprint(board.bp)
+    app.after_request(add_security_headers)
+    _register_error_handlers(app)
+    return app

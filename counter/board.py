@@ -1,0 +1,250 @@
+"""The counting board's pages: import, verify, present shares, tally, report.
+
+Views turn domain errors into Vietnamese messages. A share a member typed or uploaded is
+never written back into any page, flash message or log: errors re-render empty fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
+
+from counter.counting import count_box
+from counter.report import day_month_year, render_report
+from counter.store import AlreadyCounted, Store
+from shared import crypto
+from shared.box import Check, all_passed, verify_box
+from shared.canonical import digest
+from shared.errors import BoxInvalid, ShareError
+from shared.tally import check_results_signature
+
+bp = Blueprint("board", __name__)
+
+# A share file is a few hundred bytes; anything much larger is not one.
+MAX_SHARE_FILE_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class BoxSummary:
+    """One line of the list of imported boxes."""
+
+    election_id: str
+    title: str
+    verified: bool
+    counted: bool
+
+
+def _store() -> Store:
+    store: Store = current_app.extensions["counter_store"]
+    return store
+
+
+def _counter_public_key() -> str:
+    return crypto.signing_public_key(_store().config.signing_key).hex()
+
+
+def grouped_hex(value: str, size: int = 4) -> str:
+    """Hex in groups of four, so two people can read it aloud and compare."""
+    return " ".join(value[i:i + size] for i in range(0, len(value), size))
+
+
+def _summary(store: Store, election_id: str) -> BoxSummary:
+    try:
+        box = store.load_box(election_id)
+    except BoxInvalid:
+        box = None
+    if box is None:
+        return BoxSummary(election_id, "(tệp hòm phiếu hỏng, không đọc được)", False,
+                          store.has_results(election_id))
+    try:
+        verified = all_passed(verify_box(box))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        verified = False  # one malformed box must not take the whole list down
+    return BoxSummary(election_id, str(box["manifest"].get("title", "")), verified,
+                      store.has_results(election_id))
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness probe for the service manager."""
+    return Response("ok", mimetype="text/plain")
+
+
+@bp.get("/")
+def index() -> str:
+    """Imported boxes and the two import forms."""
+    store = _store()
+    boxes = [_summary(store, eid) for eid in store.election_ids()]
+    return render_template("index.html", boxes=boxes, counter_key=grouped_hex(_counter_public_key()))
+
+
+def _read_path(typed: str) -> bytes | None:
+    """Bytes of a box file named on this machine (e.g. a USB stick); None with a flash if not."""
+    path = Path(typed).expanduser()
+    try:
+        if not path.is_file():
+            flash("Không tìm thấy tệp theo đường dẫn đã nhập (cần đường dẫn tới một tệp).", "error")
+            return None
+        if path.stat().st_size > _store().config.max_upload_bytes:
+            flash("Tệp quá lớn, không phải là hòm phiếu.", "error")
+            return None
+        return path.read_bytes()
+    except OSError:
+        flash("Không đọc được tệp theo đường dẫn đã nhập (không có quyền đọc hoặc lỗi ổ đĩa).", "error")
+        return None
+
+
+@bp.post("/import")
+def import_box() -> BaseResponse:
+    """Store an uploaded or named box file as boxes/<election_id>.json; non-boxes change nothing."""
+    upload = request.files.get("box_file")
+    typed_path = request.form.get("box_path", "").strip()
+    if upload is not None and upload.filename:
+        data: bytes | None = upload.read()
+    elif typed_path:
+        data = _read_path(typed_path)
+    else:
+        flash("Hãy chọn tệp hòm phiếu hoặc nhập đường dẫn tới tệp.", "error")
+        data = None
+    if data is None:
+        return redirect(url_for(".index"))
+    try:
+        election_id = _store().save_box(data)
+    except BoxInvalid as exc:
+        flash(f"Không nhập được: {exc} Không có gì được lưu.", "error")
+        return redirect(url_for(".index"))
+    except AlreadyCounted as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".index"))
+    flash("Đã nhập hòm phiếu. Hãy xem kết quả kiểm tra bên dưới trước khi giải mã.", "ok")
+    return redirect(url_for(".box_page", election_id=election_id))
+
+
+def _load_box_or_404(election_id: str) -> dict[str, Any]:
+    try:
+        box = _store().load_box(election_id)
+    except BoxInvalid:
+        abort(404)
+    if box is None:
+        abort(404)
+    return box
+
+
+def render_box_page(election_id: str, error: str | None = None, status: int = 200
+                    ) -> tuple[str, int]:
+    """The verification page: every check, the fingerprints to compare, and the share form."""
+    box = _load_box_or_404(election_id)
+    checks: list[Check] = verify_box(box)
+    manifest = box["manifest"]
+    board_info = manifest.get("board") if isinstance(manifest.get("board"), dict) else {}
+    threshold = board_info.get("threshold")
+    page = render_template(
+        "box.html", election_id=election_id, manifest=manifest, checks=checks,
+        all_ok=all_passed(checks), counted=_store().has_results(election_id),
+        manifest_hash=grouped_hex(digest(manifest)),
+        # The kiosk's share cards print the first 16 hex digits of the manifest hash.
+        manifest_short=digest(manifest)[:16],
+        kiosk_key=grouped_hex(str(manifest.get("kiosk_public_key", ""))),
+        # A box that fails its checks may carry anything here; the form is hidden then anyway.
+        threshold=threshold if isinstance(threshold, int) and 0 < threshold <= 255 else 0,
+        members=board_info.get("members") if isinstance(board_info.get("members"), list) else [],
+        meeting_day=day_month_year(str(manifest.get("date", ""))),
+        ballots=len(box.get("ballots", [])), error=error,
+    )
+    return page, status
+
+
+@bp.get("/boxes/<election_id>")
+def box_page(election_id: str) -> tuple[str, int]:
+    """Verification page of one imported box."""
+    return render_box_page(election_id)
+
+
+def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
+    texts = []
+    for number, upload in enumerate((f for f in files if f.filename), start=1):
+        data = upload.read(MAX_SHARE_FILE_BYTES + 1)
+        try:
+            if len(data) > MAX_SHARE_FILE_BYTES:
+                raise UnicodeError
+            texts.append((f"Tệp mảnh khóa {number}", data.decode("utf-8-sig")))
+        except UnicodeError:
+            raise ShareError(f"Tệp mảnh khóa {number} không đọc được (không phải tệp mảnh khóa).") from None
+    return texts
+
+
+@bp.post("/boxes/<election_id>/tally")
+def tally(election_id: str) -> BaseResponse | tuple[str, int]:
+    """Decrypt and count with k shares; on any error nothing is decrypted nor stored."""
+    store = _store()
+    box = _load_box_or_404(election_id)
+    if store.has_results(election_id):
+        flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
+        return redirect(url_for(".report", election_id=election_id))
+    typed = [(f"Mảnh khóa ô {i}", text) for i, text in enumerate(request.form.getlist("share"), start=1)
+             if text.strip()]
+    try:
+        shares = typed + _uploaded_share_texts(request.files.getlist("share_file"))
+        document = count_box(box, shares, store.config.signing_key)
+    except (ShareError, BoxInvalid) as exc:
+        return render_box_page(election_id, error=str(exc), status=400)
+    store.save_results(election_id, document)
+    flash("Đã giải mã và kiểm phiếu. Kết quả đã được ký số.", "ok")
+    return redirect(url_for(".report", election_id=election_id))
+
+
+UNTRUSTED_RESULTS = ("Tệp kết quả đã bị sửa hoặc không do máy kiểm phiếu này ký: "
+                     "không hiển thị. Hãy kiểm phiếu lại từ hòm phiếu hoặc dùng bản lưu.")
+
+
+def _trusted_results(election_id: str) -> dict[str, Any] | None:
+    """Stored results if this counter's signature over them still holds; 404 if not counted."""
+    document = _store().load_results(election_id)
+    if document is None:
+        abort(404)
+    signature = document.get("signature") or {}
+    if check_results_signature(document) and document.get("election_id") == election_id \
+            and signature.get("public_key") == _counter_public_key():
+        return document
+    return None
+
+
+def _untrusted_page() -> tuple[str, int]:
+    return render_template("error.html", code=409, message=UNTRUSTED_RESULTS), 409
+
+
+@bp.get("/boxes/<election_id>/report")
+def report(election_id: str) -> Response | tuple[str, int]:
+    """Phụ lục 4 print view, rendered from the signed results JSON only."""
+    document = _trusted_results(election_id)
+    if document is None:
+        return _untrusted_page()
+    html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
+                         links={"back": url_for(".box_page", election_id=election_id),
+                                "json": url_for(".results_json", election_id=election_id)})
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/boxes/<election_id>/results.json")
+def results_json(election_id: str) -> Response | tuple[str, int]:
+    """The signed results JSON as a download."""
+    if _trusted_results(election_id) is None:
+        return _untrusted_page()
+    return send_file(_store().results_path(election_id), mimetype="application/json",
+                     as_attachment=True, download_name=f"ket-qua-{election_id}.json")

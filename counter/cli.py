@@ -1,0 +1,235 @@
+"""`counter`: verify a sealed box, tally it with k share files, check signed results, serve the web app.
+
+Exit codes: 0 success; 1 refused (a check failed, a share is wrong, a signature is bad);
+2 a file could not be read at all (or a usage error, as argparse does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from counter.config import HOME_ENV, ConfigError, CounterConfig, ensure_home, home_path, load_config
+from counter.counting import count_box
+from counter.report import render_report
+from counter.store import results_bytes, write_atomic
+from shared.box import Check, all_passed, load_box, verify_box
+from shared.canonical import digest
+from shared.errors import BoxInvalid, ShareError
+from shared.tally import RESULTS_FORMAT, check_results_signature
+
+EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
+MAX_SHARE_FILE_BYTES = 16 * 1024
+_HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+class Unreadable(Exception):
+    """An input file cannot be read or parsed at all (exit 2)."""
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _hex_key(value: str) -> str:
+    """argparse type: a 32-byte public key in hex."""
+    if not _HEX_KEY.match(value):
+        raise argparse.ArgumentTypeError("khóa phải là 64 ký tự hex (32 byte)")
+    return value.lower()
+
+
+def _config(args: argparse.Namespace) -> CounterConfig:
+    return load_config(ensure_home(home_path(getattr(args, "home", None))))
+
+
+def read_box_file(path: str) -> dict[str, Any]:
+    """A parsed box file; Unreadable if it cannot be read or is not a box."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise Unreadable(f"Không đọc được tệp hòm phiếu {path}: {exc.strerror or exc}.") from exc
+    try:
+        return load_box(data)
+    except BoxInvalid as exc:
+        raise Unreadable(f"{path}: {exc}") from exc
+
+
+def read_share_file(path: str) -> str:
+    """A share file's text (share JSON or bare code); Unreadable if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SHARE_FILE_BYTES + 1)
+        if len(data) > MAX_SHARE_FILE_BYTES:
+            raise Unreadable(f"Tệp {path} quá lớn, không phải là tệp mảnh khóa.")
+        return data.decode("utf-8-sig")
+    except OSError as exc:
+        raise Unreadable(f"Không đọc được tệp mảnh khóa {path}: {exc.strerror or exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"Tệp {path} không phải là tệp mảnh khóa (không đọc được chữ).") from exc
+
+
+def _check_line(check: Check) -> str:
+    mark = "[OK]" if check.ok else "[LỖI]"
+    return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Every box check, one line each; 0 only if all pass."""
+    box = read_box_file(args.box)
+    checks = verify_box(box, args.kiosk_key)
+    if args.json:
+        print(json.dumps([{"id": c.id, "title": c.title, "ok": c.ok, "detail": c.detail}
+                          for c in checks], ensure_ascii=False, indent=2))
+        return EXIT_OK if all_passed(checks) else EXIT_REFUSED
+    manifest = box.get("manifest") if isinstance(box.get("manifest"), dict) else {}
+    if manifest:
+        print(f"Hòm phiếu: {manifest.get('title', '')} (mã {manifest.get('election_id', '')})")
+        print(f"Mã băm manifest: {digest(manifest)}")
+        print(f"Khóa ký của máy bỏ phiếu: {manifest.get('kiosk_public_key', '')}")
+    for check in checks:
+        print(_check_line(check))
+    passed = sum(c.ok for c in checks)
+    if all_passed(checks):
+        print(f"Kết luận: hòm phiếu HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
+        return EXIT_OK
+    print(f"Kết luận: hòm phiếu KHÔNG HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
+    return EXIT_REFUSED
+
+
+def cmd_tally(args: argparse.Namespace) -> int:
+    """Decrypt and count with the share files; writes nothing unless the whole count succeeds."""
+    config = _config(args)
+    box = read_box_file(args.box)
+    shares = [(f"Tệp mảnh khóa {path}", read_share_file(path)) for path in args.share]
+    try:
+        document = count_box(box, shares, config.signing_key, args.kiosk_key)
+    except (ShareError, BoxInvalid) as exc:
+        _err(f"Từ chối kiểm phiếu: {exc}")
+        _err("Không giải mã, không ghi tệp kết quả nào.")
+        return EXIT_REFUSED
+    # Render before writing anything, so a failure leaves no half-written pair of files.
+    html = render_report(document, embed_stylesheet=True) if args.html else None
+    write_atomic(Path(args.json), results_bytes(document), 0o600)
+    if html is not None:
+        write_atomic(Path(args.html), html.encode("utf-8"), 0o600)
+    print(f"Đã kiểm phiếu: {document['ballots_collected']} phiếu thu về, "
+          f"{len(document['persons'])} người được lấy phiếu.")
+    print(f"Kết quả đã ký ghi vào {args.json}" + (f"; báo cáo in ghi vào {args.html}" if args.html else "")
+          + ".")
+    return EXIT_OK
+
+
+def cmd_check_results(args: argparse.Namespace) -> int:
+    """0 if the results JSON carries a valid counter signature (and the pinned key, if given)."""
+    try:
+        document = json.loads(Path(args.results).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _err(f"Không đọc được tệp kết quả {args.results}: {exc}")
+        return EXIT_REFUSED
+    if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
+        _err("Tệp không phải là tệp kết quả kiểm phiếu.")
+        return EXIT_REFUSED
+    if not check_results_signature(document):
+        _err("Chữ ký KHÔNG hợp lệ: tệp kết quả đã bị sửa hoặc không được ký.")
+        return EXIT_REFUSED
+    signer = document["signature"]["public_key"]
+    if args.counter_key and args.counter_key != signer.lower():
+        _err("Chữ ký hợp lệ nhưng do một khóa khác với khóa máy kiểm phiếu được chỉ định.")
+        return EXIT_REFUSED
+    print(f"Chữ ký hợp lệ. Khóa ký của máy kiểm phiếu: {signer}")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the web app under gunicorn; workers import counter.wsgi, which reads COUNTER_HOME."""
+    from gunicorn.app.base import BaseApplication
+
+    home = home_path(getattr(args, "home", None))
+    load_config(ensure_home(home))  # fail here, with a clear message, not in every worker
+    os.environ[HOME_ENV] = str(home.resolve())
+    host = args.bind.rsplit(":", 1)[0]
+    if not args.certfile and host not in ("127.0.0.1", "localhost", "[::1]"):
+        _err("Cảnh báo: phục vụ qua HTTP trên mạng LAN; cookie Secure chỉ hoạt động qua HTTPS. "
+             "Dùng --certfile/--keyfile hoặc proxy TLS (deploy/).")
+    options = {"bind": [args.bind], "workers": args.workers, "timeout": 120,
+               "accesslog": "-", "errorlog": "-", "proc_name": "counter",
+               "certfile": args.certfile, "keyfile": args.keyfile,
+               # gunicorn >= 26 opens a control socket in ~/.gunicorn; the counter needs none.
+               "control_socket_disable": True}
+
+    class CounterServer(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if value is not None and key in self.cfg.settings:  # older gunicorn lacks some
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from counter.wsgi import app
+            return app
+
+    print(f"Máy kiểm phiếu phục vụ tại {args.bind} (thư mục {home}).")
+    CounterServer().run()
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; --home is accepted before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", metavar="DIR", default=argparse.SUPPRESS,
+                        help=f"thư mục dữ liệu của máy kiểm phiếu (mặc định: ${HOME_ENV} hoặc ./counter-home)")
+    parser = argparse.ArgumentParser(prog="counter", parents=[common],
+                                     description="Máy kiểm phiếu: kiểm tra hòm phiếu, giải mã, kiểm phiếu.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
+
+    verify = sub.add_parser("verify", parents=[common], help="kiểm tra hòm phiếu (độc lập)")
+    verify.add_argument("box", metavar="BOX", help="tệp hòm phiếu")
+    verify.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
+    verify.add_argument("--kiosk-key", type=_hex_key, metavar="HEX", help="khóa ký máy bỏ phiếu đã công bố")
+    verify.set_defaults(func=cmd_verify)
+
+    tally = sub.add_parser("tally", parents=[common], help="giải mã bằng k mảnh khóa và kiểm phiếu")
+    tally.add_argument("box", metavar="BOX", help="tệp hòm phiếu")
+    tally.add_argument("--share", action="append", required=True, metavar="FILE",
+                       help="tệp mảnh khóa (JSON hoặc mã gõ); lặp lại cho mỗi mảnh")
+    tally.add_argument("--json", required=True, metavar="OUT", help="nơi ghi kết quả đã ký (JSON)")
+    tally.add_argument("--html", metavar="OUT", help="nơi ghi báo cáo in (Phụ lục 4, HTML)")
+    tally.add_argument("--kiosk-key", type=_hex_key, metavar="HEX", help="khóa ký máy bỏ phiếu đã công bố")
+    tally.set_defaults(func=cmd_tally)
+
+    check = sub.add_parser("check-results", parents=[common], help="kiểm tra chữ ký trên tệp kết quả")
+    check.add_argument("results", metavar="RESULTS.json")
+    check.add_argument("--counter-key", type=_hex_key, metavar="HEX",
+                       help="khóa công khai của máy kiểm phiếu phải đã ký")
+    check.set_defaults(func=cmd_check_results)
+
+    serve = sub.add_parser("serve", parents=[common], help="chạy ứng dụng web (gunicorn)")
+    serve.add_argument("--bind", default="127.0.0.1:8099", metavar="HOST:PORT")
+    serve.add_argument("--workers", type=int, default=2, metavar="N")
+    serve.add_argument("--certfile", metavar="PEM", help="chứng chỉ TLS (HTTPS trên LAN)")
+    serve.add_argument("--keyfile", metavar="PEM", help="khóa riêng TLS")
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `counter` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except Unreadable as exc:
+        _err(str(exc))
+        return EXIT_UNREADABLE
+    except ConfigError as exc:
+        _err(f"Lỗi cấu hình: {exc}")
+        return EXIT_UNREADABLE
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The Phụ lục 4 results report, rendered from a signed results JSON and nothing else.
+
+One Jinja environment serves the web print view and `counter tally --html`, so the paper
+the board signs and the file they archive come from the same template and figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.glossary import BAND_LABELS, LEVEL_COLUMNS, LEVELS
+
+TEMPLATES = Path(__file__).parent / "templates"
+_ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                   autoescape=select_autoescape(["html"]))
+
+
+@dataclass(frozen=True)
+class LevelCell:
+    """Count and percentage of one level for one person, as printed."""
+
+    count: int
+    percent: str
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One person's row of the "Kết quả kiểm phiếu" table."""
+
+    number: int
+    name: str
+    position_unit: str
+    valid: int
+    cells: list[LevelCell]
+    band_label: str
+
+
+@dataclass(frozen=True)
+class CountTime:
+    """A counted_from/counted_to stamp split for "... giờ ... phút, ngày ..."."""
+
+    hour: str
+    minute: str
+    day: str
+
+
+def vn_decimal(value: str) -> str:
+    """Two-decimal figure with the Vietnamese decimal comma ("40.43" -> "40,43")."""
+    try:
+        return f"{Decimal(value):.2f}".replace(".", ",")
+    except InvalidOperation:
+        return str(value)
+
+
+def vn_date(iso: str) -> str:
+    """"2026-11-27" -> "ngày 27 tháng 11 năm 2026", as on the seed's forms."""
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def day_month_year(iso: str) -> str:
+    """"2026-11-27" -> "27/11/2026", the way dates are written on screen."""
+    try:
+        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def count_time(stamp: str) -> CountTime:
+    """Split "HH:MM DD/MM/YYYY" (counter.counting.time_stamp); unknown shapes kept whole."""
+    clock, _, day = stamp.partition(" ")
+    hour, _, minute = clock.partition(":")
+    if not (hour.isdigit() and minute.isdigit()):
+        return CountTime(stamp, "", "")
+    return CountTime(hour, minute, day)
+
+
+def meeting_phrase(title: str) -> str:
+    """"Tại hội nghị (kỳ họp) ...": avoid "hội nghị Hội nghị" when the title already says it."""
+    lowered = title.lower()
+    if lowered.startswith(("hội nghị", "kỳ họp")):
+        return "Tại " + title[:1].lower() + title[1:]
+    return "Tại hội nghị (kỳ họp) " + title
+
+
+def _clock(moment: CountTime) -> str:
+    return f"{moment.hour} giờ {moment.minute} phút" if moment.minute else moment.hour
+
+
+def counting_paragraph(document: dict[str, Any], members: list[str], persons: int) -> str:
+    """The opening paragraph of Phụ lục 4, filled in: who counted, when, where, for whom."""
+    start, end = count_time(str(document["counted_from"])), count_time(str(document["counted_to"]))
+    # A count that runs past midnight names both dates; otherwise the form's single date.
+    when = (f"từ {_clock(start)} đến {_clock(end)}, ngày {end.day}" if start.day == end.day
+            else f"từ {_clock(start)} ngày {start.day} đến {_clock(end)} ngày {end.day}")
+    head = members[0] if members else "…"
+    return (f"Thực hiện nhiệm vụ do hội nghị giao, {when}, tại {document['place']}, "
+            f"Ban Kiểm phiếu gồm {len(members)} đồng chí, do đồng chí {head} làm Trưởng Ban "
+            f"đã tiến hành kiểm phiếu tín nhiệm của các đồng chí dự hội nghị đối với {persons} "
+            "đồng chí được lấy phiếu tín nhiệm; kết quả cụ thể như sau:")
+
+
+def report_rows(document: dict[str, Any]) -> list[ReportRow]:
+    """The table rows; band wording per rule profile, empty when no band applies."""
+    labels = BAND_LABELS.get(str(document.get("profile")), {})
+    rows = []
+    for person in document["persons"]:
+        position_unit = ", ".join(p for p in (person.get("position", ""), person.get("unit", "")) if p)
+        rows.append(ReportRow(
+            number=int(person["number"]), name=str(person["name"]), position_unit=position_unit,
+            valid=int(person["valid"]),
+            cells=[LevelCell(int(person[level]), vn_decimal(str(person["pct_" + level])))
+                   for level in LEVELS],
+            band_label=labels.get(person.get("band") or "", ""),
+        ))
+    return rows
+
+
+def report_context(document: dict[str, Any]) -> dict[str, Any]:
+    """Everything report.html shows, from the results JSON."""
+    members = [str(m) for m in document.get("board_members", [])]
+    rows = report_rows(document)
+    return {
+        "doc": document,
+        "rows": rows,
+        "paragraph": counting_paragraph(document, members, len(rows)),
+        "level_columns": [LEVEL_COLUMNS[level] for level in LEVELS],
+        "meeting": meeting_phrase(str(document["title"])),
+        "report_date": vn_date(str(document["date"])),
+        "members": members,
+        "head": members[0] if members else "",
+        "signer_key": (document.get("signature") or {}).get("public_key", ""),
+    }
+
+
+def stylesheet_text() -> str:
+    """counter.css, for a report file that must print correctly without the web server."""
+    return resources.files("counter").joinpath("static/counter.css").read_text(encoding="utf-8")
+
+
+def render_report(document: dict[str, Any], stylesheet_href: str | None = None,
+                  embed_stylesheet: bool = False, links: dict[str, str] | None = None) -> str:
+    """report.html for a results JSON: linked CSS for the web, embedded for a standalone file."""
+    return _ENV.get_template("report.html").render(
+        **report_context(document),
+        stylesheet_href=stylesheet_href,
+        # Only the offline file embeds the CSS; the web app serves it from /static under CSP.
+        embedded_css=stylesheet_text() if embed_stylesheet else None,
+        links=links or {},
+    )

@@ -1,0 +1,257 @@
+"""The `counter` command line: verify, tally, check-results, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from counter.app import SECURITY_HEADERS
+from counter.cli import main
+from shared.box import verify_box
+from shared.rules import percentage
+from shared.tally import check_results_signature
+from tests.counter_support import CASTING, PERSONS, Built, build_election, flip_ciphertext_byte
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def election(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_election(tmp_path_factory.mktemp("election"))
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_election(tmp_path_factory.mktemp("foreign"), seed=2)
+
+
+@pytest.fixture
+def box_file(tmp_path: Path, election: Built) -> Path:
+    path = tmp_path / "hom-phieu.json"
+    path.write_bytes(election.box)
+    return path
+
+
+@pytest.fixture
+def share_files(tmp_path: Path, election: Built) -> list[Path]:
+    """Card 1 as a share JSON file, card 2 as the bare typed code in a text file."""
+    first, second = tmp_path / "manh-1.json", tmp_path / "manh-2.txt"
+    first.write_text(election.cards[0].to_json(), "utf-8")
+    second.write_text(election.cards[1].code + "\n", "utf-8")
+    return [first, second]
+
+
+def run(tmp_path: Path, *argv: str) -> int:
+    return main(["--home", str(tmp_path / "home"), *argv])
+
+
+def shares_args(paths: list[Path]) -> list[str]:
+    return [arg for path in paths for arg in ("--share", str(path))]
+
+
+# --- verify ------------------------------------------------------------------------------
+
+def test_verify_prints_one_ok_line_per_check_and_exits_0(
+        tmp_path: Path, box_file: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "verify", str(box_file)) == 0
+    out = capsys.readouterr().out
+    checks = verify_box(json.loads(election.box))
+    for check in checks:
+        assert f"[OK] {check.title}" in out
+    assert out.count("[OK]") == len(checks) and "[LỖI]" not in out
+    assert "hòm phiếu HỢP LỆ" in out
+
+
+def test_verify_json_lists_id_title_ok_detail(tmp_path: Path, box_file: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, "verify", str(box_file), "--json") == 0
+    checks = json.loads(capsys.readouterr().out)
+    assert [set(c) for c in checks] == [{"id", "title", "ok", "detail"}] * len(checks)
+    assert all(c["ok"] for c in checks)
+    assert {"box_signature", "audit_chain", "close_record", "token_log", "ballots"} <= {c["id"] for c in checks}
+
+
+def test_verify_names_the_failing_check_of_a_tampered_box(
+        tmp_path: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    assert run(tmp_path, "verify", str(tampered)) == 1
+    out = capsys.readouterr().out
+    assert "[LỖI] Phiếu: đúng định dạng" in out and "phiếu thứ 1 bị sửa" in out
+    assert "[LỖI] Chữ ký trên toàn bộ hòm phiếu" in out
+    assert "KHÔNG HỢP LỆ" in out
+    assert run(tmp_path, "verify", str(tampered), "--json") == 1
+    failed = {c["id"] for c in json.loads(capsys.readouterr().out) if not c["ok"]}
+    assert failed == {"box_signature", "ballots"}
+
+
+def test_verify_pins_the_published_kiosk_key(tmp_path: Path, box_file: Path, election: Built,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    published = json.loads(election.box)["manifest"]["kiosk_public_key"]
+    assert run(tmp_path, "verify", str(box_file), "--kiosk-key", published.upper()) == 0
+    assert run(tmp_path, "verify", str(box_file), "--kiosk-key", "ab" * 32) == 1
+    assert "[LỖI] Khóa ký của máy bỏ phiếu đúng như đã công bố" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [None, b"not json at all", b'{"format": "something-else"}'])
+def test_verify_exits_2_for_an_unreadable_file(tmp_path: Path, content: bytes | None,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "box.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert run(tmp_path, "verify", str(path)) == 2
+    assert capsys.readouterr().err.strip()
+
+
+# --- tally -------------------------------------------------------------------------------
+
+def test_tally_writes_signed_results_equal_to_the_choices_cast(
+        tmp_path: Path, box_file: Path, share_files: list[Path], election: Built) -> None:
+    out_json, out_html = tmp_path / "ket-qua.json", tmp_path / "bao-cao.html"
+    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files),
+               "--json", str(out_json), "--html", str(out_html)) == 0
+    document = json.loads(out_json.read_text("utf-8"))
+    expected = election.rehearsal.expected_counts(PERSONS)
+    assert document["ballots_collected"] == CASTING
+    assert [(p["high"], p["trust"], p["low"]) for p in document["persons"]] == expected
+    for person, (high, trust, low) in zip(document["persons"], expected):
+        assert (person["pct_high"], person["pct_trust"], person["pct_low"]) == \
+            (str(percentage(high, CASTING)), str(percentage(trust, CASTING)), str(percentage(low, CASTING)))
+    assert check_results_signature(document)
+    html = out_html.read_text("utf-8")
+    for phrase in ("Mật", "BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM", "T/M BAN KIỂM PHIẾU",
+                   "Ghi chú: Tỷ lệ % tính trên tổng số phiếu thu về.", "Lê Văn Kiểm 1"):
+        assert phrase in html
+    for person in document["persons"]:
+        assert person["name"] in html and person["pct_low"].replace(".", ",") in html
+    assert "<style>" in html and ".results" in html  # prints correctly without the web server
+
+
+def test_tally_refuses_k_minus_one_shares_and_writes_nothing(
+        tmp_path: Path, box_file: Path, share_files: list[Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out_json, out_html = tmp_path / "ket-qua.json", tmp_path / "bao-cao.html"
+    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files[:1]),
+               "--json", str(out_json), "--html", str(out_html)) == 1
+    assert "Cần ít nhất 2 mảnh khóa khác nhau; mới có 1." in capsys.readouterr().err
+    assert not out_json.exists() and not out_html.exists()
+
+
+def test_tally_names_a_foreign_share_and_writes_nothing(
+        tmp_path: Path, box_file: Path, share_files: list[Path], foreign: Built,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    stranger = tmp_path / "manh-la.json"
+    stranger.write_text(foreign.cards[0].to_json(), "utf-8")
+    out_json = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(box_file), *shares_args([share_files[0], stranger]),
+               "--json", str(out_json)) == 1
+    err = capsys.readouterr().err
+    assert f"Tệp mảnh khóa {stranger}: Mảnh khóa này thuộc cuộc lấy phiếu khác" in err
+    assert not out_json.exists()
+
+
+def test_tally_refuses_a_tampered_box_and_writes_nothing(
+        tmp_path: Path, election: Built, share_files: list[Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    out_json = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(tampered), *shares_args(share_files), "--json", str(out_json)) == 1
+    assert "Hòm phiếu không qua kiểm tra, không giải mã" in capsys.readouterr().err
+    assert not out_json.exists()
+
+
+def test_tally_refuses_a_box_without_a_valid_close_record(
+        tmp_path: Path, election: Built, share_files: list[Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(election.box)
+    document["close"]["record"]["counts"]["ballots"] += 1  # breaks the close record's signature
+    broken = tmp_path / "no-close.json"
+    broken.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    out_json = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(broken), *shares_args(share_files), "--json", str(out_json)) == 1
+    assert "Biên bản kết thúc (close record)" in capsys.readouterr().err
+    assert not out_json.exists()
+    del document["close"]
+    broken.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    assert run(tmp_path, "tally", str(broken), *shares_args(share_files), "--json", str(out_json)) == 1
+    assert not out_json.exists()
+
+
+def test_tally_exits_2_for_a_missing_share_file(tmp_path: Path, box_file: Path,
+                                                share_files: list[Path]) -> None:
+    out_json = tmp_path / "ket-qua.json"
+    missing = tmp_path / "khong-co.json"
+    assert run(tmp_path, "tally", str(box_file), *shares_args([share_files[0], missing]),
+               "--json", str(out_json)) == 2
+    assert not out_json.exists()
+
+
+def test_cli_creates_home_secrets_with_mode_0600(tmp_path: Path, box_file: Path,
+                                                 share_files: list[Path]) -> None:
+    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files),
+               "--json", str(tmp_path / "r.json")) == 0
+    for name in ("secret_key", "signing_key"):
+        assert stat.S_IMODE((tmp_path / "home" / name).stat().st_mode) == 0o600
+
+
+# --- check-results -------------------------------------------------------------------------
+
+def test_check_results_passes_then_fails_after_editing_a_number(
+        tmp_path: Path, box_file: Path, share_files: list[Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    out_json = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files), "--json", str(out_json)) == 0
+    assert main(["check-results", str(out_json)]) == 0
+    signer = json.loads(out_json.read_text("utf-8"))["signature"]["public_key"]
+    assert main(["check-results", str(out_json), "--counter-key", signer]) == 0
+    assert main(["check-results", str(out_json), "--counter-key", "cd" * 32]) == 1
+    document = json.loads(out_json.read_text("utf-8"))
+    document["persons"][0]["high"] += 1
+    out_json.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
+    capsys.readouterr()
+    assert main(["check-results", str(out_json)]) == 1
+    assert "Chữ ký KHÔNG hợp lệ" in capsys.readouterr().err
+
+
+# --- serve -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_runs_gunicorn_and_answers_healthz_with_security_headers(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counter.cli", "--home", str(tmp_path / "home"),
+         "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, body, headers = time.monotonic() + 30, "", {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    body, headers = response.read().decode(), dict(response.headers)
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body == "ok"
+        for name, value in SECURITY_HEADERS.items():
+            assert headers.get(name) == value
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
