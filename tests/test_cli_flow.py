@@ -1,0 +1,107 @@
+"""The whole vote from the command line: kiosk init … export, counter verify and tally."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from counter.cli import main as counter
+from kiosk.cli import main as kiosk
+from kiosk.config import load_config
+from shared import election as elections
+from shared import voting
+from shared.db import make_engine, session_factory, transaction
+from tests.factories import election_spec
+
+
+def cast_at_booth(home: Path, election_id: str, code: str, marks: list[int]) -> None:
+    """What the booth does on confirm (the CLI has no cast command: voters use a tablet)."""
+    config = load_config(home)
+    with transaction(session_factory(make_engine(config.database_url))) as s:
+        voting.cast_ballot(s, elections.get_election(s, election_id), code, marks)
+
+
+def test_full_election_through_the_cli_counts_exactly_the_choices_cast(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "kiosk"
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(election_spec(persons=8, voters=30), ensure_ascii=False), encoding="utf-8")
+    assert kiosk(["--home", str(home), "init"]) == 0
+    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
+                  str(tmp_path / "shares")]) == 0
+    election_id = capsys.readouterr().out.strip().splitlines()[-1]
+    shares = sorted((tmp_path / "shares").glob("share-*.json"))
+    assert len(shares) == 3 and all(oct(p.stat().st_mode)[-3:] == "600" for p in shares)
+
+    codes = []
+    for i in range(1, 31):
+        assert kiosk(["--home", str(home), "checkin", election_id, f"V{i:03d}"]) == 0
+        codes.append(capsys.readouterr().out.strip())
+    assert kiosk(["--home", str(home), "open", election_id]) == 0
+    rng = random.Random(3)
+    expected = [[0, 0, 0] for _ in range(8)]
+    for code in codes[:26]:
+        marks = [rng.randrange(3) for _ in range(8)]
+        cast_at_booth(home, election_id, code, marks)
+        for row, mark in enumerate(marks):
+            expected[row][mark] += 1
+    box = tmp_path / "box.json"
+    assert kiosk(["--home", str(home), "export", election_id, "-o", str(box)]) == 1  # not closed yet
+    assert not box.exists()
+    assert kiosk(["--home", str(home), "close", election_id]) == 0
+    assert kiosk(["--home", str(home), "export", election_id, "-o", str(box)]) == 0
+
+    counter_home = ["--home", str(tmp_path / "counter")]
+    assert counter([*counter_home, "verify", str(box)]) == 0
+    results = tmp_path / "results.json"
+    assert counter([*counter_home, "tally", str(box), "--share", str(shares[0]),
+                    "--json", str(results)]) == 1
+    assert not results.exists()
+    assert counter([*counter_home, "tally", str(box), "--share", str(shares[0]), "--share",
+                    str(shares[2]), "--json", str(results), "--html", str(tmp_path / "r.html")]) == 0
+    document = json.loads(results.read_text(encoding="utf-8"))
+    assert [[p["high"], p["trust"], p["low"]] for p in document["persons"]] == expected
+    assert document["ballots_collected"] == 26 and document["ballots_issued"] == 30
+    assert counter([*counter_home, "check-results", str(results)]) == 0
+    assert "T/M BAN KIỂM PHIẾU" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_bad_spec_is_refused_with_a_clear_message_and_leaves_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "kiosk"
+    kiosk(["--home", str(home), "init"])
+    bad = election_spec(persons=2, voters=3, members=3, threshold=4)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(bad), encoding="utf-8")
+    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
+                  str(tmp_path / "shares")]) == 1
+    assert "từ 1 đến 3" in capsys.readouterr().err
+    spec.write_text("{not json", encoding="utf-8")
+    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
+                  str(tmp_path / "shares")]) == 1
+    assert not (tmp_path / "shares").exists() and not (tmp_path / "shares.partial").exists()
+    config = load_config(home)
+    with session_factory(make_engine(config.database_url))() as s:
+        from sqlalchemy import func, select
+
+        from shared.models import Election
+        assert s.scalar(select(func.count()).select_from(Election)) == 0
+
+
+def test_kiosk_refuses_to_start_without_its_secrets(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "kiosk"
+    kiosk(["--home", str(home), "init"])
+    (home / "secret_key").unlink()
+    assert kiosk(["--home", str(home), "open", "X"]) == 1
+    assert "secret_key" in capsys.readouterr().err
+
+
+def test_console_scripts_are_installed() -> None:
+    for command in ("kiosk", "counter"):
+        result = subprocess.run([command, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage" in result.stdout
