@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
-from shared import booths
+from shared import backup, booths
 from shared import election as elections
 from shared import voting
 from shared.box import export_box
@@ -129,6 +129,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    backup.backup(_config(args).database_url, Path(args.output))
+    print(f"Đã sao lưu: {args.output}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    backup.restore(_config(args).database_url, Path(args.backup))
+    print(f"Đã khôi phục từ {args.backup}. Khởi động lại máy chủ kiosk.")
+    return 0
+
+
 def cmd_pair(args: argparse.Namespace) -> int:
     print(_with_election(args, lambda s, e, c: booths.create_pairing(s, e, args.label, "cli")))
     return 0
@@ -195,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("election")
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("backup", help="sao lưu cơ sở dữ liệu (được cả khi đang bỏ phiếu)")
+    p.add_argument("output")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu từ bản sao lưu (dừng máy chủ trước)")
+    p.add_argument("backup")
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("pair", help="tạo mã ghép máy tính bảng")
     p.add_argument("election")
     p.add_argument("--label", default="Máy tính bảng")
@@ -220,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (DomainError, ConfigError, ValueError) as err:
+    except (DomainError, ConfigError, backup.BackupError, ValueError) as err:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 1
 
