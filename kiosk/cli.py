@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
-from shared import backup, booths
+from shared import backup, booths, crypto
 from shared import election as elections
 from shared import voting
 from shared.box import export_box
@@ -141,6 +141,24 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tls(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"ca_cert": "ca.pem", "ca_key": "ca-key.pem", "server_cert": "server.pem",
+             "server_key": "server-key.pem"}
+    if any((out / name).exists() for name in files.values()):
+        print(f"Thư mục {out} đã có chứng chỉ; không ghi đè.", file=sys.stderr)
+        return 1
+    for key, pem in crypto.make_lan_certificates(args.host, args.ip or []).items():
+        mode = 0o600 if key.endswith("_key") else 0o644
+        fd = os.open(out / files[key], os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+    print(f"Đã tạo {out}/ca.pem (cài lên máy tính bảng), {out}/server.pem và {out}/server-key.pem "
+          f"(dùng với kiosk serve --certfile/--keyfile). Cất {out}/ca-key.pem ngoại tuyến.")
+    return 0
+
+
 def cmd_pair(args: argparse.Namespace) -> int:
     print(_with_election(args, lambda s, e, c: booths.create_pairing(s, e, args.label, "cli")))
     return 0
@@ -213,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="khôi phục cơ sở dữ liệu từ bản sao lưu (dừng máy chủ trước)")
     p.add_argument("backup")
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("tls", help="tạo CA nội bộ và chứng chỉ HTTPS cho mạng LAN")
+    p.add_argument("--host", required=True, help="tên máy chủ trên LAN, ví dụ kiosk.local")
+    p.add_argument("--ip", action="append", help="địa chỉ IP trên LAN (có thể lặp)")
+    p.add_argument("--out", default="tls")
+    p.set_defaults(func=cmd_tls)
 
     p = sub.add_parser("pair", help="tạo mã ghép máy tính bảng")
     p.add_argument("election")

@@ -177,3 +177,57 @@ def token_hash(election_id: str, token: bytes) -> str:
 def fingerprint(ciphertext: bytes) -> str:
     """A ballot's fingerprint: SHA-256 hex of its ciphertext (the voter's receipt)."""
     return hashlib.sha256(ciphertext).hexdigest()
+
+
+# --- LAN TLS certificates ---------------------------------------------------------------
+
+def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
+                          ) -> dict[str, bytes]:
+    """A local certificate authority and a server certificate for the kiosk's LAN name/IPs.
+
+    Returns PEM bytes: ca_cert, ca_key, server_cert, server_key. Tablets install ca_cert
+    once; the CA key can then be kept offline or destroyed.
+    """
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"CA bỏ phiếu {hostname}"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Lấy phiếu tín nhiệm")])
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                            content_commitment=False, key_encipherment=False,
+                                            data_encipherment=False, key_agreement=False,
+                                            encipher_only=False, decipher_only=False), critical=True)
+               .sign(ca_key, hashes.SHA256()))
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName(hostname)]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    # Browsers cap server certificate lifetimes; 397 days is the longest they accept.
+    server_cert = (x509.CertificateBuilder()
+                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)]))
+                   .issuer_name(ca_name).public_key(server_key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - dt.timedelta(minutes=5))
+                   .not_valid_after(now + dt.timedelta(days=min(days, 397)))
+                   .add_extension(x509.SubjectAlternativeName(names), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                   .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    private = serialization.PrivateFormat.PKCS8
+    return {
+        "ca_cert": ca_cert.public_bytes(pem),
+        "ca_key": ca_key.private_bytes(pem, private, _NO_ENC),
+        "server_cert": server_cert.public_bytes(pem),
+        "server_key": server_key.private_bytes(pem, private, _NO_ENC),
+    }
