@@ -16,10 +16,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shared.canonical import digest
-from shared.models import AuditEvent
+from shared.errors import WrongElectionState
+from shared.models import AuditEvent, Election
 
 GENESIS = "0" * 64
 EVENT_FIELDS = ("seq", "kind", "actor", "at", "data", "prev")
+# Once an election is closed only these may join its chain: any other event after the
+# signed close record would make every exported box fail verification (shared/box.py).
+AFTER_CLOSE_KINDS = frozenset({"election.closed", "box.exported"})
 
 
 def event_hash(election_id: str, event: dict[str, Any]) -> str:
@@ -43,6 +47,11 @@ def append_event(session: Session, election_id: str, kind: str, actor: str,
                  data: dict[str, Any] | None = None) -> AuditEvent:
     """Append one event to the election's chain, in the caller's transaction."""
     lock_chain(session, election_id)
+    if election_id and kind not in AFTER_CLOSE_KINDS:
+        with session.no_autoflush:  # the committed state, not this transaction's pending one
+            state = session.scalar(select(Election.state).where(Election.id == election_id))
+        if state == "closed":
+            raise WrongElectionState("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này.")
     last = session.scalars(
         select(AuditEvent).where(AuditEvent.election_id == election_id)
         .order_by(AuditEvent.seq.desc()).limit(1)

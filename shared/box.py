@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +55,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
 def load_box(data: bytes) -> dict[str, Any]:
     """Parse a box file; BoxInvalid if it is not one."""
     try:
-        box = json.loads(data.decode("utf-8"))
+        box = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).") from exc
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
@@ -62,6 +63,11 @@ def load_box(data: bytes) -> dict[str, Any]:
     if box.get("version") != BOX_VERSION:
         raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ.")
     return box
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON and have no canonical form (shared/canonical.py).
+    raise ValueError(f"{name} is not allowed in a ballot box")
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,26 @@ class Check:
 
 
 def _hex(value: Any) -> bytes:
-    return bytes.fromhex(value) if isinstance(value, str) else b""
+    try:
+        return bytes.fromhex(value) if isinstance(value, str) else b""
+    except ValueError:
+        return b""  # not hex: the signature or key check using it fails
+
+
+_TITLES = {
+    "audit_chain": "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
+    "close_record": "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký",
+    "token_log": "Sổ mã phiếu: phát ra = đã dùng + đã hủy, mỗi mã dùng một lần",
+    "ballots": "Phiếu: đúng định dạng, cùng độ dài, không trùng, khớp biên bản và số mã đã dùng",
+}
+
+
+def _guarded(check_id: str, run: Callable[[], Check]) -> Check:
+    """Run one check; a part too malformed to read fails that check instead of crashing."""
+    try:
+        return run()
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return Check(check_id, _TITLES[check_id], False, "phần này của hòm phiếu sai định dạng")
 
 
 def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
@@ -96,7 +121,7 @@ def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
 
 
 def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
-    title = "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký"
+    title = _TITLES["close_record"]
     manifest = box["manifest"]
     close = box.get("close") or {}
     record = close.get("record")
@@ -123,7 +148,7 @@ def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
 
 
 def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any]) -> Check:
-    title = "Sổ mã phiếu: phát ra = đã dùng + đã hủy, mỗi mã dùng một lần"
+    title = _TITLES["token_log"]
     log = box.get("token_log", [])
     hashes = [t.get("hash") for t in log]
     if hashes != sorted(hashes) or len(set(hashes)) != len(hashes):
@@ -155,7 +180,7 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
 
 
 def _ballots(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any]) -> Check:
-    title = "Phiếu: đúng định dạng, cùng độ dài, không trùng, khớp biên bản và số mã đã dùng"
+    title = _TITLES["ballots"]
     ballots = box.get("ballots", [])
     length = box["manifest"].get("ballot_ciphertext_length")
     fingerprints = []
@@ -193,17 +218,20 @@ def verify_box(box: dict[str, Any], kiosk_key: str | None = None) -> list[Check]
     if not isinstance(manifest, dict) or "election_id" not in manifest:
         return [Check("manifest", "Bản mô tả cuộc lấy phiếu (manifest)", False, "thiếu manifest")]
     checks = _signatures(box, kiosk_key)
-    events = box.get("audit") if isinstance(box.get("audit"), list) else []
-    problems = audit.verify_chain(manifest["election_id"], events)
-    checks.append(Check("audit_chain", "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
-                        not problems and bool(events), "; ".join(problems) or f"{len(events)} sự kiện"))
-    close = _close_record(box, events)
+    events: list[dict[str, Any]] = box["audit"] if isinstance(box.get("audit"), list) else []
+
+    def chain() -> Check:
+        problems = audit.verify_chain(manifest["election_id"], events)
+        return Check("audit_chain", _TITLES["audit_chain"], not problems and bool(events),
+                     "; ".join(problems) or f"{len(events)} sự kiện")
+
+    checks.append(_guarded("audit_chain", chain))
+    close = _guarded("close_record", lambda: _close_record(box, events))
     checks.append(close)
-    record = (box.get("close") or {}).get("record") or {}
-    if not close.ok:
-        record = {}
-    checks.append(_tokens(box, events, record))
-    checks.append(_ballots(box, events, record))
+    # Only a close record that passed its check is trusted by the checks after it.
+    record: dict[str, Any] = box["close"]["record"] if close.ok else {}
+    checks.append(_guarded("token_log", lambda: _tokens(box, events, record)))
+    checks.append(_guarded("ballots", lambda: _ballots(box, events, record)))
     return checks
 
 

@@ -63,10 +63,11 @@ def decode_checked(typed: str, nbytes: int) -> bytes:
     value = 0
     for c in body:
         value = value * 32 + _DECODE[c]
-    value >>= length * 5 - nbytes * 8
-    if value >> (nbytes * 8):
+    padding = length * 5 - nbytes * 8
+    # The unused low bits must be zero, or one token would have several valid codes.
+    if value & ((1 << padding) - 1):
         raise CodeError("bad padding")
-    return value.to_bytes(nbytes, "big")
+    return (value >> padding).to_bytes(nbytes, "big")
 
 
 def grouped(code: str, size: int = 4) -> str:

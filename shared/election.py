@@ -33,10 +33,17 @@ FORMAT_VERSION = 1
 MAX_PERSONS = 200
 
 
+def storable(value: str) -> bool:
+    """False for text no database can hold: NUL (PostgreSQL) or lone surrogates (UTF-8)."""
+    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+
+
 def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
     value = spec.get(key, "")
     if not isinstance(value, str):
         raise InvalidInput(f"Trường “{label}” phải là chuỗi ký tự.")
+    if not storable(value):
+        raise InvalidInput(f"“{label}” chứa ký tự không hợp lệ.")
     value = value.strip()
     if required and not value:
         raise InvalidInput(f"Thiếu “{label}”.")
@@ -106,6 +113,8 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     members = [m.strip() for m in board["members"] if isinstance(m, str) and m.strip()]
     if len(members) != len(board["members"]) or not 1 <= len(members) <= 20:
         raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
+    for i, member in enumerate(members, start=1):
+        _text({"name": member}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
     threshold = board.get("threshold", 2)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
         raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")
@@ -144,6 +153,8 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
 
 def get_election(session: Session, election_id: str, lock: bool = False) -> Election:
     """The election with that id; ElectionNotFound otherwise."""
+    if not storable(election_id):
+        raise ElectionNotFound()  # PostgreSQL cannot even compare a NUL; no such id exists
     query = select(Election).where(Election.id == election_id)
     if lock:
         query = query.with_for_update()
@@ -151,6 +162,17 @@ def get_election(session: Session, election_id: str, lock: bool = False) -> Elec
     if election is None:
         raise ElectionNotFound()
     return election
+
+
+def lock_election(session: Session, election: Election) -> None:
+    """Serialise with every other writer of this election, then reload its state.
+
+    SQLite's BEGIN IMMEDIATE already does this. On PostgreSQL (READ COMMITTED) a cast or a
+    check-in racing close could otherwise write after the close record was signed, leaving
+    a token both spent and voided, or a slip issued after close: a box that never verifies.
+    """
+    audit.lock_chain(session, election.id)
+    session.refresh(election, ["state"])
 
 
 def manifest_of(election: Election) -> dict[str, Any]:
@@ -219,6 +241,7 @@ def checked_in_count(session: Session, election_id: str) -> int:
 
 def open_vote(session: Session, election: Election, actor: str) -> None:
     """Open (or resume) casting; only after the ceremony and with quorum (QĐ 96: 2/3)."""
+    lock_election(session, election)
     if election.state not in ("ready", "paused"):
         if election.state == "draft":
             raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
@@ -236,6 +259,7 @@ def open_vote(session: Session, election: Election, actor: str) -> None:
 
 def pause_vote(session: Session, election: Election, actor: str) -> None:
     """Pause casting; slips stay valid."""
+    lock_election(session, election)
     if election.state != "open":
         raise WrongElectionState("Chỉ tạm dừng được khi đang bỏ phiếu.")
     election.state = "paused"
@@ -287,6 +311,7 @@ def reconcile(counts: dict[str, int]) -> list[str]:
 
 def close_vote(session: Session, election: Election, signing_key: bytes, actor: str) -> dict[str, Any]:
     """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
+    lock_election(session, election)
     if election.state not in ("open", "paused"):
         raise WrongElectionState("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng.")
     unused = session.scalars(select(Token.token_hash).where(

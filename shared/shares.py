@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from shared import codes, crypto
+from shared.canonical import digest
 from shared.errors import ShareError
 
 CARD_BYTES = 1 + 8 + crypto.SHARE_LENGTH
@@ -74,6 +75,10 @@ def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) ->
 def rebuild_key(cards: Sequence[ShareCard], manifest: dict[str, Any]) -> bytearray:
     """The election private key from at least k distinct valid cards; ShareError if not."""
     threshold = int(manifest["board"]["threshold"])
+    # A card is bound to one exact manifest: a box re-signed around another manifest (other
+    # names, another kiosk key) must not be decrypted with it, whoever parsed the card.
+    if any(c.manifest_hash != digest(manifest) for c in cards):
+        raise ShareError("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu).")
     distinct = {c.index: c for c in cards}
     if len(distinct) < threshold:
         raise ShareError(f"Cần ít nhất {threshold} mảnh khóa khác nhau; mới có {len(distinct)}.")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
 from shared.ballot import seal
-from shared.election import ballot_info
+from shared.election import ballot_info, lock_election, storable
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
@@ -64,6 +64,8 @@ def search_roster(session: Session, election_id: str, query: str, limit: int = 2
 
 def get_voter(session: Session, election_id: str, voter_id: str) -> Voter:
     """A roster entry; VoterNotFound otherwise."""
+    if not storable(voter_id):
+        raise VoterNotFound()
     voter = session.scalars(select(Voter).where(Voter.election_id == election_id,
                                                 Voter.voter_id == voter_id)).first()
     if voter is None:
@@ -73,6 +75,7 @@ def get_voter(session: Session, election_id: str, voter_id: str) -> Voter:
 
 def check_in(session: Session, election: Election, voter_id: str, actor: str) -> str:
     """Mark the voter present and issue one slip; returns the printed code (never stored)."""
+    lock_election(session, election)
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
     voter = get_voter(session, election.id, voter_id)
@@ -96,6 +99,7 @@ def check_in(session: Session, election: Election, voter_id: str, actor: str) ->
 def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
               actor: str) -> None:
     """Void a spoiled slip handed back by the voter, so the desk may issue another."""
+    lock_election(session, election)
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState()
     voter = get_voter(session, election.id, voter_id)
@@ -133,7 +137,9 @@ def check_token(session: Session, election: Election, typed_code: str) -> None:
 
 def validate_marks(election: Election, marks: Sequence[int]) -> list[int]:
     """Exactly one level for every person on the ballot; BallotIncomplete otherwise."""
-    if len(marks) != len(election.persons) or any(m not in VALID_MARKS for m in marks):
+    # type() rather than `in`: 1.0 and True compare equal to 1 but are not a level.
+    if len(marks) != len(election.persons) or \
+            any(type(m) is not int or m not in VALID_MARKS for m in marks):
         raise BallotIncomplete()
     return list(marks)
 
@@ -145,6 +151,7 @@ def cast_ballot(session: Session, election: Election, typed_code: str, marks: Se
     no booth, no time. Callers commit once, so both happen or neither does.
     """
     marks = validate_marks(election, marks)
+    lock_election(session, election)
     check_token(session, election, typed_code)
     token_hash = crypto.token_hash(election.id, parse_token(typed_code))
     # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.

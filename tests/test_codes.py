@@ -1,0 +1,132 @@
+"""Crockford base32 slip codes: round trip, forgiving input, typos caught by the check symbol."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared import codes, voting
+from shared.errors import TokenInvalid
+
+TOKEN_BYTES = voting.TOKEN_BYTES
+
+
+def token_from_symbols(body: str) -> bytes:
+    """The token whose Crockford body is `body` (padding bits must be zero)."""
+    value = 0
+    for c in body:
+        value = value * 32 + codes.ALPHABET.index(c)
+    pad = len(body) * 5 - TOKEN_BYTES * 8
+    assert value & ((1 << pad) - 1) == 0
+    return (value >> pad).to_bytes(TOKEN_BYTES, "big")
+
+
+# A token whose code holds 0 and 1 several times, to exercise the look-alikes.
+LOOKALIKE_TOKEN = token_from_symbols("01234567891ABCDEF1G0")
+
+
+def test_token_has_at_least_96_bits_and_prints_as_7_groups_of_3() -> None:
+    token, printed = voting.new_token_code()
+    assert len(token) * 8 >= 96
+    assert re.fullmatch(r"[0-9A-Z*~$=]{3}(-[0-9A-Z*~$=]{3}){6}", printed)
+    assert voting.parse_token(printed) == token
+
+
+@given(st.binary(min_size=1, max_size=41))
+def test_encode_then_decode_returns_the_same_bytes(data: bytes) -> None:
+    code = codes.with_check(data)
+    assert codes.decode_checked(code, len(data)) == data
+    assert codes.decode_checked(codes.grouped(code, 3), len(data)) == data
+
+
+@given(st.binary(min_size=TOKEN_BYTES, max_size=TOKEN_BYTES))
+def test_token_code_round_trips_through_parse_token(token: bytes) -> None:
+    printed = codes.grouped(codes.with_check(token), 3)
+    assert voting.parse_token(printed) == token
+    assert voting.parse_token(printed.lower()) == token
+
+
+def test_code_accepts_lower_case_spaces_and_dashes() -> None:
+    code = codes.with_check(LOOKALIKE_TOKEN)
+    for typed in (code.lower(), " ".join(code), codes.grouped(code, 4), codes.grouped(code, 3).lower(),
+                  "  " + codes.grouped(code, 5).replace("-", " - ") + "\n"):
+        assert codes.decode_checked(typed, TOKEN_BYTES) == LOOKALIKE_TOKEN, typed
+
+
+@pytest.mark.parametrize(("zero", "one"), [("O", "I"), ("o", "L"), ("O", "l"), ("o", "i")])
+def test_code_accepts_letter_o_for_zero_and_i_l_for_one(zero: str, one: str) -> None:
+    code = codes.with_check(LOOKALIKE_TOKEN)
+    body, check = code[:-1], code[-1]
+    assert "0" in body and "1" in body
+    typed = body.replace("0", zero).replace("1", one) + check
+    assert codes.decode_checked(typed, TOKEN_BYTES) == LOOKALIKE_TOKEN
+
+
+def test_check_symbol_outside_the_alphabet_is_accepted_in_lower_case() -> None:
+    rng = random.Random(7)
+    while True:
+        token = rng.randbytes(TOKEN_BYTES)
+        code = codes.with_check(token)
+        if code[-1] == "U":
+            break
+    assert codes.decode_checked(code[:-1] + "u", TOKEN_BYTES) == token
+
+
+def test_every_single_symbol_substitution_in_a_token_code_is_caught() -> None:
+    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"))
+    caught = 0
+    for position, original in enumerate(code):
+        alphabet = codes.CHECK_ALPHABET if position == len(code) - 1 else codes.ALPHABET
+        for symbol in alphabet:
+            if symbol == original:
+                continue
+            typed = code[:position] + symbol + code[position + 1:]
+            with pytest.raises(codes.CodeError, match="check symbol mismatch"):
+                codes.decode_checked(typed, TOKEN_BYTES)
+            with pytest.raises(TokenInvalid):
+                voting.parse_token(typed)
+            caught += 1
+    assert caught == 20 * 31 + 36  # every body symbol by 31 others, the check symbol by 36
+
+
+def test_every_adjacent_transposition_in_a_token_code_is_caught() -> None:
+    for token in (bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"), LOOKALIKE_TOKEN):
+        code = codes.with_check(token)
+        swaps = 0
+        for i in range(len(code) - 1):
+            if code[i] == code[i + 1]:
+                continue  # swapping equal symbols is no typo
+            typed = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+            with pytest.raises(codes.CodeError):
+                codes.decode_checked(typed, TOKEN_BYTES)
+            with pytest.raises(TokenInvalid):
+                voting.parse_token(typed)
+            swaps += 1
+        assert swaps >= 15
+
+
+def test_nonzero_padding_bits_are_refused_so_each_token_has_one_code() -> None:
+    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"))
+    body = code[:-1]
+    last = codes.ALPHABET.index(body[-1])
+    # 12 bytes = 96 bits in 20 symbols (100 bits): the last symbol's 4 low bits are padding.
+    forged_body = body[:-1] + codes.ALPHABET[last ^ 0b0001]
+    forged = forged_body + codes.check_symbol(forged_body)
+    with pytest.raises(codes.CodeError, match="padding"):
+        codes.decode_checked(forged, TOKEN_BYTES)
+
+
+@pytest.mark.parametrize("typed", ["", "-- --", "ABC", "0" * 30])
+def test_code_of_wrong_length_is_refused(typed: str) -> None:
+    with pytest.raises(codes.CodeError, match="wrong length"):
+        codes.decode_checked(typed, TOKEN_BYTES)
+
+
+def test_symbol_u_inside_the_body_is_refused() -> None:
+    code = codes.with_check(LOOKALIKE_TOKEN)
+    with pytest.raises(codes.CodeError, match="bad symbol"):
+        codes.decode_checked("U" + code[1:], TOKEN_BYTES)

@@ -1,0 +1,173 @@
+"""Election specs: malformed input is refused in Vietnamese and leaves nothing behind."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from shared import audit, voting
+from shared import election as elections
+from shared.db import transaction
+from shared.errors import ElectionNotFound, InvalidInput, VoterNotFound
+from shared.models import Base
+from tests.factories import election_spec, new_factory
+
+# Letters only Vietnamese text carries (ASCII English messages have none of them).
+VIETNAMESE = re.compile("[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]",
+                        re.IGNORECASE)
+
+Edit = Callable[[dict[str, Any]], None]
+
+
+def without(key: str) -> Edit:
+    return lambda spec: spec.pop(key)
+
+
+def setting(key: str, value: Any) -> Edit:
+    return lambda spec: spec.__setitem__(key, value)
+
+
+def board(**changes: Any) -> Edit:
+    return lambda spec: spec["board"].update(changes)
+
+
+def voter(index: int, **changes: Any) -> Edit:
+    return lambda spec: spec["voters"][index].update(changes)
+
+
+def person(index: int, **changes: Any) -> Edit:
+    return lambda spec: spec["persons"][index].update(changes)
+
+
+def _same_id_as_number_and_text(spec: dict[str, Any]) -> None:
+    voter(0, id=7)(spec)
+    voter(1, id="7")(spec)
+
+
+# (what is wrong, how to break a valid spec, a word the message must contain)
+MALFORMED: list[tuple[str, Edit, str]] = [
+    ("no title", without("title"), "Tên hội nghị"),
+    ("blank title", setting("title", "   "), "Tên hội nghị"),
+    ("no organization", without("organization"), "tổ chức"),
+    ("no place", without("place"), "Địa điểm"),
+    ("no date", without("date"), "Ngày"),
+    ("bad date", setting("date", "27/11/2026"), "Ngày phải có dạng"),
+    ("impossible date", setting("date", "2026-02-30"), "Ngày phải có dạng"),
+    ("bad profile", setting("profile", "qd97"), "qd96"),
+    ("no profile", without("profile"), "qd96"),
+    ("convened as text", setting("convened", "30"), "số nguyên"),
+    ("convened as float", setting("convened", 30.0), "số nguyên"),
+    ("convened as bool", setting("convened", True), "số nguyên"),
+    ("convened zero", setting("convened", 0), "số nguyên"),
+    ("no convened", without("convened"), "số nguyên"),
+    ("empty persons", setting("persons", []), "ít nhất một người"),
+    ("no persons", without("persons"), "ít nhất một người"),
+    ("persons not a list", setting("persons", {"name": "A"}), "ít nhất một người"),
+    ("person without name", person(1, name=""), "người thứ 2"),
+    ("person as text", setting("persons", ["Nguyễn Văn Sơn"]), "sai định dạng"),
+    ("duplicate voter id", voter(1, id="V001"), "bị trùng"),
+    ("duplicate voter id after trimming", voter(1, id=" V001 "), "bị trùng"),
+    ("duplicate voter id as number", lambda s: _same_id_as_number_and_text(s), "bị trùng"),
+    ("voter without name", voter(2, name=""), "dòng 3"),
+    ("voter id too long", voter(0, id="V" * 65), "quá dài"),
+    ("voters not a list", setting("voters", "V001"), "danh sách"),
+    ("no board", without("board"), "Ban kiểm phiếu"),
+    ("no board members", board(members=[]), "Ban kiểm phiếu"),
+    ("blank board member", board(members=["Lê Văn Kiểm", " "]), "Ban kiểm phiếu"),
+    ("k above n", board(threshold=4), "từ 1 đến 3"),
+    ("k zero", board(threshold=0), "từ 1 đến 3"),
+    ("k as bool", board(threshold=True), "từ 1 đến 3"),
+    ("k as text", board(threshold="2"), "từ 1 đến 3"),
+    ("title too long", setting("title", "Hội nghị " * 60), "quá dài"),
+    ("NUL in title", setting("title", "Hội nghị\x00"), "ký tự không hợp lệ"),
+    ("lone surrogate in a person's name", person(0, name="Nguyễn\ud800"), "ký tự không hợp lệ"),
+    ("NUL in a voter id", voter(0, id="V\x00"), "ký tự không hợp lệ"),
+    ("NUL in a board member's name", board(members=["Lê\x00", "B", "C"]), "ký tự không hợp lệ"),
+]
+
+
+def broken(edit: Edit) -> dict[str, Any]:
+    spec = copy.deepcopy(election_spec(persons=3, voters=4, members=3, threshold=2))
+    edit(spec)
+    return spec
+
+
+def test_valid_spec_is_accepted_and_cleaned() -> None:
+    spec = election_spec(persons=2, voters=2)
+    spec["title"] = "  " + spec["title"] + "  "
+    spec["voters"][0]["id"] = 17
+    clean = elections.validate_spec(spec)
+    assert clean["title"] == spec["title"].strip()
+    assert [v["id"] for v in clean["voters"]] == ["17", "V002"]
+    assert clean["board"] == {"members": spec["board"]["members"], "threshold": 2}
+
+
+@pytest.mark.parametrize(("edit", "word"), [(e, w) for _, e, w in MALFORMED],
+                         ids=[name for name, _, _ in MALFORMED])
+def test_malformed_spec_is_refused_with_a_vietnamese_message(edit: Edit, word: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        elections.validate_spec(broken(edit))
+    message = str(refused.value)
+    assert word in message
+    assert VIETNAMESE.search(message), message
+    assert message != InvalidInput.message  # a specific message, not the generic one
+
+
+@pytest.mark.parametrize("spec", [None, [], "{}", 42])
+def test_spec_that_is_not_an_object_is_refused(spec: Any) -> None:
+    with pytest.raises(InvalidInput, match="đối tượng JSON"):
+        elections.validate_spec(spec)
+
+
+def row_counts(factory: Any) -> dict[str, int]:
+    with transaction(factory) as s:
+        return {t.name: s.scalar(select(func.count()).select_from(t)) or 0
+                for t in Base.metadata.sorted_tables}
+
+
+def test_create_election_that_raises_leaves_no_rows_in_any_table(db_url: str) -> None:
+    factory = new_factory(db_url)
+    for _, edit, _ in MALFORMED:
+        with pytest.raises(InvalidInput), transaction(factory) as s:
+            elections.create_election(s, broken(edit), "chair")
+    assert set(row_counts(factory).values()) == {0}
+    factory.kw["bind"].dispose()
+
+
+def test_create_election_failing_after_its_rows_are_written_rolls_them_all_back(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    factory = new_factory(db_url)
+    seen: dict[str, int] = {}
+
+    def failing_append(session: Any, election_id: str, *args: Any, **kwargs: Any) -> None:
+        session.flush()  # the election, persons, board and roster are in the transaction now
+        seen.update({t: n for t, n in _counts_in(session).items()})
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "append_event", failing_append)
+    with pytest.raises(RuntimeError, match="disk full"), transaction(factory) as s:
+        elections.create_election(s, election_spec(persons=2, voters=3), "chair")
+    assert seen["elections"] == 1 and seen["persons"] == 2 and seen["voters"] == 3
+    assert set(row_counts(factory).values()) == {0}
+    factory.kw["bind"].dispose()
+
+
+def _counts_in(session: Any) -> dict[str, int]:
+    return {t.name: session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables}
+
+
+def test_lookups_with_a_nul_byte_find_nothing_on_every_database(db_url: str) -> None:
+    factory = new_factory(db_url)
+    with transaction(factory) as s:
+        eid = elections.create_election(s, election_spec(persons=1, voters=2), "chair").id
+    with pytest.raises(ElectionNotFound), transaction(factory) as s:
+        elections.get_election(s, eid + "\x00")
+    with pytest.raises(VoterNotFound), transaction(factory) as s:
+        voting.get_voter(s, eid, "V001\x00")
+    factory.kw["bind"].dispose()
