@@ -334,6 +334,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "tokens_voided": tokens["voided"],
         "ballots": len(fingerprints),
     }
+    mismatches = reconcile(counts)
     head = session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
                            .where(audit.AuditEvent.election_id == election.id)
                            .order_by(audit.AuditEvent.seq.desc()).limit(1)).one()
@@ -341,7 +342,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "format": CLOSE_FORMAT, "version": FORMAT_VERSION,
         "election_id": election.id, "manifest_hash": election.manifest_hash,
         "closed_at": audit.now_iso(), "closed_by": actor,
-        "counts": counts, "mismatches": reconcile(counts),
+        "counts": counts, "mismatches": mismatches,
         "ballot_set_digest": ballot_set_digest(fingerprints),
         "token_log_digest": digest(token_log(session, election.id)),
         "audit_head": {"seq": head.seq, "hash": head.hash},
@@ -350,5 +351,5 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     election.close_record_json = json.dumps({"record": record, "signature": signature.hex()},
                                             ensure_ascii=False)
     audit.append_event(session, election.id, "election.closed", actor,
-                       {"close_record_hash": digest(record), "mismatches": len(record["mismatches"])})
+                       {"close_record_hash": digest(record), "mismatches": len(mismatches)})
     return record

@@ -8,9 +8,10 @@ the encrypted ballot in the caller's single transaction, so neither exists witho
 from __future__ import annotations
 
 import unicodedata
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
@@ -83,8 +84,9 @@ def check_in(session: Session, election: Election, voter_id: str, actor: str) ->
         raise AlreadyHasSlip()
     first_time = not voter.checked_in
     # A guarded UPDATE, so two desks clicking at once cannot both issue a slip.
-    claimed = session.execute(update(Voter).where(Voter.id == voter.id, Voter.slip_issued.is_(False))
-                              .values(slip_issued=True, checked_in=True)).rowcount
+    claimed = _rows_changed(session, update(Voter).where(Voter.id == voter.id,
+                                                         Voter.slip_issued.is_(False))
+                            .values(slip_issued=True, checked_in=True))
     if claimed != 1:
         raise AlreadyHasSlip()
     token, code = new_token_code()
@@ -158,10 +160,10 @@ def cast_ballot(session: Session, election: Election, typed_code: str, marks: Se
     check_token(session, election, typed_code)
     token_hash = crypto.token_hash(election.id, parse_token(typed_code))
     # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.
-    spent = session.execute(update(Token).where(Token.token_hash == token_hash,
-                                                Token.election_id == election.id,
-                                                Token.state == "issued")
-                            .values(state="spent")).rowcount
+    spent = _rows_changed(session, update(Token).where(Token.token_hash == token_hash,
+                                                       Token.election_id == election.id,
+                                                       Token.state == "issued")
+                          .values(state="spent"))
     if spent != 1:
         raise TokenAlreadySpent()
     ciphertext = seal(marks, len(election.persons), bytes(election.public_key or b""),
@@ -172,6 +174,12 @@ def cast_ballot(session: Session, election: Election, typed_code: str, marks: Se
     audit.append_event(session, election.id, "token.spent", "booth", {"token_hash": token_hash})
     session.flush()
     return fingerprint
+
+
+def _rows_changed(session: Session, statement: Update) -> int:
+    """Rows an UPDATE changed: the single-use gates below compare it with 1."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return int(result.rowcount)
 
 
 def receipt(fingerprint: str) -> str:
