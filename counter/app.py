@@ -6,7 +6,7 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from counter import board
+from counter import board, downloads, presenting, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
 
@@ -83,6 +83,9 @@ def create_app(config: CounterConfig) -> Flask:
     app.extensions["counter_store"] = Store(config)
     CSRFProtect(app)
     app.register_blueprint(board.bp)
+    app.register_blueprint(downloads.bp)
+    app.register_blueprint(projector.bp)
+    app.register_blueprint(presenting.bp)
     app.after_request(add_security_headers)
     _register_error_handlers(app)
     return app

@@ -26,6 +26,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.counting import count_box
+from counter.documents.formats import FORMATS
 from counter.report import day_month_year, render_report
 from counter.store import AlreadyCounted, Store
 from shared import crypto
@@ -237,7 +238,12 @@ def report(election_id: str) -> Response | tuple[str, int]:
         return _untrusted_page()
     html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
                          links={"back": url_for(".box_page", election_id=election_id),
-                                "json": url_for(".results_json", election_id=election_id)})
+                                "json": url_for(".results_json", election_id=election_id),
+                                # Every file is rendered from this same signed document.
+                                "downloads": [(f.label, url_for("documents.download",
+                                                                election_id=election_id, key=f.key))
+                                              for f in FORMATS.values()],
+                                "projector": url_for("projector.screen", election_id=election_id)})
     return Response(html, mimetype="text/html")
 
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from counter import document_commands
 from counter.config import HOME_ENV, ConfigError, CounterConfig, ensure_home, home_path, load_config
 from counter.counting import count_box
-from counter.report import render_report
 from counter.store import results_bytes, write_atomic
 from shared.box import Check, all_passed, load_box, verify_box
 from shared.canonical import digest
@@ -107,21 +107,23 @@ def cmd_tally(args: argparse.Namespace) -> int:
     config = _config(args)
     box = read_box_file(args.box)
     shares = [(f"Tệp mảnh khóa {path}", read_share_file(path)) for path in args.share]
+    if not document_commands.fonts_ready(args):
+        return EXIT_REFUSED
     try:
         document = count_box(box, shares, config.signing_key, args.kiosk_key)
     except (ShareError, BoxInvalid) as exc:
         _err(f"Từ chối kiểm phiếu: {exc}")
         _err("Không giải mã, không ghi tệp kết quả nào.")
         return EXIT_REFUSED
-    # Render before writing anything, so a failure leaves no half-written pair of files.
-    html = render_report(document, embed_stylesheet=True) if args.html else None
+    # Render before writing anything, so a failure leaves no half-written set of files; every
+    # file comes from the one signed document.
+    documents = document_commands.rendered_documents(document, args, html=True)
     write_atomic(Path(args.json), results_bytes(document), 0o600)
-    if html is not None:
-        write_atomic(Path(args.html), html.encode("utf-8"), 0o600)
+    document_commands.write_all(documents)
     print(f"Đã kiểm phiếu: {document['ballots_collected']} phiếu thu về, "
           f"{len(document['persons'])} người được lấy phiếu.")
-    print(f"Kết quả đã ký ghi vào {args.json}" + (f"; báo cáo in ghi vào {args.html}" if args.html else "")
-          + ".")
+    print(f"Kết quả đã ký ghi vào {args.json}"
+          + "".join(f"; {path.suffix[1:].upper()} ghi vào {path}" for path, _ in documents) + ".")
     return EXIT_OK
 
 
@@ -200,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     tally.add_argument("--json", required=True, metavar="OUT", help="nơi ghi kết quả đã ký (JSON)")
     tally.add_argument("--html", metavar="OUT", help="nơi ghi báo cáo in (Phụ lục 4, HTML)")
     tally.add_argument("--kiosk-key", type=_hex_key, metavar="HEX", help="khóa ký máy bỏ phiếu đã công bố")
+    document_commands.add_document_options(tally)
     tally.set_defaults(func=cmd_tally)
 
     check = sub.add_parser("check-results", parents=[common], help="kiểm tra chữ ký trên tệp kết quả")
@@ -207,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--counter-key", type=_hex_key, metavar="HEX",
                        help="khóa công khai của máy kiểm phiếu phải đã ký")
     check.set_defaults(func=cmd_check_results)
+
+    document_commands.add_commands(sub, common, _hex_key)
 
     serve = sub.add_parser("serve", parents=[common], help="chạy ứng dụng web (gunicorn)")
     serve.add_argument("--bind", default="127.0.0.1:8099", metavar="HOST:PORT")

@@ -15,7 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from shared.glossary import BAND_LABELS, LEVEL_COLUMNS, LEVELS
+from counter.profiles import QD96, ProfileWording, wording_for
+from shared.glossary import LEVEL_COLUMNS, LEVELS
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -85,34 +86,35 @@ def count_time(stamp: str) -> CountTime:
     return CountTime(hour, minute, day)
 
 
-def meeting_phrase(title: str) -> str:
+def meeting_phrase(title: str, wording: ProfileWording = QD96) -> str:
     """"Tại hội nghị (kỳ họp) ...": avoid "hội nghị Hội nghị" when the title already says it."""
     lowered = title.lower()
-    if lowered.startswith(("hội nghị", "kỳ họp")):
+    if lowered.startswith(wording.meeting_words):
         return "Tại " + title[:1].lower() + title[1:]
-    return "Tại hội nghị (kỳ họp) " + title
+    return f"{wording.meeting_prefix} {title}"
 
 
 def _clock(moment: CountTime) -> str:
     return f"{moment.hour} giờ {moment.minute} phút" if moment.minute else moment.hour
 
 
-def counting_paragraph(document: dict[str, Any], members: list[str], persons: int) -> str:
+def counting_paragraph(document: dict[str, Any], members: list[str], persons: int,
+                       wording: ProfileWording = QD96) -> str:
     """The opening paragraph of Phụ lục 4, filled in: who counted, when, where, for whom."""
     start, end = count_time(str(document["counted_from"])), count_time(str(document["counted_to"]))
     # A count that runs past midnight names both dates; otherwise the form's single date.
     when = (f"từ {_clock(start)} đến {_clock(end)}, ngày {end.day}" if start.day == end.day
             else f"từ {_clock(start)} ngày {start.day} đến {_clock(end)} ngày {end.day}")
     head = members[0] if members else "…"
-    return (f"Thực hiện nhiệm vụ do hội nghị giao, {when}, tại {document['place']}, "
+    return (f"Thực hiện nhiệm vụ do {wording.assigned_by} giao, {when}, tại {document['place']}, "
             f"Ban Kiểm phiếu gồm {len(members)} đồng chí, do đồng chí {head} làm Trưởng Ban "
-            f"đã tiến hành kiểm phiếu tín nhiệm của các đồng chí dự hội nghị đối với {persons} "
+            f"đã tiến hành kiểm phiếu tín nhiệm của {wording.voters} đối với {persons} "
             "đồng chí được lấy phiếu tín nhiệm; kết quả cụ thể như sau:")
 
 
 def report_rows(document: dict[str, Any]) -> list[ReportRow]:
     """The table rows; band wording per rule profile, empty when no band applies."""
-    labels = BAND_LABELS.get(str(document.get("profile")), {})
+    wording = wording_for(document.get("profile"))
     rows = []
     for person in document["persons"]:
         position_unit = ", ".join(p for p in (person.get("position", ""), person.get("unit", "")) if p)
@@ -121,21 +123,40 @@ def report_rows(document: dict[str, Any]) -> list[ReportRow]:
             valid=int(person["valid"]),
             cells=[LevelCell(int(person[level]), vn_decimal(str(person["pct_" + level])))
                    for level in LEVELS],
-            band_label=labels.get(person.get("band") or "", ""),
+            band_label=wording.band_label(person.get("band")),
         ))
     return rows
+
+
+def attendance_lines(document: dict[str, Any], wording: ProfileWording = QD96
+                     ) -> tuple[str, list[str]]:
+    """Part 1 of Phụ lục 4: the total convened, then the dash lines (present ... collected)."""
+    unit = wording.people_unit
+    total = f"{wording.total}: {document['convened']} {unit}."
+    return total, [
+        f"{wording.present}: {document['present']} {unit}.",
+        f"{wording.absent}: {document['absent']} {unit}.",
+        f"{wording.present_at_vote}: {document['present_at_vote']} {unit}.",
+        f"Số phiếu phát ra: {document['ballots_issued']} phiếu.",
+        f"Số phiếu thu về: {document['ballots_collected']} phiếu.",
+    ]
 
 
 def report_context(document: dict[str, Any]) -> dict[str, Any]:
     """Everything report.html shows, from the results JSON."""
     members = [str(m) for m in document.get("board_members", [])]
     rows = report_rows(document)
+    wording = wording_for(document.get("profile"))
+    total_line, count_lines = attendance_lines(document, wording)
     return {
         "doc": document,
         "rows": rows,
-        "paragraph": counting_paragraph(document, members, len(rows)),
+        "wording": wording,
+        "total_line": total_line,
+        "count_lines": count_lines,
+        "paragraph": counting_paragraph(document, members, len(rows), wording),
         "level_columns": [LEVEL_COLUMNS[level] for level in LEVELS],
-        "meeting": meeting_phrase(str(document["title"])),
+        "meeting": meeting_phrase(str(document["title"]), wording),
         "report_date": vn_date(str(document["date"])),
         "members": members,
         "head": members[0] if members else "",
@@ -149,7 +170,7 @@ def stylesheet_text() -> str:
 
 
 def render_report(document: dict[str, Any], stylesheet_href: str | None = None,
-                  embed_stylesheet: bool = False, links: dict[str, str] | None = None) -> str:
+                  embed_stylesheet: bool = False, links: dict[str, Any] | None = None) -> str:
     """report.html for a results JSON: linked CSS for the web, embedded for a standalone file."""
     return _ENV.get_template("report.html").render(
         **report_context(document),

@@ -1,0 +1,217 @@
+"""Board members present their key shares one at a time ("Đã có 1/2 mảnh khóa").
+
+Where the shares wait between requests, given several gunicorn workers (so not in one
+process's memory) and never in a cookie:
+
+- each accepted share code goes into COUNTER_HOME/pending/<random id>.bin, HPKE-sealed
+  (shared.crypto, the project's one crypto module) to a key pair made for this browser
+  session; the session cookie holds only that random id and the session's private key;
+- the file alone (a copied disk) or the cookie alone (a stolen browser profile) opens
+  nothing; and the file never holds k shares: the k-th share is not stored, it completes
+  the count at once, after which file and cookie entry are deleted. Fewer than k Shamir
+  shares carry no information about the election key, even if both leak;
+- a waiting set expires after PENDING_TTL_SECONDS and is deleted on the next request.
+
+Every share is checked on arrival (typo, another election, not matching its commitment)
+and named as such; a share is never written back into a page, message or log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, render_box_page
+from counter.counting import count_box, require_valid_box
+from counter.store import Store, write_atomic
+from shared import crypto
+from shared.canonical import digest
+from shared.errors import BoxInvalid, ShareError
+from shared.shares import parse_share_file
+
+bp = Blueprint("presenting", __name__)
+
+PENDING_DIR = "pending"
+PENDING_TTL_SECONDS = 30 * 60
+SESSION_KEY = "presented_shares"
+_INFO = b"cv-pending-shares-v1\x00"
+_SLOT_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _store() -> Store:
+    store: Store = current_app.extensions["counter_store"]
+    return store
+
+
+def _pending_dir() -> Path:
+    return _store().config.home / PENDING_DIR
+
+
+def _sweep_expired(now: float) -> None:
+    """Delete waiting sets older than the time limit, whoever left them."""
+    directory = _pending_dir()
+    if not directory.is_dir():
+        return
+    for path in directory.glob("*.bin"):
+        try:
+            if now - path.stat().st_mtime > PENDING_TTL_SECONDS:
+                path.unlink()
+        except FileNotFoundError:
+            pass  # another worker removed it first
+
+
+def _slot(election_id: str) -> dict[str, str] | None:
+    slots = session.get(SESSION_KEY) or {}
+    slot = slots.get(election_id) if isinstance(slots, dict) else None
+    # The cookie is signed, but still input: only our own hex id may become a file name.
+    if isinstance(slot, dict) and _SLOT_ID.fullmatch(str(slot.get("id", ""))):
+        return slot
+    return None
+
+
+def _path(slot: dict[str, str]) -> Path:
+    return _pending_dir() / f"{slot['id']}.bin"
+
+
+def load_presented(election_id: str) -> dict[int, str]:
+    """Share codes this browser session has presented for an election: index -> code."""
+    _sweep_expired(time.time())
+    slot = _slot(election_id)
+    if slot is None:
+        return {}
+    try:
+        sealed = _path(slot).read_bytes()
+        private_key = bytearray(bytes.fromhex(slot["key"]))
+    except (OSError, KeyError, ValueError):
+        return {}
+    try:
+        plaintext = crypto.open_ballot(sealed, private_key, _INFO + election_id.encode())
+    except crypto.CryptoError:
+        return {}
+    finally:
+        crypto.wipe(private_key)
+    codes = json.loads(plaintext)
+    return {int(index): str(code) for index, code in codes.items()}
+
+
+def _save_presented(election_id: str, codes: dict[int, str]) -> None:
+    slot = _slot(election_id)
+    if slot is None:
+        private_key, _ = crypto.generate_election_key()
+        slot = {"id": secrets.token_hex(16), "key": bytes(private_key).hex()}
+        crypto.wipe(private_key)
+        session[SESSION_KEY] = {**(session.get(SESSION_KEY) or {}), election_id: slot}
+    public_key = crypto.election_public_key(bytes.fromhex(slot["key"]))
+    plaintext = json.dumps({str(i): c for i, c in codes.items()}).encode()
+    sealed = crypto.seal_ballot(plaintext, public_key, _INFO + election_id.encode())
+    _pending_dir().mkdir(mode=0o700, exist_ok=True)
+    write_atomic(_path(slot), sealed, 0o600)
+
+
+def forget_presented(election_id: str) -> None:
+    """Delete the waiting file and the cookie entry (after the count, or on cancel)."""
+    slot = _slot(election_id)
+    if slot is None:
+        return
+    try:
+        _path(slot).unlink()
+    except FileNotFoundError:
+        pass
+    slots = dict(session.get(SESSION_KEY) or {})
+    slots.pop(election_id, None)
+    session[SESSION_KEY] = slots
+
+
+@bp.app_template_global()
+def presented_members(election_id: str, manifest: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index, member name) of the shares presented so far: names only, never the shares."""
+    # The page may show a box that failed its checks: read the manifest defensively.
+    board = manifest.get("board")
+    members = board.get("members") if isinstance(board, dict) else None
+    names = {m.get("index"): str(m.get("name", "")) for m in members or [] if isinstance(m, dict)}
+    return [(index, names.get(index, "")) for index in sorted(load_presented(election_id))]
+
+
+def _presented_text() -> str:
+    """The share in the request: typed or scanned text, else an uploaded share file."""
+    typed = request.form.get("share", "").strip()
+    if typed:
+        return typed
+    upload = request.files.get("share_file")
+    if upload is None or not upload.filename:
+        return ""
+    data = upload.read(MAX_SHARE_FILE_BYTES + 1)
+    try:
+        if len(data) > MAX_SHARE_FILE_BYTES:
+            raise UnicodeError
+        return data.decode("utf-8-sig")
+    except UnicodeError:
+        raise ShareError("Tệp vừa chọn không phải là tệp mảnh khóa.") from None
+
+
+@bp.post("/boxes/<election_id>/shares")
+def present(election_id: str) -> BaseResponse | tuple[str, int]:
+    """Accept one share; with the k-th, decrypt and count at once, then forget them all."""
+    store = _store()
+    box = _load_box_or_404(election_id)
+    if store.has_results(election_id):
+        forget_presented(election_id)
+        flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
+        return redirect(url_for("board.report", election_id=election_id))
+    try:
+        require_valid_box(box)
+        text = _presented_text()
+        if not text:
+            raise ShareError("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa.")
+        manifest = box["manifest"]
+        card = parse_share_file(text, manifest, digest(manifest))
+    except ShareError as exc:
+        return render_box_page(election_id, error=f"Mảnh khóa vừa nhập bị từ chối: {exc}", status=400)
+    except BoxInvalid as exc:
+        return render_box_page(election_id, error=str(exc), status=400)
+    codes = load_presented(election_id)
+    if card.index in codes:
+        return render_box_page(election_id, status=400, error=(
+            f"Mảnh khóa số {card.index} đã được nhập rồi; cần mảnh khóa của thành viên khác."))
+    codes[card.index] = card.code
+    threshold = int(manifest["board"]["threshold"])
+    if len(codes) < threshold:
+        _save_presented(election_id, codes)
+        flash(f"Đã nhận mảnh khóa số {card.index}"
+              + (f" ({card.member})" if card.member else "")
+              + f". Đã có {len(codes)}/{threshold} mảnh khóa; cần thêm {threshold - len(codes)}.", "ok")
+        return redirect(url_for("board.box_page", election_id=election_id))
+    shares = [(f"Mảnh khóa số {index}", code) for index, code in sorted(codes.items())]
+    forget_presented(election_id)  # the k-th share is never stored
+    try:
+        document = count_box(box, shares, store.config.signing_key)
+    except (ShareError, BoxInvalid) as exc:
+        return render_box_page(election_id, error=f"{exc} Các mảnh khóa đã nhập đã được xóa.",
+                               status=400)
+    store.save_results(election_id, document)
+    flash(f"Đã đủ {threshold}/{threshold} mảnh khóa: đã giải mã và kiểm phiếu. "
+          "Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy.", "ok")
+    return redirect(url_for("board.report", election_id=election_id))
+
+
+@bp.post("/boxes/<election_id>/shares/clear")
+def clear(election_id: str) -> BaseResponse:
+    """Forget the shares presented so far (a member withdrew, or the count is postponed)."""
+    _load_box_or_404(election_id)
+    forget_presented(election_id)
+    flash("Đã xóa các mảnh khóa đã nhập trên máy này.", "ok")
+    return redirect(url_for("board.box_page", election_id=election_id))
+
+
+def pending_files(home: Path) -> list[Path]:
+    """Waiting-set files under a COUNTER_HOME (tests and housekeeping)."""
+    directory = home / PENDING_DIR
+    return sorted(directory.glob("*.bin")) if directory.is_dir() else []
+
