@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, g, render_template
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from kiosk.config import KioskConfig
 from shared.db import init_schema, make_engine, session_factory
-from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS
+from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
 
 # DESIGN.md section 5: strict CSP, no inline script or style, no third-party assets.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -62,6 +63,9 @@ def create_app(config: KioskConfig) -> Flask:
     factory = session_factory(engine)
     app.extensions["kiosk_engine"] = engine
     csrf.init_app(app)
+    from kiosk import i18n
+
+    i18n.init_app(app)
 
     @app.before_request
     def _bind_factory() -> None:
@@ -82,29 +86,31 @@ def create_app(config: KioskConfig) -> Flask:
 
     @app.context_processor
     def _globals() -> dict[str, Any]:
-        return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS}
+        # Labels from the glossary are msgids: templates show them through _().
+        return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
+                "LEVELS": LEVELS}
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_err: CSRFError) -> tuple[str, int]:
-        return render_template("error.html", title="Phiên làm việc đã hết hạn",
-                               message="Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại "
-                                       "trang và thử lại; chưa có gì được thay đổi."), 400
+        return render_template("error.html", title=_("Phiên làm việc đã hết hạn"),
+                               message=_("Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại "
+                                         "trang và thử lại; chưa có gì được thay đổi.")), 400
 
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException) -> tuple[str, int]:
-        messages = {404: "Không tìm thấy trang.", 403: "Không có quyền truy cập.",
-                    405: "Thao tác không được phép.", 413: "Tệp tải lên quá lớn."}
+        messages = {404: _("Không tìm thấy trang."), 403: _("Không có quyền truy cập."),
+                    405: _("Thao tác không được phép."), 413: _("Tệp tải lên quá lớn.")}
         code = err.code or 500
-        return render_template("error.html", title=f"Lỗi {code}",
-                               message=messages.get(code, "Yêu cầu không hợp lệ.")), code
+        return render_template("error.html", title=_("Lỗi %(code)s", code=code),
+                               message=messages.get(code, _("Yêu cầu không hợp lệ."))), code
 
     @app.errorhandler(Exception)
     def _server_error(_err: Exception) -> tuple[str, int]:
         # Never show details: they could carry a token or a choice.
         app.logger.error("internal error (%s)", type(_err).__name__)
-        return render_template("error.html", title="Lỗi hệ thống",
-                               message="Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
-                                       "báo cho kỹ thuật viên."), 500
+        return render_template("error.html", title=_("Lỗi hệ thống"),
+                               message=_("Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
+                                         "báo cho kỹ thuật viên.")), 500
 
     from kiosk import auth, booth, chair, desk
 

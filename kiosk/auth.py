@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
@@ -57,7 +59,7 @@ def login_required(*roles: str) -> Callable[[F], F]:
             user_id = session.get("user_id")
             user = db().get(User, user_id) if user_id else None
             if user is None or user.role not in roles:
-                flash("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này.", "error")
+                flash(_("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này."), "error")
                 return redirect(url_for("auth.login", next=request.path))
             g.user = user
             session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
@@ -86,8 +88,8 @@ def login() -> Any:
             if not target.startswith("/") or target.startswith("//"):
                 target = url_for("chair.home" if user.role == "chair" else "desk.home")
             return redirect(target)
-        flash("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị tạm khóa do "
-              "nhập sai nhiều lần. Vui lòng thử lại sau ít phút.", "error")
+        flash(_("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị tạm khóa do "
+                "nhập sai nhiều lần. Vui lòng thử lại sau ít phút."), "error")
     return render_template("login.html")
 
 

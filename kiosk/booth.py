@@ -3,17 +3,25 @@
 The slip code sits in the signed session cookie only between "start" and "cast"; the
 session is cleared at cast, at cancel and after the idle timeout, so the next voter
 (or the back button) finds nothing. Nothing here logs or stores the code or a choice.
+
+The voter's own settings (language, text size, high contrast) last for that voter's
+session and are reset when it ends, so every voter starts from the same standard screen.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
-from flask import (Blueprint, current_app, flash, g, make_response, redirect, render_template,
-                   request, session, url_for)
+from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
+                   render_template, request, session, url_for)
+from flask_babel import gettext as _
 
+from kiosk import i18n
 from kiosk.app import db
+from kiosk.i18n import error_text
+from kiosk.qr import decode_qr_image
 from shared import booths, codes, voting
 from shared import election as elections
 from shared.errors import BallotIncomplete, DomainError
@@ -22,6 +30,8 @@ from shared.rules import VALID_MARKS
 
 bp = Blueprint("booth", __name__, url_prefix="/booth")
 BOOTH_COOKIE = "kiosk_booth"
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+DONE_SECONDS = 10  # the "recorded" screen, then back to the start screen
 
 
 @bp.before_request
@@ -29,9 +39,11 @@ def _require_paired_booth() -> Any:
     if request.endpoint == "booth.pair":
         return None
     raw = request.cookies.get(BOOTH_COOKIE, "")
-    booth_id, _, secret = raw.partition(".")
+    booth_id, _sep, secret = raw.partition(".")
     booth = booths.authenticate_booth(db(), booth_id, secret) if secret else None
     if booth is None:
+        if request.is_json or request.endpoint in ("booth.heartbeat", "booth.scan"):
+            return jsonify({"status": "unpaired"}), 403
         return redirect(url_for("booth.pair"))
     g.booth = booth
     config = current_app.extensions["kiosk_config"]
@@ -43,8 +55,11 @@ def _require_paired_booth() -> Any:
 
 
 def _end_voter_session() -> None:
+    """The voter is done (cast, cancel, idle): forget the slip and the voter's settings."""
     session.pop("booth_code", None)
     session.pop("booth_at", None)
+    session["booth_reset"] = True  # the next start screen clears text size and contrast
+    i18n.forget_language()
 
 
 def _election() -> Election:
@@ -56,6 +71,11 @@ def _idle_settings() -> dict[str, int]:
     return {"idle": config.booth_idle_seconds, "warning": config.booth_warning_seconds}
 
 
+def _language_from_form() -> None:
+    """The language buttons on the ballot and review post the form itself (choices kept)."""
+    i18n.choose_language(request.form.get("lang", ""))
+
+
 @bp.route("/pair", methods=["GET", "POST"])
 def pair() -> Any:
     if request.method == "POST":
@@ -64,7 +84,7 @@ def pair() -> Any:
             db().commit()
         except DomainError as err:
             db().rollback()
-            flash(str(err), "error")
+            flash(error_text(err), "error")
             return render_template("booth/pair.html"), 400
         response = make_response(redirect(url_for("booth.start")))
         response.set_cookie(BOOTH_COOKIE, f"{booth_id}.{secret}", max_age=60 * 60 * 24 * 7,
@@ -75,24 +95,58 @@ def pair() -> Any:
 
 @bp.get("/")
 def start() -> Any:
-    _end_voter_session()
-    return render_template("booth/start.html", e=_election())
+    session.pop("booth_code", None)
+    session.pop("booth_at", None)
+    reset = bool(session.pop("booth_reset", False))
+    return render_template("booth/start.html", e=_election(), reset_prefs=reset)
 
 
-@bp.post("/start")
-def begin() -> Any:
-    code = request.form.get("code", "")
-    e = _election()
+def _begin(code: str) -> None:
+    """Check the slip (read-only) and open the voter's session; DomainError if unusable."""
     try:
-        voting.check_token(db(), e, code)
-    except DomainError as err:
-        flash(str(err), "error")
-        return render_template("booth/start.html", e=e), 400
+        voting.check_token(db(), _election(), code)
     finally:
         db().rollback()  # a read-only check: release the write lock at once
     session["booth_code"] = codes.normalise(code)
     session["booth_at"] = time.time()
+    session.pop("booth_reset", None)
+
+
+@bp.post("/start")
+def begin() -> Any:
+    try:
+        _begin(request.form.get("code", ""))
+    except DomainError as err:
+        flash(error_text(err), "error")
+        return render_template("booth/start.html", e=_election(), reset_prefs=False), 400
     return redirect(url_for("booth.ballot"))
+
+
+@bp.post("/scan")
+def scan() -> Any:
+    """Camera fallback: one video frame (JPEG/PNG body) decoded here with zxing-cpp.
+
+    The decoded text is never logged or returned: a usable slip opens the ballot at once.
+    """
+    data = request.get_data(cache=False)
+    if not data or len(data) > MAX_FRAME_BYTES:
+        return jsonify({"status": "none"})
+    text = decode_qr_image(io.BytesIO(data))
+    if text is None:
+        return jsonify({"status": "none"})
+    try:
+        _begin(text)
+    except DomainError as err:
+        return jsonify({"status": "error", "message": error_text(err)})
+    return jsonify({"status": "ok", "next": url_for("booth.ballot")})
+
+
+@bp.post("/heartbeat")
+def heartbeat() -> Any:
+    """Sent by every booth page on a fixed clock, never at a voter's action: "this tablet is on"."""
+    booths.mark_seen(db(), g.booth, time.time())
+    db().commit()
+    return jsonify({"status": "ok", "voting": "booth_code" in session})
 
 
 def _marks_from_form(e: Election) -> list[int | None]:
@@ -104,12 +158,16 @@ def _marks_from_form(e: Election) -> list[int | None]:
     return marks
 
 
+def _ballot(e: Election, marks: dict[int, int], status: int = 200) -> Any:
+    return render_template("booth/ballot.html", e=e, marks=marks, idle=_idle_settings()), status
+
+
 @bp.get("/ballot")
 def ballot() -> Any:
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
     session["booth_at"] = time.time()
-    return render_template("booth/ballot.html", e=_election(), marks={}, idle=_idle_settings())
+    return _ballot(_election(), {})
 
 
 @bp.post("/review")
@@ -117,30 +175,34 @@ def review() -> Any:
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
     session["booth_at"] = time.time()
+    _language_from_form()
     e = _election()
     marks = _marks_from_form(e)
     chosen = {p.number: m for p, m in zip(e.persons, marks) if m is not None}
     if len(chosen) != len(e.persons):
-        flash(BallotIncomplete.message + f" (đã chọn {len(chosen)}/{len(e.persons)})", "error")
-        return render_template("booth/ballot.html", e=e, marks=chosen, idle=_idle_settings()), 400
+        flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
+                chosen=len(chosen), total=len(e.persons)), "error")
+        return _ballot(e, chosen, 400)
     return render_template("booth/review.html", e=e, marks=chosen, idle=_idle_settings())
 
 
 @bp.post("/back")
 def back() -> Any:
-    """From the review back to the ballot, with the choices still marked."""
+    """From the review back to the ballot (or the ballot in another language), choices kept."""
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
+    session["booth_at"] = time.time()
+    _language_from_form()
     e = _election()
     chosen = {p.number: m for p, m in zip(e.persons, _marks_from_form(e)) if m is not None}
-    return render_template("booth/ballot.html", e=e, marks=chosen, idle=_idle_settings())
+    return _ballot(e, chosen)
 
 
 @bp.post("/cast")
 def cast() -> Any:
     code = session.get("booth_code")
     if not code:
-        flash("Phiên bỏ phiếu đã kết thúc. Vui lòng quét lại phiếu.", "error")
+        flash(_("Phiên bỏ phiếu đã kết thúc. Vui lòng quét lại phiếu."), "error")
         return redirect(url_for("booth.start"))
     e = _election()
     marks = _marks_from_form(e)
@@ -151,19 +213,23 @@ def cast() -> Any:
         db().commit()
     except BallotIncomplete as err:
         db().rollback()
-        flash(str(err), "error")
-        return render_template("booth/ballot.html", e=e, marks={}, idle=_idle_settings()), 400
+        flash(error_text(err), "error")
+        return _ballot(e, {}, 400)
     except DomainError as err:
         db().rollback()
         _end_voter_session()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
         return redirect(url_for("booth.start"))
+    # The done page still speaks the voter's language; the cookie is cleared for the next one.
     _end_voter_session()
     return render_template("booth/done.html", e=e, receipt=voting.receipt(fingerprint),
-                           fingerprint=fingerprint)
+                           fingerprint=fingerprint, seconds=DONE_SECONDS)
 
 
 @bp.post("/cancel")
 def cancel() -> Any:
     _end_voter_session()
+    if request.form.get("reason") == "idle":
+        flash(_("Phiên bỏ phiếu trước đã kết thúc vì không có thao tác. Phiếu chưa được ghi và "
+                "vẫn còn giá trị: có thể quét lại để bỏ phiếu."), "info")
     return redirect(url_for("booth.start"))

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
                    render_template, request, url_for)
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
 from kiosk.auth import check_password, login_required
 from kiosk.forms import spec_from_form
+from kiosk.i18n import error_text
 from kiosk.qr import qr_data_uri
 from shared import audit, booths, crypto
 from shared import election as elections
 from shared.box import export_box
 from shared.errors import DomainError
-from shared.glossary import PROFILE_LABELS
+from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS
 from shared.models import Election
 from shared.rules import quorum_met
 from shared.shares import parse_code, rebuild_key
@@ -44,6 +47,8 @@ def live_counts(election: Election) -> dict[str, Any]:
         "slips_voided": tokens["voided"],
         "ballots_cast": elections.ballot_count(session, election.id),
         "booths": len(booths.paired_booths(session, election.id)),
+        # Heartbeats of the booth pages in the last minute (shared/booths.py): never a cast.
+        "booths_online": booths.online_booths(session, election.id, time.time()),
     }
 
 
@@ -65,11 +70,16 @@ def new() -> Any:
             db().commit()
         except DomainError as err:
             db().rollback()
-            flash(str(err), "error")
+            flash(error_text(err), "error")
             return render_template("chair/new.html", form=request.form, profiles=PROFILE_LABELS), 400
-        flash("Đã tạo cuộc lấy phiếu. Bước tiếp theo: tạo và chia khóa cho Ban kiểm phiếu.", "ok")
+        flash(_("Đã tạo cuộc lấy phiếu. Bước tiếp theo: tạo và chia khóa cho Ban kiểm phiếu."), "ok")
         return redirect(url_for("chair.election", election_id=election.id))
     return render_template("chair/new.html", form={}, profiles=PROFILE_LABELS)
+
+
+def _state_labels() -> dict[str, str]:
+    """The state names in the page's language, for the dashboard's script."""
+    return {state: _(label) for state, label in ELECTION_STATE_LABELS.items()}
 
 
 def _load(election_id: str) -> Election:
@@ -81,7 +91,16 @@ def _load(election_id: str) -> Election:
 def election(election_id: str) -> Any:
     e = _load(election_id)
     return render_template("chair/election.html", e=e, counts=live_counts(e),
-                           profiles=PROFILE_LABELS)
+                           profiles=PROFILE_LABELS, state_labels=_state_labels())
+
+
+@bp.get("/<election_id>/screen")
+@login_required("chair")
+def screen(election_id: str) -> Any:
+    """The projector view: the same live counts, large, with no controls."""
+    e = _load(election_id)
+    return render_template("chair/screen.html", e=e, counts=live_counts(e),
+                           state_labels=_state_labels())
 
 
 @bp.get("/<election_id>/status.json")
@@ -99,7 +118,7 @@ def _act(election_id: str, action: Any, done: str) -> Any:
         flash(done, "ok")
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
     return redirect(url_for("chair.election", election_id=election_id))
 
 
@@ -112,7 +131,7 @@ def ceremony(election_id: str) -> Any:
         db().commit()
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
         return redirect(url_for("chair.election", election_id=election_id))
     # Shown exactly once: the shares exist nowhere else (the private key is already gone).
     return render_template("chair/cards.html", e=e,
@@ -131,10 +150,11 @@ def share_check(election_id: str) -> Any:
         audit.append_event(db(), e.id, "ceremony.share_check", g.user.username,
                                      {"ok": True, "shares": len(cards)})
         db().commit()
-        flash(f"Kiểm tra thành công: {len(cards)} mảnh khóa dựng lại đúng khóa của cuộc lấy phiếu.", "ok")
+        flash(_("Kiểm tra thành công: %(n)s mảnh khóa dựng lại đúng khóa của cuộc lấy phiếu.",
+                n=len(cards)), "ok")
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
     return redirect(url_for("chair.election", election_id=election_id))
 
 
@@ -142,14 +162,14 @@ def share_check(election_id: str) -> Any:
 @login_required("chair")
 def open_vote(election_id: str) -> Any:
     return _act(election_id, lambda e: elections.open_vote(db(), e, g.user.username),
-                "Đã mở bỏ phiếu. Cử tri có thể bỏ phiếu tại máy tính bảng.")
+                _("Đã mở bỏ phiếu. Cử tri có thể bỏ phiếu tại máy tính bảng."))
 
 
 @bp.post("/<election_id>/pause")
 @login_required("chair")
 def pause_vote(election_id: str) -> Any:
     return _act(election_id, lambda e: elections.pause_vote(db(), e, g.user.username),
-                "Đã tạm dừng bỏ phiếu. Phiếu chưa dùng vẫn còn giá trị.")
+                _("Đã tạm dừng bỏ phiếu. Phiếu chưa dùng vẫn còn giá trị."))
 
 
 @bp.post("/<election_id>/close")
@@ -157,10 +177,10 @@ def pause_vote(election_id: str) -> Any:
 def close_vote(election_id: str) -> Any:
     if not check_password(g.user, request.form.get("password", "")):
         db().commit()  # keep the failure count
-        flash("Mật khẩu không đúng: chưa kết thúc bỏ phiếu.", "error")
+        flash(_("Mật khẩu không đúng: chưa kết thúc bỏ phiếu."), "error")
         return redirect(url_for("chair.election", election_id=election_id))
     return _act(election_id, lambda e: elections.close_vote(db(), e, _signing_key(), g.user.username),
-                "Đã kết thúc bỏ phiếu. Các phiếu chưa dùng đã bị hủy; có thể xuất hòm phiếu.")
+                _("Đã kết thúc bỏ phiếu. Các phiếu chưa dùng đã bị hủy; có thể xuất hòm phiếu."))
 
 
 @bp.post("/<election_id>/export")
@@ -172,7 +192,7 @@ def export(election_id: str) -> Any:
         db().commit()
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
         return redirect(url_for("chair.election", election_id=election_id))
     return Response(data, mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=hom-phieu-{election_id}.json"})

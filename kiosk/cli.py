@@ -12,13 +12,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
-from shared import backup, booths, crypto
+from shared import backup, booths, crypto, voting
 from shared import election as elections
-from shared import voting
 from shared.box import export_box
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.errors import DomainError

@@ -19,6 +19,7 @@ DEFAULT_HOME = "./instance"
 SECRET_FILE = "secret_key"
 SIGNING_KEY_FILE = "signing_key"
 CONFIG_FILE = "config.json"
+OPTIONAL_INT_KEYS = ("booth_idle_seconds", "booth_warning_seconds", "staff_idle_minutes")
 
 
 class ConfigError(RuntimeError):
@@ -88,5 +89,12 @@ def load_config(home: Path, **overrides: object) -> KioskConfig:
         "secret_key": _read_secret(home / SECRET_FILE),
         "signing_key": bytes.fromhex(_read_secret(home / SIGNING_KEY_FILE)),
     }
+    # Optional tuning keys (idle limits, for rehearsals and tests); anything else is ignored.
+    for key in OPTIONAL_INT_KEYS:
+        if key in settings:
+            value = settings[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{config_path}: “{key}” phải là số nguyên không âm.")
+            values[key] = value
     values.update(overrides)
     return KioskConfig(**values)  # type: ignore[arg-type]

@@ -1,21 +1,30 @@
-"""The desk: find the voter, check them in, hand over one slip; void a spoiled slip."""
+"""The desk: find the voter, check them in, hand over one slip; void a spoiled slip.
+
+Slips print from a print-optimised page (receipt printer 58 or 80 mm, or A4 sheets with
+cut marks); a batch of voters standing at the desk can be checked in and printed at once.
+A slip names the meeting, never the voter: the desk knows who came, not which slip.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
 from kiosk.auth import login_required
+from kiosk.i18n import error_text
 from kiosk.qr import qr_data_uri
 from shared import election as elections
 from shared import voting
-from shared.errors import DomainError
-from shared.models import Election
+from shared.errors import DomainError, InvalidInput
+from shared.models import Election, Voter
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+SEARCH_LIMIT = 30
+BATCH_LIMIT = 100
 
 
 @bp.get("/")
@@ -28,16 +37,60 @@ def home() -> Any:
     return render_template("desk/home.html", elections=rows)
 
 
+def _roster(election_id: str) -> list[Voter]:
+    return list(db().scalars(select(Voter).where(Voter.election_id == election_id)
+                             .order_by(Voter.name, Voter.voter_id)))
+
+
+def _voter_json(v: Voter) -> dict[str, Any]:
+    return {"voter_id": v.voter_id, "name": v.name, "position": v.position,
+            "checked_in": v.checked_in, "slip_issued": v.slip_issued}
+
+
 @bp.get("/<election_id>")
 @login_required("desk", "chair")
 def roster(election_id: str) -> Any:
     e = elections.get_election(db(), election_id)
     query = request.args.get("q", "")
-    voters = voting.search_roster(db(), e.id, query, limit=50)
-    present = elections.checked_in_count(db(), e.id)
-    total = len(voting.search_roster(db(), e.id, "", limit=100000))
+    voters = voting.search_roster(db(), e.id, query, limit=SEARCH_LIMIT)
+    everyone = _roster(e.id)
+    present = sum(1 for v in everyone if v.checked_in)
     return render_template("desk/roster.html", e=e, voters=voters, q=query, present=present,
-                           total=total)
+                           total=len(everyone), limit=SEARCH_LIMIT)
+
+
+@bp.get("/<election_id>/search.json")
+@login_required("desk", "chair")
+def search(election_id: str) -> Any:
+    """Type-ahead: roster entries matching q by id or name, with or without diacritics."""
+    e = elections.get_election(db(), election_id)
+    matches = voting.search_roster(db(), e.id, request.args.get("q", "")[:100], limit=100000)
+    return jsonify({"voters": [_voter_json(v) for v in matches[:SEARCH_LIMIT]],
+                    "matches": len(matches), "present": elections.checked_in_count(db(), e.id)})
+
+
+@bp.get("/<election_id>/queue")
+@login_required("desk", "chair")
+def queue(election_id: str) -> Any:
+    """Checked in against expected; same-name entries both checked in are flagged."""
+    e = elections.get_election(db(), election_id)
+    everyone = _roster(e.id)
+    present = [v for v in everyone if v.checked_in]
+    by_name: dict[str, list[Voter]] = {}
+    for v in present:
+        by_name.setdefault(voting.fold(" ".join(v.name.split())), []).append(v)
+    twice = [group for group in by_name.values() if len(group) > 1]
+    tokens = elections.token_counts(db(), e.id)
+    return render_template("desk/queue.html", e=e, present=present,
+                           waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
+                           twice=twice, voided=tokens["voided"],
+                           quorum_needed=-(-2 * e.convened // 3))
+
+
+def _slips_page(e: Election, issued: list[tuple[Voter, str]]) -> Any:
+    # The codes are shown on this one response only; they are stored nowhere but as hashes.
+    slips = [{"code": code, "qr": qr_data_uri(code)} for _voter, code in issued]
+    return render_template("desk/slips.html", e=e, voters=[v for v, _code in issued], slips=slips)
 
 
 @bp.post("/<election_id>/checkin")
@@ -51,10 +104,37 @@ def checkin(election_id: str) -> Any:
         db().commit()
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
         return redirect(url_for("desk.roster", election_id=election_id))
-    # The code is shown on this one response only; it is stored nowhere but as a hash.
-    return render_template("desk/slip.html", e=e, voter=voter, code=code, qr=qr_data_uri(code))
+    return _slips_page(e, [(voter, code)])
+
+
+@bp.post("/<election_id>/batch")
+@login_required("desk", "chair")
+def batch(election_id: str) -> Any:
+    """Check in every selected voter and print all their slips; one refusal changes nothing."""
+    voter_ids = list(dict.fromkeys(v for v in request.form.getlist("voter_id") if v))
+    try:
+        e = elections.get_election(db(), election_id)
+        if not voter_ids:
+            raise InvalidInput(_("Chưa chọn ai: đánh dấu những người cần in phiếu."))
+        if len(voter_ids) > BATCH_LIMIT:
+            raise InvalidInput(_("Mỗi lần in tối đa %(n)s phiếu.", n=BATCH_LIMIT))
+        issued = []
+        for voter_id in voter_ids:
+            voter = voting.get_voter(db(), e.id, voter_id)
+            try:
+                issued.append((voter, voting.check_in(db(), e, voter_id, g.user.username)))
+            except DomainError as err:
+                raise InvalidInput(_("%(name)s (%(id)s): %(reason)s Chưa phát phiếu nào.",
+                                     name=voter.name, id=voter.voter_id,
+                                     reason=error_text(err))) from err
+        db().commit()
+    except DomainError as err:
+        db().rollback()
+        flash(error_text(err), "error")
+        return redirect(url_for("desk.roster", election_id=election_id))
+    return _slips_page(e, issued)
 
 
 @bp.post("/<election_id>/void")
@@ -65,8 +145,8 @@ def void(election_id: str) -> Any:
         voting.void_slip(db(), e, request.form.get("voter_id", ""), request.form.get("code", ""),
                          g.user.username)
         db().commit()
-        flash("Đã hủy phiếu cũ. Có thể phát phiếu mới cho người này.", "ok")
+        flash(_("Đã hủy phiếu cũ. Có thể phát phiếu mới cho người này."), "ok")
     except DomainError as err:
         db().rollback()
-        flash(str(err), "error")
+        flash(error_text(err), "error")
     return redirect(url_for("desk.roster", election_id=election_id, q=request.form.get("q", "")))

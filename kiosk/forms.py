@@ -6,6 +6,8 @@ import csv
 import io
 from typing import Any
 
+from flask_babel import gettext as _
+
 from shared.errors import InvalidInput
 
 
@@ -33,7 +35,8 @@ def parse_voters(text: str) -> list[dict[str, str]]:
     voters = []
     for i, row in enumerate(_rows(text), start=1):
         if len(row) < 2:
-            raise InvalidInput(f"Dòng {i} của danh sách ghi phiếu cần ít nhất “Mã | Họ tên”.")
+            raise InvalidInput(_("Dòng %(line)s của danh sách ghi phiếu cần ít nhất “Mã | Họ tên”.",
+                                   line=i))
         row += [""]
         voters.append({"id": row[0], "name": row[1], "position": row[2]})
     return voters
@@ -44,7 +47,7 @@ def parse_voters_csv(data: bytes) -> list[dict[str, str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInput("Tệp CSV phải lưu bằng mã UTF-8.") from exc
+        raise InvalidInput(_("Tệp CSV phải lưu bằng mã UTF-8.")) from exc
     reader = csv.DictReader(io.StringIO(text))
     aliases = {"id": ("id", "ma", "mã"), "name": ("name", "ho_ten", "họ tên", "ho ten"),
                "position": ("position", "chuc_vu", "chức vụ")}
@@ -53,7 +56,7 @@ def parse_voters_csv(data: bytes) -> list[dict[str, str]]:
     for key, names in aliases.items():
         columns[key] = next((fields[n] for n in names if n in fields), None)
     if columns["id"] is None or columns["name"] is None:
-        raise InvalidInput("Tệp CSV cần dòng tiêu đề có cột “id” và “name” (hoặc “ma”, “ho_ten”).")
+        raise InvalidInput(_("Tệp CSV cần dòng tiêu đề có cột “id” và “name” (hoặc “ma”, “ho_ten”)."))
     voters = []
     for row in reader:
         voters.append({"id": (row.get(columns["id"]) or "").strip(),
@@ -68,7 +71,7 @@ def spec_from_form(form: Any, csv_data: bytes | None) -> dict[str, Any]:
         try:
             return int(form.get(name, "").strip())
         except ValueError as exc:
-            raise InvalidInput(f"“{label}” phải là số nguyên.") from exc
+            raise InvalidInput(_("“%(label)s” phải là số nguyên.", label=label)) from exc
 
     voters = parse_voters(form.get("voters", ""))
     if csv_data:
@@ -77,9 +80,9 @@ def spec_from_form(form: Any, csv_data: bytes | None) -> dict[str, Any]:
         "title": form.get("title", ""), "organization": form.get("organization", ""),
         "place": form.get("place", ""), "date": form.get("date", ""),
         "profile": form.get("profile", ""),
-        "convened": integer("convened", "Tổng số người được triệu tập"),
+        "convened": integer("convened", _("Tổng số người được triệu tập")),
         "persons": parse_persons(form.get("persons", "")),
         "voters": voters,
         "board": {"members": [line.strip() for line in form.get("members", "").splitlines() if line.strip()],
-                  "threshold": integer("threshold", "Số mảnh khóa cần để mở (k)")},
+                  "threshold": integer("threshold", _("Số mảnh khóa cần để mở (k)"))},
     }

@@ -67,3 +67,17 @@ def paired_booths(session: Session, election_id: str) -> list[Booth]:
     """Booths paired to an election."""
     return list(session.scalars(select(Booth).where(Booth.election_id == election_id,
                                                     Booth.secret_hash.is_not(None))))
+
+
+ONLINE_SECONDS = 60
+
+
+def mark_seen(session: Session, booth: Booth, now: float) -> None:
+    """Record a booth's heartbeat; rounded to 10 s so it can never time a single request."""
+    booth.last_seen = float(int(now) // 10 * 10)
+
+
+def online_booths(session: Session, election_id: str, now: float) -> int:
+    """Paired booths whose heartbeat arrived in the last minute."""
+    return sum(1 for b in paired_booths(session, election_id)
+               if b.last_seen >= now - ONLINE_SECONDS)

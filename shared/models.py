@@ -150,3 +150,6 @@ class Booth(Base):
     pairing_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     pairing_expires: Mapped[float] = mapped_column(default=0.0)
     secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set only by the booth page's periodic heartbeat (never by a page load or a cast), so
+    # it says "this tablet is on" and nothing about when anyone voted on it.
+    last_seen: Mapped[float] = mapped_column(default=0.0)

@@ -29,14 +29,15 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.contextmanager
-def chromium_browser() -> Iterator[Browser]:
+def chromium_browser(extra_args: list[str] | None = None) -> Iterator[Browser]:
     """Yield a fresh headless Chromium (temporary profile); several contexts may share it."""
     if not os.access(CHROMIUM, os.X_OK):
         raise RuntimeError(f"{CHROMIUM} not found: install Debian's 'chromium' package")
     with sync_playwright() as pw:
         # Plain launch() (not a persistent context) gives a throwaway profile per call.
         browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + (extra_args or []),
+            timeout=60_000,
         )
         try:
             yield browser

@@ -376,5 +376,5 @@ def test_chair_status_shows_turnout_never_a_choice(open_meeting: tuple[Meeting, 
     vote(tablet, _fresh_slip(meeting), [2, 2, 2])
     status = meeting.chair.get(f"{meeting.page}/status.json").get_json()
     assert set(status) == {"state", "convened", "checked_in", "quorum", "quorum_needed",
-                           "slips_issued", "slips_voided", "ballots_cast", "booths"}
+                           "slips_issued", "slips_voided", "ballots_cast", "booths", "booths_online"}
     assert status["ballots_cast"] == 1 and status["checked_in"] == 7

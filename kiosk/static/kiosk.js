@@ -1,7 +1,20 @@
-// Kiosk page behaviour. Served from 'self' (CSP: no inline script). Pages work without it;
-// it only adds printing, confirmations, the ballot progress line, the booth idle reset
-// and the chair's live counts.
+// Kiosk page behaviour. Served from 'self' (CSP: no inline script). Every page works
+// without it; it adds printing, confirmations, the ballot's progress line and checks,
+// the booth idle reset, display settings, heartbeat and camera scanning, the desk's
+// type-ahead search and slip layouts, and the chair's live counts. Every text it shows
+// comes from the page (data-* attributes rendered through the gettext catalogues).
 "use strict";
+
+function csrfToken() {
+  var meta = document.querySelector("meta[name=csrf-token]");
+  return meta ? meta.getAttribute("content") : "";
+}
+
+function fill(text, values) {
+  return text.replace(/\{(\w+)\}/g, function (all, key) {
+    return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all;
+  });
+}
 
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-print]").forEach(function (button) {
@@ -14,54 +27,84 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
-  // Forms submit once: a second tap while the first is on its way does nothing.
-  document.querySelectorAll("form[method=post]").forEach(function (form) {
-    form.addEventListener("submit", function (event) {
-      if (form.dataset.sent === "1") { event.preventDefault(); return; }
-      form.dataset.sent = "1";
-    });
+  // Forms submit once: a second tap while the first is on its way does nothing. On the
+  // document, so it runs after a form's own checks (which may cancel the submission).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+    if (form.dataset.sent === "1") { event.preventDefault(); return; }
+    form.dataset.sent = "1";
   });
 
   var ballot = document.getElementById("ballot-form");
-  if (ballot) {
-    var chosen = document.getElementById("chosen");
-    var update = function () {
-      chosen.textContent = String(ballot.querySelectorAll("input[type=radio]:checked").length);
-    };
-    ballot.addEventListener("change", update);
-    update();
-  }
-
+  if (ballot) { startBallot(ballot); }
   var idle = document.getElementById("idle");
   if (idle) { startIdleTimer(idle); }
-
   var dashboard = document.getElementById("dashboard");
   if (dashboard) { startLiveCounts(dashboard); }
+  var tools = document.querySelector("[data-display-tools]");
+  if (tools) { startDisplayTools(tools); }
+  var heartbeat = document.body.getAttribute("data-heartbeat-url");
+  if (heartbeat) { startHeartbeat(heartbeat); }
+  var codeInput = document.querySelector("[data-scan-target]");
+  if (codeInput) { startCodeEntry(codeInput); }
+  var camera = document.getElementById("camera");
+  if (camera && codeInput) { startCamera(camera, codeInput); }
+  var countdown = document.querySelector("[data-countdown]");
+  if (countdown) { startCountdown(countdown); }
+  var search = document.getElementById("search-form");
+  if (search) { startTypeAhead(search); }
+  var sheet = document.getElementById("sheet");
+  if (sheet) { startSlipSheet(sheet); }
 });
 
-function startIdleTimer(idle) {
-  var idleSeconds = parseInt(idle.getAttribute("data-idle"), 10);
-  var warningSeconds = parseInt(idle.getAttribute("data-warning"), 10);
-  var resetForm = document.getElementById(idle.getAttribute("data-reset-form"));
-  var overlay = document.createElement("div");
-  overlay.className = "idle-warning";
-  overlay.hidden = true;
-  overlay.setAttribute("role", "alertdialog");
-  overlay.setAttribute("aria-live", "assertive");
-  var box = document.createElement("div");
-  var text = document.createElement("p");
-  var stay = document.createElement("button");
-  stay.type = "button";
-  stay.className = "primary big";
-  stay.textContent = "Tôi vẫn đang bỏ phiếu";
-  box.appendChild(text);
-  box.appendChild(stay);
-  overlay.appendChild(box);
-  document.body.appendChild(overlay);
+// --- booth ---------------------------------------------------------------------------
 
+function startBallot(form) {
+  var chosen = document.getElementById("chosen");
+  var missing = document.getElementById("missing");
+  var rows = Array.prototype.slice.call(form.querySelectorAll(".person"));
+  var unmarked = function () {
+    return rows.filter(function (row) { return !row.querySelector("input[type=radio]:checked"); });
+  };
+  var update = function () {
+    chosen.textContent = String(rows.length - unmarked().length);
+    rows.forEach(function (row) {
+      if (row.querySelector("input:checked")) { row.classList.remove("missing"); }
+    });
+    if (missing && unmarked().length === 0) { missing.hidden = true; }
+  };
+  form.addEventListener("change", update);
+  update();
+  // Our own check instead of the browser's bubble: every unmarked row is shown at once.
+  form.noValidate = true;
+  form.addEventListener("submit", function (event) {
+    var submitter = event.submitter;
+    if (submitter && submitter.hasAttribute("formnovalidate")) { return; }
+    var left = unmarked();
+    if (left.length === 0) { return; }
+    event.preventDefault();
+    left.forEach(function (row) { row.classList.add("missing"); });
+    missing.textContent = fill(form.getAttribute("data-missing-text"), { n: left.length });
+    missing.hidden = false;
+    var first = left[0].querySelector("input[type=radio]");
+    left[0].scrollIntoView({ block: "center" });
+    first.focus({ preventScroll: true });
+  });
+}
+
+function startIdleTimer(overlay) {
+  var idleSeconds = parseInt(overlay.getAttribute("data-idle"), 10);
+  var warningSeconds = parseInt(overlay.getAttribute("data-warning"), 10);
+  var resetForm = document.getElementById(overlay.getAttribute("data-reset-form"));
+  var seconds = document.getElementById("idle-seconds");
+  var stay = document.getElementById("idle-stay");
   var last = Date.now();
-  var touch = function () { last = Date.now(); overlay.hidden = true; };
-  ["pointerdown", "keydown", "change", "scroll"].forEach(function (name) {
+  var touch = function () {
+    last = Date.now();
+    if (!overlay.hidden) { overlay.hidden = true; }
+  };
+  ["pointerdown", "touchstart", "keydown", "change", "scroll", "wheel"].forEach(function (name) {
     document.addEventListener(name, touch, true);
   });
   stay.addEventListener("click", touch);
@@ -69,35 +112,356 @@ function startIdleTimer(idle) {
     var quiet = (Date.now() - last) / 1000;
     if (quiet >= idleSeconds + warningSeconds) {
       // Back to the start screen; the slip stays unspent.
+      if (resetForm.elements.reason) { resetForm.elements.reason.value = "idle"; }
       resetForm.submit();
     } else if (quiet >= idleSeconds) {
-      overlay.hidden = false;
-      text.textContent = "Không thấy thao tác. Phiên bỏ phiếu sẽ kết thúc sau " +
-        Math.ceil(idleSeconds + warningSeconds - quiet) + " giây; phiếu chưa được ghi và vẫn còn giá trị.";
+      seconds.textContent = String(Math.ceil(idleSeconds + warningSeconds - quiet));
+      if (overlay.hidden) {
+        overlay.hidden = false;
+        stay.focus();
+      }
     }
+  }, 250);
+}
+
+function startDisplayTools(tools) {
+  var root = document.documentElement;
+  var store = window.sessionStorage;
+  tools.hidden = false;
+  var sizeButtons = tools.querySelectorAll("[data-text-size]");
+  var contrast = tools.querySelector("[data-contrast]");
+  var show = function () {
+    var size = root.classList.contains("text-3") ? "3" : root.classList.contains("text-2") ? "2" : "1";
+    sizeButtons.forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-text-size") === size ? "true" : "false");
+    });
+    contrast.setAttribute("aria-pressed", root.classList.contains("contrast") ? "true" : "false");
+  };
+  sizeButtons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      var size = button.getAttribute("data-text-size");
+      root.classList.remove("text-2", "text-3");
+      if (size !== "1") { root.classList.add("text-" + size); }
+      try { store.setItem("kiosk.textSize", size); } catch (e) { /* standard size next page */ }
+      show();
+    });
+  });
+  contrast.addEventListener("click", function () {
+    var on = root.classList.toggle("contrast");
+    try { store.setItem("kiosk.contrast", on ? "1" : "0"); } catch (e) { /* ignore */ }
+    show();
+  });
+  show();
+}
+
+function startHeartbeat(url) {
+  // On a fixed wall-clock schedule, never at a voter's action: "this tablet is on".
+  var period = 20000;
+  var beat = function () {
+    fetch(url, { method: "POST", credentials: "same-origin", cache: "no-store",
+                 headers: { "X-CSRFToken": csrfToken() } }).catch(function () { /* next beat */ });
+    schedule();
+  };
+  var schedule = function () { window.setTimeout(beat, period - (Date.now() % period)); };
+  schedule();
+}
+
+function startCodeEntry(input) {
+  // A USB/Bluetooth scanner types like a keyboard: keys typed while something else has
+  // the focus still go into the code field.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (target === input || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) { return; }
+    if (event.key && event.key.length === 1 && event.key !== " ") { input.focus(); }
+  }, true);
+}
+
+function startCamera(section, input) {
+  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    return;  // camera needs HTTPS (or localhost); the scanner and typing still work
+  }
+  section.hidden = false;
+  var startButton = document.getElementById("camera-start");
+  var stopButton = document.getElementById("camera-stop");
+  var view = document.getElementById("camera-view");
+  var video = document.getElementById("camera-video");
+  var status = document.getElementById("camera-status");
+  var url = section.getAttribute("data-scan-url");
+  var canvas = document.createElement("canvas");
+  var stream = null;
+  var detector = null;
+  var timer = null;
+
+  var say = function (text) { status.textContent = text; };
+  var stop = function () {
+    if (timer) { window.clearTimeout(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
+    view.hidden = true;
+    startButton.hidden = false;
+  };
+  var next = function (ms) { if (stream) { timer = window.setTimeout(look, ms); } };
+  var submitCode = function (text) {
+    stop();
+    input.value = text;
+    say(section.getAttribute("data-text-checking"));
+    input.form.requestSubmit();
+  };
+  // Where the browser has no BarcodeDetector (desktop Chromium, Firefox, older iPads),
+  // frames go to the kiosk, which decodes them with zxing-cpp and opens the ballot.
+  var postFrame = function () {
+    var scale = Math.min(1, 960 / (video.videoWidth || 960));
+    canvas.width = Math.round((video.videoWidth || 640) * scale);
+    canvas.height = Math.round((video.videoHeight || 480) * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (!blob || !stream) { next(700); return; }
+      fetch(url, { method: "POST", body: blob, credentials: "same-origin", cache: "no-store",
+                   headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrfToken() } })
+        .then(function (r) { return r.json(); })
+        .then(function (data) {
+          if (data.status === "ok") { stop(); window.location.assign(data.next); return; }
+          if (data.status === "error") { say(data.message); next(2500); return; }
+          next(500);
+        })
+        .catch(function () { next(1500); });
+    }, "image/jpeg", 0.85);
+  };
+  var look = function () {
+    timer = null;
+    if (!stream || video.readyState < 2) { next(300); return; }
+    if (detector) {
+      detector.detect(video).then(function (codes) {
+        if (codes.length && codes[0].rawValue) { submitCode(codes[0].rawValue); } else { next(250); }
+      }).catch(function () { detector = null; next(250); });
+    } else {
+      postFrame();
+    }
+  };
+  var useDetector = ("BarcodeDetector" in window)
+    ? window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+        return formats.indexOf("qr_code") >= 0;
+      }).catch(function () { return false; })
+    : Promise.resolve(false);
+
+  startButton.addEventListener("click", function () {
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
+      .then(function (s) {
+        stream = s;
+        video.srcObject = s;
+        view.hidden = false;
+        startButton.hidden = true;
+        say(section.getAttribute("data-text-looking"));
+        return video.play();
+      })
+      .then(function () { return useDetector; })
+      .then(function (ok) {
+        detector = ok ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+        next(200);
+      })
+      .catch(function () { stop(); say(section.getAttribute("data-text-denied")); });
+  });
+  stopButton.addEventListener("click", function () { stop(); startButton.focus(); });
+  window.addEventListener("pagehide", stop);
+}
+
+function startCountdown(node) {
+  // The "recorded" screen returns to the start on its own; a touch or a key restarts the count.
+  var full = parseInt(node.getAttribute("data-countdown"), 10);
+  var url = node.getAttribute("data-countdown-url");
+  var out = document.getElementById("countdown");
+  var left = full;
+  ["pointerdown", "keydown"].forEach(function (name) {
+    document.addEventListener(name, function () { left = full; if (out) { out.textContent = String(left); } }, true);
+  });
+  window.setInterval(function () {
+    left = Math.max(0, left - 1);
+    if (out) { out.textContent = String(left); }
+    if (left === 0) { window.location.assign(url); }
   }, 1000);
 }
 
+// --- chair ---------------------------------------------------------------------------
+
 function startLiveCounts(dashboard) {
   var url = dashboard.getAttribute("data-status-url");
-  var labels = { draft: "Đang chuẩn bị", ready: "Sẵn sàng (đã tạo khóa)", open: "Đang bỏ phiếu",
-                 paused: "Tạm dừng", closed: "Đã kết thúc" };
+  var labels = JSON.parse(dashboard.getAttribute("data-state-labels") || "{}");
   var set = function (field, value) {
-    var node = dashboard.querySelector("[data-field=" + field + "]");
-    if (node) { node.textContent = String(value); }
+    dashboard.querySelectorAll("[data-field=" + field + "]").forEach(function (node) {
+      node.textContent = String(value);
+    });
   };
+  var stateTile = dashboard.querySelector("[data-state-tile]");
+  var quorumTile = dashboard.querySelector("[data-quorum-tile]");
+  var meter = dashboard.querySelector("meter");
   window.setInterval(function () {
     fetch(url, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { return; }
         set("state_label", labels[data.state] || data.state);
-        set("checked_in", data.checked_in);
-        set("slips_issued", data.slips_issued);
-        set("ballots_cast", data.ballots_cast);
-        set("booths", data.booths);
-        set("quorum_text", data.quorum ? "Đã đủ 2/3" : "Cần ít nhất " + data.quorum_needed + " người (2/3)");
+        ["checked_in", "slips_issued", "slips_voided", "ballots_cast", "booths", "booths_online"]
+          .forEach(function (field) { set(field, data[field]); });
+        set("quorum_text", data.quorum ? dashboard.getAttribute("data-quorum-ok")
+          : fill(dashboard.getAttribute("data-quorum-missing"), { n: data.quorum_needed }));
+        if (meter) { meter.value = data.checked_in; }
+        if (stateTile) { stateTile.className = "tile tile-state state-" + data.state; }
+        if (quorumTile) {
+          quorumTile.classList.toggle("quorum-ok", data.quorum);
+          quorumTile.classList.toggle("quorum-missing", !data.quorum);
+        }
       })
       .catch(function () { /* the next tick tries again */ });
   }, 3000);
+}
+
+// --- desk ----------------------------------------------------------------------------
+
+function startTypeAhead(form) {
+  var input = document.getElementById("q");
+  var body = document.getElementById("results-body");
+  var status = document.getElementById("search-status");
+  var present = document.getElementById("present");
+  var url = form.getAttribute("data-search-url");
+  var text = function (name) { return form.getAttribute("data-text-" + name); };
+  var shownQuery = null;
+  var pending = null;
+  var timer = null;
+  var active = -1;
+  var count = 0;
+
+  var rows = function () { return Array.prototype.slice.call(body.querySelectorAll("tr[data-voter-id]")); };
+  var highlight = function (index) {
+    var all = rows();
+    active = index;
+    all.forEach(function (row, i) {
+      row.classList.toggle("active", i === index);
+      row.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    if (index >= 0 && all[index]) { all[index].scrollIntoView({ block: "nearest" }); }
+  };
+  var build = function (voter, n) {
+    var id = voter.slip_issued ? "row-slip" : voter.checked_in ? "row-again" : "row-new";
+    var row = document.getElementById(id).content.firstElementChild.cloneNode(true);
+    row.setAttribute("data-voter-id", voter.voter_id);
+    row.querySelector("[data-cell=voter_id]").textContent = voter.voter_id;
+    var name = row.querySelector("[data-cell=name]");
+    name.textContent = voter.name;
+    name.id = "vname-" + n;
+    row.querySelector("[data-cell=position]").textContent = voter.position;
+    row.querySelectorAll("input[name=voter_id]").forEach(function (field) { field.value = voter.voter_id; });
+    var pick = row.querySelector("[data-pick]");
+    if (pick) { pick.setAttribute("aria-labelledby", "pick-label vname-" + n); }
+    var q = row.querySelector("input[name=q]");
+    if (q) { q.value = input.value; }
+    var voidCode = row.querySelector("input[name=code]");
+    if (voidCode) {
+      voidCode.id = "void-" + n;
+      row.querySelector("label[for]").setAttribute("for", "void-" + n);
+    }
+    return row;
+  };
+  var render = function (data, query) {
+    var picked = {};
+    document.querySelectorAll("input[data-pick]:checked").forEach(function (box) { picked[box.value] = true; });
+    body.textContent = "";
+    data.voters.forEach(function (voter, i) {
+      var row = build(voter, i + 1);
+      var box = row.querySelector("[data-pick]");
+      if (box && picked[voter.voter_id]) { box.checked = true; }
+      body.appendChild(row);
+    });
+    count = data.voters.length;
+    if (present) { present.textContent = String(data.present); }
+    if (!count) {
+      var empty = document.createElement("tr");
+      var cell = document.createElement("td");
+      cell.colSpan = 5;
+      cell.textContent = text("none");
+      empty.appendChild(cell);
+      body.appendChild(empty);
+    }
+    status.textContent = !count ? text("none") : data.matches > count
+      ? fill(text("more"), { n: data.matches, shown: count }) : fill(text("count"), { n: data.matches });
+    shownQuery = query;
+    highlight(count === 1 ? 0 : -1);
+  };
+  var run = function () {
+    var query = input.value;
+    if (timer) { window.clearTimeout(timer); timer = null; }
+    if (query === shownQuery && !pending) { return Promise.resolve(); }
+    var request = fetch(url + "?q=" + encodeURIComponent(query), { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data && input.value === query) { render(data, query); }
+        if (pending === request) { pending = null; }
+      })
+      .catch(function () { if (pending === request) { pending = null; } });
+    pending = request;
+    return request;
+  };
+  var checkIn = function (row) {
+    var button = row && row.querySelector(".checkin-form button");
+    if (!button) { status.textContent = text("has-slip"); return; }
+    button.form.requestSubmit(button);
+  };
+
+  input.addEventListener("input", function () {
+    if (timer) { window.clearTimeout(timer); }
+    timer = window.setTimeout(run, 200);
+  });
+  input.addEventListener("keydown", function (event) {
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      var total = rows().length;
+      if (!total) { return; }
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      highlight(active < 0 ? (step > 0 ? 0 : total - 1) : (active + step + total) % total);
+    } else if (event.key === "Enter") {
+      // One key: check in the one match (or the row chosen with the arrows) and print.
+      event.preventDefault();
+      var typed = input.value;
+      var chosenId = active >= 0 && rows()[active] ? rows()[active].getAttribute("data-voter-id") : null;
+      run().then(function () {
+        var all = rows();
+        if (input.value !== typed) { return; }
+        var row = chosenId !== null && shownQuery === typed
+          ? all.filter(function (r) { return r.getAttribute("data-voter-id") === chosenId; })[0] : null;
+        if (!row && all.length === 1 && count === 1) { row = all[0]; }
+        if (row) { checkIn(row); } else if (count > 1) { status.textContent = text("pick"); }
+      });
+    } else if (event.key === "Escape") {
+      input.value = "";
+      run();
+    }
+  });
+  form.addEventListener("submit", function (event) { event.preventDefault(); run(); });
+  shownQuery = input.value;
+}
+
+function startSlipSheet(sheet) {
+  var buttons = document.querySelectorAll("[data-layout]");
+  var apply = function (layout) {
+    sheet.classList.remove("a4", "r80", "r58");
+    sheet.classList.add(layout);
+    buttons.forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-layout") === layout ? "true" : "false");
+    });
+  };
+  var stored = null;
+  try { stored = window.localStorage.getItem("kiosk.slipLayout"); } catch (e) { /* default */ }
+  apply(stored === "r80" || stored === "r58" ? stored : "a4");
+  buttons.forEach(function (button) {
+    button.addEventListener("click", function () {
+      var layout = button.getAttribute("data-layout");
+      apply(layout);
+      try { window.localStorage.setItem("kiosk.slipLayout", layout); } catch (e) { /* ignore */ }
+    });
+  });
+  var next = document.getElementById("next-voter");
+  window.addEventListener("afterprint", function () { if (next) { next.focus(); } });
+  if (sheet.hasAttribute("data-autoprint")) {
+    // Chromium started with --kiosk-printing prints straight to the default printer.
+    window.setTimeout(function () { window.print(); if (next) { next.focus(); } }, 300);
+  }
 }

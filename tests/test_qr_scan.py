@@ -1,0 +1,123 @@
+"""The booth's camera fallback: frames decoded on the kiosk with zxing-cpp.
+
+Slips are rendered with the project's own QR settings (kiosk/qr.py: error correction M,
+quiet zone 4) through qrcode's PIL image factory, at several sizes and rotations, as a
+tablet camera would see them; then posted to /booth/scan as the page does.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import pytest
+import qrcode
+from flask import Flask
+from PIL import Image, ImageFilter
+from qrcode.image.pil import PilImage
+from sqlalchemy import func, select
+
+from kiosk.qr import decode_qr_image
+from shared import voting
+from shared.models import Ballot, Token
+from tests.factories import election_spec
+from tests.kiosk_client import CSRF_RE, make_app
+from tests.test_kiosk_web import Meeting
+
+SIZES = (2, 3, 5, 8, 12)  # pixels per QR module
+ROTATIONS = (0, 9, 30, 45, 90, 135, 180, 270)
+
+
+def slip_image(code: str, box_size: int, rotation: float, background: int = 110) -> Image.Image:
+    """A slip's QR as the camera sees it: turned, on a darker table, a little blurred."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4,
+                       image_factory=PilImage)
+    qr.add_data(code)
+    qr.make(fit=True)
+    image = qr.make_image().get_image().convert("L").rotate(rotation, expand=True, fillcolor=255)
+    frame = Image.new("L", (image.width + 120, image.height + 80), background)
+    frame.paste(image, (60, 40))
+    return frame.filter(ImageFilter.GaussianBlur(0.6)).convert("RGB")
+
+
+def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, quality=85) if fmt == "JPEG" else image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("box_size", SIZES)
+def test_slip_qr_decodes_at_every_size_and_rotation(box_size: int) -> None:
+    _token, code = voting.new_token_code()
+    for rotation in ROTATIONS:
+        for fmt in ("JPEG", "PNG"):
+            data = encoded(slip_image(code, box_size, rotation), fmt)
+            assert decode_qr_image(io.BytesIO(data)) == code, (box_size, rotation, fmt)
+
+
+def test_pictures_without_a_slip_decode_to_nothing() -> None:
+    blank = encoded(Image.new("RGB", (640, 480), (90, 90, 90)))
+    assert decode_qr_image(io.BytesIO(blank)) is None
+    assert decode_qr_image(io.BytesIO(b"not an image at all")) is None
+    assert decode_qr_image(io.BytesIO(b"")) is None
+    huge = encoded(Image.new("L", (5000, 4000), 255), "PNG")  # bigger than any camera frame
+    assert decode_qr_image(io.BytesIO(huge)) is None
+
+
+@pytest.fixture()
+def app(tmp_path: Path) -> Flask:
+    return make_app(tmp_path / "kiosk")
+
+
+def scan(tablet, data: bytes):  # type: ignore[no-untyped-def]
+    """POST one frame as kiosk.js does: the body is the JPEG, the CSRF token in a header."""
+    match = CSRF_RE.search(tablet.get("/booth/").get_data(as_text=True))
+    assert match
+    return tablet.post("/booth/scan", data=data, content_type="image/jpeg",
+                       headers={"X-CSRFToken": match.group(1)})
+
+
+def test_a_scanned_slip_opens_the_ballot_and_the_code_is_never_logged(
+        app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    meeting.ceremony()
+    tablet = meeting.booth()
+    codes = [meeting.slip(f"V{i:03d}") for i in range(1, 4)]
+    meeting.chair_action("open")
+    caplog.set_level(logging.DEBUG)
+    response = scan(tablet, encoded(slip_image(codes[0], 4, 30)))
+    assert response.get_json() == {"status": "ok", "next": "/booth/ballot"}
+    assert tablet.get("/booth/ballot").status_code == 200  # the voter's session is open
+    assert codes[0] not in response.get_data(as_text=True)
+    assert codes[0] not in caplog.text and codes[0].replace("-", "") not in caplog.text
+    # Nothing was spent by scanning; the ballot is cast as usual afterwards.
+    assert meeting.scalar(select(func.count()).select_from(Token).where(Token.state == "spent")) == 0
+
+
+def test_a_scanned_used_slip_gets_its_message_and_changes_nothing(app: Flask) -> None:
+    from tests.test_kiosk_web import vote
+
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    meeting.ceremony()
+    tablet = meeting.booth()
+    codes = [meeting.slip(f"V{i:03d}") for i in range(1, 4)]
+    meeting.chair_action("open")
+    vote(tablet, codes[0], [0, 1])
+    response = scan(tablet, encoded(slip_image(codes[0], 5, 0)))
+    assert response.get_json()["status"] == "error"
+    assert "đã được sử dụng" in response.get_json()["message"]
+    assert scan(tablet, encoded(Image.new("RGB", (320, 240)))).get_json() == {"status": "none"}
+    assert meeting.scalar(select(func.count()).select_from(Ballot)) == 1
+
+
+def test_scan_needs_a_paired_booth_and_a_csrf_token(app: Flask) -> None:
+    from tests.kiosk_client import client
+
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    meeting.ceremony()
+    tablet = meeting.booth()
+    frame = encoded(slip_image(meeting.slip("V001"), 4, 0))
+    assert tablet.post("/booth/scan", data=frame, content_type="image/jpeg").status_code == 400
+    stranger = client(app)
+    assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg").status_code in (400, 403)
