@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from counter import document_commands
+from counter import audit_commands, document_commands
 from counter.config import HOME_ENV, ConfigError, CounterConfig, ensure_home, home_path, load_config
 from counter.counting import count_box
 from counter.store import results_bytes, write_atomic
@@ -80,13 +80,14 @@ def _check_line(check: Check) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Every box check, one line each; 0 only if all pass."""
+    """Every box check, one line each, then --fingerprint and --recount; 0 only if all pass."""
     box = read_box_file(args.box)
     checks = verify_box(box, args.kiosk_key)
+    extras = audit_commands.extra_checks(args, box, checks)
     if args.json:
-        print(json.dumps([{"id": c.id, "title": c.title, "ok": c.ok, "detail": c.detail}
-                          for c in checks], ensure_ascii=False, indent=2))
-        return EXIT_OK if all_passed(checks) else EXIT_REFUSED
+        print(json.dumps([audit_commands.check_json(c) for c in checks + extras],
+                         ensure_ascii=False, indent=2))
+        return EXIT_OK if all_passed(checks + extras) else EXIT_REFUSED
     manifest = box.get("manifest") if isinstance(box.get("manifest"), dict) else {}
     if manifest:
         print(f"Hòm phiếu: {manifest.get('title', '')} (mã {manifest.get('election_id', '')})")
@@ -97,9 +98,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     passed = sum(c.ok for c in checks)
     if all_passed(checks):
         print(f"Kết luận: hòm phiếu HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
-        return EXIT_OK
-    print(f"Kết luận: hòm phiếu KHÔNG HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
-    return EXIT_REFUSED
+    else:
+        print(f"Kết luận: hòm phiếu KHÔNG HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
+    for extra in extras:
+        print("\n".join([_check_line(extra), *audit_commands.check_lines(extra)]))
+    return EXIT_OK if all_passed(checks + extras) else EXIT_REFUSED
 
 
 def cmd_tally(args: argparse.Namespace) -> int:
@@ -193,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("box", metavar="BOX", help="tệp hòm phiếu")
     verify.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     verify.add_argument("--kiosk-key", type=_hex_key, metavar="HEX", help="khóa ký máy bỏ phiếu đã công bố")
+    audit_commands.add_verify_options(verify)
     verify.set_defaults(func=cmd_verify)
 
     tally = sub.add_parser("tally", parents=[common], help="giải mã bằng k mảnh khóa và kiểm phiếu")

@@ -12,9 +12,14 @@ from shared.models import Base
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for url; SQLite gets WAL, synchronous=FULL and explicit transactions."""
+    """An engine for url; SQLite gets WAL, synchronous=FULL and explicit transactions.
+
+    hide_parameters: a database error's message, which an app logs with its time, must not
+    quote a statement's parameters (token hashes, fingerprints, ciphertexts: DESIGN.md 5).
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -34,7 +39,7 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def init_schema(engine: Engine) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
 from shared.ballot import ciphertext_length, hpke_info
+from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
 from shared.errors import (
     ElectionNotFound,
@@ -321,6 +322,8 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
                            {"token_hash": token_hash, "reason": "unused_at_close"})
     session.execute(update(Token).where(Token.election_id == election.id, Token.state == "issued")
                     .values(state="voided"))
+    # PostgreSQL: every ballot row gets this transaction's xmin and a shuffled heap place.
+    reshuffle_ballots(session, election.id)
     election.state = "closed"
     tokens = token_counts(session, election.id)
     fingerprints = list(session.scalars(select(Ballot.fingerprint)

@@ -23,6 +23,7 @@ from shared.canonical import canonical_bytes, digest
 from shared.errors import BoxInvalid, ShareError, WrongElectionState
 from shared.tally import decrypted_marks, tally_box
 from tests.factories import Rehearsal, export, run_election
+from tests.tamper import REGIONS, flip_file_byte
 
 PERSONS = 3
 CHECK_IDS = ["kiosk_key", "manifest_signature", "box_signature", "audit_chain", "close_record",
@@ -265,6 +266,17 @@ def test_ballots_out_of_fingerprint_order_are_caught(box: dict[str, Any], rehear
     resign_box(box, rehearsal.signing_key)
     assert failed(box) == {"ballots"}
     assert "sắp xếp" in detail(box, "ballots")
+
+
+# --- one byte flipped in the file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", list(REGIONS))
+def test_one_byte_flipped_anywhere_in_the_file_is_named_by_its_check(sealed: bytes, region: str) -> None:
+    tampered = flip_file_byte(sealed, region)
+    assert tampered != sealed and len(tampered) == len(sealed)
+    named = REGIONS[region][3]
+    assert {named, "box_signature"} <= failed(load_box(tampered))
 
 
 # --- manifest ---------------------------------------------------------------------------------

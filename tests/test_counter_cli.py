@@ -17,10 +17,12 @@ import pytest
 
 from counter.app import SECURITY_HEADERS
 from counter.cli import main
+from shared import ballot, rules, tally, voting
 from shared.box import verify_box
 from shared.rules import percentage
 from shared.tally import check_results_signature
 from tests.counter_support import CASTING, PERSONS, Built, build_election, flip_ciphertext_byte
+from tests.tamper import REGIONS, flip_file_byte
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -111,6 +113,162 @@ def test_verify_exits_2_for_an_unreadable_file(tmp_path: Path, content: bytes | 
         path.write_bytes(content)
     assert run(tmp_path, "verify", str(path)) == 2
     assert capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("region", list(REGIONS))
+def test_verify_names_the_check_when_one_byte_of_the_file_is_flipped(
+        tmp_path: Path, election: Built, region: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(flip_file_byte(election.box, region))
+    named = REGIONS[region][3]
+    title = next(c.title for c in verify_box(json.loads(election.box)) if c.id == named)
+    assert run(tmp_path, "verify", str(tampered)) == 1
+    out = capsys.readouterr().out
+    assert f"[LỖI] {title}" in out and "KHÔNG HỢP LỆ" in out
+
+
+# --- verify --fingerprint ------------------------------------------------------------------
+
+def receipts_of(election: Built) -> list[str]:
+    return [voting.receipt(b["fingerprint"]) for b in json.loads(election.box)["ballots"]]
+
+
+def test_fingerprint_finds_the_receipt_the_booth_showed_in_any_form(
+        tmp_path: Path, box_file: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    fingerprint = json.loads(election.box)["ballots"][3]["fingerprint"]
+    shown = voting.receipt(fingerprint)  # "5F6A-CEC2-7C88-E019", as the booth shows it
+    for typed in (shown, shown.replace("-", "").lower(), shown.replace("-", " "), fingerprint.upper()):
+        assert run(tmp_path, "verify", str(box_file), "--fingerprint", typed) == 0, typed
+        out = capsys.readouterr().out
+        assert f"[OK] Phiếu có mã biên nhận {shown} nằm trong hòm phiếu" in out
+        assert fingerprint in out and "[LỖI]" not in out
+
+
+def test_fingerprint_not_in_the_box_exits_1_with_a_clear_message(
+        tmp_path: Path, box_file: Path, election: Built, foreign: Built,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    stranger = receipts_of(foreign)[0]  # a real receipt, of another election
+    assert stranger not in receipts_of(election)
+    assert run(tmp_path, "verify", str(box_file), "--fingerprint", stranger) == 1
+    out = capsys.readouterr().out
+    assert "hòm phiếu HỢP LỆ" in out  # the box is fine; the ballot is not in it
+    assert f"[LỖI] Phiếu có mã biên nhận {stranger} nằm trong hòm phiếu: KHÔNG có phiếu nào" in out
+    assert run(tmp_path, "verify", str(box_file), "--fingerprint", stranger, "--json") == 1
+    line = json.loads(capsys.readouterr().out)[-1]
+    assert (line["id"], line["ok"]) == ("fingerprint", False)
+
+
+@pytest.mark.parametrize("typed", ["", "5F6A-CEC2-7C88", "5F6A-CEC2-7C88-E01G", "x" * 70])
+def test_fingerprint_that_is_not_a_receipt_is_a_usage_error(
+        tmp_path: Path, box_file: Path, typed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run(tmp_path, "verify", str(box_file), "--fingerprint", typed)
+    assert exit_info.value.code == 2
+    assert "mã biên nhận" in capsys.readouterr().err.lower()
+
+
+# --- verify --recount ----------------------------------------------------------------------
+
+@pytest.fixture
+def results_file(tmp_path: Path, box_file: Path, share_files: list[Path]) -> Path:
+    """The board's signed results, from `counter tally`."""
+    out = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files), "--json", str(out)) == 0
+    return out
+
+
+def recount_args(box_file: Path, share_files: list[Path], results: Path) -> list[str]:
+    return ["verify", str(box_file), "--recount", *shares_args(share_files), "--results", str(results)]
+
+
+def test_recount_agrees_with_the_tally_and_exits_0(
+        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 0
+    out = capsys.readouterr().out
+    assert f"[OK] Đếm lại độc lập khớp tệp kết quả: {CASTING} phiếu thu về" in out
+
+
+def test_recount_does_not_go_through_the_tally_code(
+        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def forbidden(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the recount used the tally code")
+
+    for name in ("tally_box", "decrypted_marks", "count_rows"):
+        monkeypatch.setattr(tally, name, forbidden)
+    for name in ("count_rows", "percentage", "person_result", "low_confidence_band"):
+        monkeypatch.setattr(rules, name, forbidden)
+    monkeypatch.setattr(ballot, "decode_marks", forbidden)
+    monkeypatch.setattr(ballot, "hpke_info", forbidden)
+    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 0
+
+
+def test_recount_names_every_difference_and_exits_1(
+        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(results_file.read_text("utf-8"))
+    person = document["persons"][1]
+    true_high, true_name = person["high"], person["name"]
+    person["high"] += 1
+    person["pct_low"] = "99.99"
+    document["ballots_collected"] += 1
+    document["persons"][0]["band"] = "two_thirds"
+    results_file.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    capsys.readouterr()
+    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 1
+    out = capsys.readouterr().out
+    assert "hòm phiếu HỢP LỆ" in out
+    assert "[LỖI] Đếm lại độc lập khớp tệp kết quả: 4 chỗ khác nhau" in out
+    assert f"Số phiếu thu về: tệp kết quả ghi {CASTING + 1}, đếm lại được {CASTING}." in out
+    assert (f"Người thứ 2 ({true_name}), số phiếu tín nhiệm cao: tệp kết quả ghi {true_high + 1}, "
+            f"đếm lại được {true_high}.") in out
+    assert f"Người thứ 2 ({true_name}), tỷ lệ tín nhiệm thấp: tệp kết quả ghi “99.99”" in out
+    assert "Người thứ 1" in out and "mức cảnh báo: tệp kết quả ghi “two_thirds”" in out
+    assert run(tmp_path, *recount_args(box_file, share_files, results_file), "--json") == 1
+    line = json.loads(capsys.readouterr().out)[-1]
+    assert line["id"] == "recount" and not line["ok"] and len(line["differences"]) == 4
+
+
+def test_recount_refuses_to_decrypt_a_tampered_box(
+        tmp_path: Path, election: Built, share_files: list[Path], results_file: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tampered = tmp_path / "tampered.json"
+    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    capsys.readouterr()
+    assert run(tmp_path, *recount_args(tampered, share_files, results_file)) == 1
+    assert "không giải mã: hòm phiếu không qua các bước kiểm tra" in capsys.readouterr().out
+
+
+def test_recount_with_too_few_or_foreign_shares_says_so(
+        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
+        foreign: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(tmp_path, *recount_args(box_file, share_files[:1], results_file)) == 1
+    assert "Cần ít nhất 2 mảnh khóa khác nhau; mới có 1." in capsys.readouterr().out
+    stranger = tmp_path / "manh-la.json"
+    stranger.write_text(foreign.cards[0].to_json(), "utf-8")
+    assert run(tmp_path, *recount_args(box_file, [share_files[0], stranger], results_file)) == 1
+    assert "manh-la.json: Mảnh khóa này thuộc cuộc lấy phiếu khác" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--recount"], ["--recount", "--results", "r.json"],
+                                  ["--share", "s.json"], ["--results", "r.json"]])
+def test_recount_options_only_work_together(tmp_path: Path, box_file: Path, argv: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        run(tmp_path, "verify", str(box_file), *argv)
+    assert exit_info.value.code == 2
+    assert "--recount" in capsys.readouterr().err
+
+
+def test_recount_exits_2_for_an_unreadable_results_file(
+        tmp_path: Path, box_file: Path, share_files: list[Path]) -> None:
+    broken = tmp_path / "ket-qua.json"
+    broken.write_text("{ not json", "utf-8")
+    assert run(tmp_path, *recount_args(box_file, share_files, broken)) == 2
+    assert run(tmp_path, *recount_args(box_file, share_files, tmp_path / "missing.json")) == 2
 
 
 # --- tally -------------------------------------------------------------------------------

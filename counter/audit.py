@@ -1,0 +1,200 @@
+"""Auditor pages for an imported box: the checks, the published ballot list, the token log.
+
+Everything here is read from the box file alone, as `counter verify` does, so an auditor
+(UBKT, Ban Tổ chức, Sở Nội vụ) sees the same result on the web page and on the command
+line. Nothing is decrypted and no share is asked for. The pages show token hashes, never
+tokens: the kiosk never had the tokens to put in a box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from werkzeug.wrappers import Response as BaseResponse
+
+from counter.store import Store
+from shared.ballot_list import (
+    FingerprintInvalid,
+    find_fingerprint,
+    grouped,
+    normalise_fingerprint,
+    published_fingerprints,
+)
+from shared.box import Check, all_passed, verify_box
+from shared.canonical import digest
+from shared.errors import BoxInvalid
+from shared.voting import receipt
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+TOKEN_EVENT_LABELS = {
+    "token.issued": "Phát phiếu",
+    "token.spent": "Đã dùng để bỏ phiếu",
+    "token.voided": "Hủy",
+}
+VOID_REASONS = {
+    "spoiled": "phiếu hỏng, đã thu hồi",
+    "unused_at_close": "không dùng, hủy khi kết thúc",
+}
+TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
+
+
+def _box_or_404(election_id: str) -> dict[str, Any]:
+    store: Store = current_app.extensions["counter_store"]
+    try:
+        box = store.load_box(election_id)
+    except BoxInvalid:
+        abort(404)
+    if box is None:
+        abort(404)
+    return box
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _context(election_id: str, box: dict[str, Any]) -> dict[str, Any]:
+    """What every auditor page shows on top: which box, and whether it passed."""
+    checks: list[Check] = verify_box(box)
+    manifest = _dict(box.get("manifest"))
+    return {"election_id": election_id, "manifest": manifest, "checks": checks,
+            "all_ok": all_passed(checks),
+            "manifest_hash": " ".join(grouped(digest(manifest))),
+            "kiosk_key": " ".join(grouped(str(manifest.get("kiosk_public_key", ""))))}
+
+
+@bp.get("/<election_id>")
+def checks_page(election_id: str) -> str:
+    """Every verifier check, as `counter verify` prints them."""
+    box = _box_or_404(election_id)
+    return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
+                           **_context(election_id, box))
+
+
+@bp.get("/<election_id>/box.json")
+def box_file(election_id: str) -> BaseResponse:
+    """The box file exactly as imported, for an auditor's own verifier."""
+    _box_or_404(election_id)
+    store: Store = current_app.extensions["counter_store"]
+    return send_file(store.box_path(election_id), mimetype="application/json",
+                     as_attachment=True, download_name=f"hom-phieu-{election_id}.json")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of the published ballot list."""
+
+    number: int
+    fingerprint: str
+    receipt: str
+    rest: str  # the digits after the receipt, grouped
+
+
+@bp.route("/<election_id>/ballots", methods=["GET", "POST"])
+def ballot_list(election_id: str) -> str:
+    """All fingerprints, sorted, printable; a posted receipt is looked up in the list.
+
+    POST, not a query string: a receipt in a URL would land in the access log and the
+    browser history next to a time and an address, linking a person to a ballot.
+    """
+    box = _box_or_404(election_id)
+    fingerprints = published_fingerprints(box)
+    listed = [Listed(i, fp, receipt(fp), " ".join(grouped(fp[16:])))
+              for i, fp in enumerate(fingerprints, start=1)]
+    typed = request.form.get("receipt", "").strip()[:200] if request.method == "POST" else ""
+    found: list[Listed] = []
+    error = None
+    if typed:
+        try:
+            hits = set(find_fingerprint(box, typed))
+            found = [line for line in listed if line.fingerprint in hits]
+        except FingerprintInvalid as exc:
+            error = str(exc)
+    return render_template("audit_ballots.html", listed=listed, typed=typed, found=found,
+                           searched=receipt(normalise_fingerprint(typed)) if typed and not error else "",
+                           error=error, **_context(election_id, box))
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One token event of the audit chain, as the token log page shows it."""
+
+    seq: Any
+    at: str
+    kind: str
+    actor: str
+    token_hash: str
+    reason: str
+
+
+def _token_events(events: list[Any]) -> list[TokenEvent]:
+    rows = []
+    for event in events:
+        if not isinstance(event, dict) or event.get("kind") not in TOKEN_EVENT_LABELS:
+            continue
+        data = _dict(event.get("data"))
+        reason = str(data.get("reason", ""))
+        rows.append(TokenEvent(event.get("seq"), str(event.get("at", "")),
+                               TOKEN_EVENT_LABELS[event["kind"]], str(event.get("actor", "")),
+                               str(data.get("token_hash", "")), VOID_REASONS.get(reason, reason)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """One equation of the reconciliation, with the figures it compares."""
+
+    label: str
+    figures: str
+    ok: bool
+
+
+def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, Any], list[Reconciled]]:
+    """The close record's counts and the equations of DESIGN.md 5, recomputed from the box."""
+    counts = _dict(_dict(_dict(box.get("close")).get("record")).get("counts"))
+    kinds = [e.get("kind") for e in events if isinstance(e, dict)]
+    issued, spent, voided = (kinds.count(k) for k in ("token.issued", "token.spent", "token.voided"))
+    spent_hashes = [_dict(e.get("data")).get("token_hash") for e in events
+                    if isinstance(e, dict) and e.get("kind") == "token.spent"]
+    ballots = len(published_fingerprints(box))
+    checked_in = kinds.count("voter.checked_in")
+    unspent = issued - spent - voided
+    equations = [
+        Reconciled("Phát ra = đã dùng + đã hủy + chưa dùng", f"{issued} = {spent} + {voided} + {unspent}",
+                   unspent >= 0),
+        Reconciled("Không còn mã chưa dùng, chưa hủy khi kết thúc", f"còn {unspent}", unspent == 0),
+        Reconciled("Số phiếu trong hòm = số mã đã dùng", f"{ballots} = {spent}", ballots == spent),
+        Reconciled("Không mã nào được dùng hai lần", f"{len(spent_hashes) - len(set(spent_hashes))} mã dùng lại",
+                   len(spent_hashes) == len(set(spent_hashes))),
+        Reconciled("Số phiếu ≤ số người đã điểm danh", f"{ballots} ≤ {checked_in}", ballots <= checked_in),
+        Reconciled("Biên bản kết thúc ghi đúng các con số trên",
+                   f"phát ra {counts.get('tokens_issued')}, đã dùng {counts.get('tokens_spent')}, "
+                   f"đã hủy {counts.get('tokens_voided')}, phiếu {counts.get('ballots')}, "
+                   f"điểm danh {counts.get('checked_in')}",
+                   (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided"),
+                    counts.get("ballots"), counts.get("checked_in"))
+                   == (issued, spent, voided, ballots, checked_in)),
+    ]
+    return counts, equations
+
+
+@bp.get("/<election_id>/tokens")
+def token_log(election_id: str) -> str:
+    """Every token event (hashes only) and the reconciliation of the close record."""
+    box = _box_or_404(election_id)
+    events = _list(box.get("audit"))
+    counts, equations = _reconciliation(box, events)
+    record = _dict(_dict(box.get("close")).get("record"))
+    final = [(str(_dict(t).get("hash", "")), TOKEN_STATES.get(str(_dict(t).get("state")), str(_dict(t).get("state"))))
+             for t in _list(box.get("token_log"))]
+    return render_template("audit_tokens.html", events=_token_events(events), counts=counts,
+                           equations=equations, mismatches=[str(m) for m in _list(record.get("mismatches"))],
+                           closed_at=str(record.get("closed_at", "")), final=final,
+                           **_context(election_id, box))

@@ -1,0 +1,219 @@
+"""The counter's auditor pages (counter/audit.py), through the Flask test client over HTTPS."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from counter.app import SECURITY_HEADERS, create_app
+from counter.config import CounterConfig, ensure_home, load_config
+from counter.store import Store
+from shared import codes, voting
+from shared.box import verify_box
+from tests.counter_support import VOTERS, Browser, Built, build_election, flip_ciphertext_byte
+from tests.tamper import flip_file_byte
+
+
+@pytest.fixture(scope="module")
+def election(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_election(tmp_path_factory.mktemp("election"))
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_election(tmp_path_factory.mktemp("foreign"), seed=2)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> CounterConfig:
+    return load_config(ensure_home(tmp_path / "home"))
+
+
+@pytest.fixture
+def app(config: CounterConfig) -> Flask:
+    app = create_app(config)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
+    return app
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+def imported(config: CounterConfig, data: bytes) -> str:
+    return Store(config).save_box(data)
+
+
+def page(browser: Browser, path: str) -> str:
+    response = browser.get(path)
+    assert response.status_code == 200, path
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers.get(name) == value
+    return html.unescape(response.get_data(as_text=True))
+
+
+def visible(markup: str) -> str:
+    """The text a reader sees: tags dropped, whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", markup))
+
+
+def search(browser: Browser, election_id: str, typed: str) -> str:
+    path = f"/audit/{election_id}/ballots"
+    response = browser.post(path, data={"csrf_token": browser.csrf_token(path), "receipt": typed})
+    assert response.status_code == 200
+    return html.unescape(response.get_data(as_text=True))
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def test_checks_page_shows_every_check_the_cli_prints(browser: Browser, config: CounterConfig,
+                                                      election: Built) -> None:
+    election_id = imported(config, election.box)
+    text = page(browser, f"/audit/{election_id}")
+    checks = verify_box(json.loads(election.box))
+    for check in checks:
+        assert check.title in text
+        assert f'data-check="{check.id}"' in text
+    assert text.count("✓ Đạt") == len(checks) and "✗ Không đạt" not in text
+    assert "Hòm phiếu qua mọi bước kiểm tra" in text
+
+
+def test_checks_page_of_a_tampered_box_names_the_failed_check(browser: Browser, config: CounterConfig,
+                                                              election: Built) -> None:
+    election_id = imported(config, flip_file_byte(election.box, "audit event"))
+    text = page(browser, f"/audit/{election_id}")
+    assert "Hòm phiếu KHÔNG qua kiểm tra" in text
+    assert re.search(r'class="row-bad" data-check="audit_chain"', text)
+    for other in ("ballots", "token_log", "close_record"):
+        assert re.search(rf'class="row-ok" data-check="{other}"', text)
+
+
+def test_box_download_is_the_imported_file_byte_for_byte(browser: Browser, config: CounterConfig,
+                                                         election: Built) -> None:
+    election_id = imported(config, election.box)
+    response = browser.get(f"/audit/{election_id}/box.json")
+    assert response.status_code == 200 and response.data == election.box
+
+
+@pytest.mark.parametrize("suffix", ["", "/ballots", "/tokens", "/box.json"])
+def test_unknown_or_unsafe_election_ids_are_404(browser: Browser, suffix: str) -> None:
+    for election_id in ("KHONGCO12345678", "..%2Fsecret_key", "abc"):
+        assert browser.get(f"/audit/{election_id}{suffix}").status_code == 404
+
+
+# --- the published ballot list -------------------------------------------------------------------
+
+def test_ballot_list_shows_every_fingerprint_sorted_with_its_receipt(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    election_id = imported(config, election.box)
+    text = page(browser, f"/audit/{election_id}/ballots")
+    fingerprints = sorted(b["fingerprint"] for b in json.loads(election.box)["ballots"])
+    shown = re.findall(r'<td class="mono receipt">([0-9A-F-]+)</td>', text)
+    assert shown == [voting.receipt(fp) for fp in fingerprints]
+    rests = re.findall(r'<td class="mono rest">([0-9a-f ]+)</td>', text)
+    assert [r.replace(" ", "") for r in rests] == [fp[16:] for fp in fingerprints]
+    assert f"Danh sách {len(fingerprints)} phiếu đã niêm phong" in text
+
+
+def test_receipt_search_finds_the_ballot_whatever_the_typing(browser: Browser, config: CounterConfig,
+                                                            election: Built) -> None:
+    election_id = imported(config, election.box)
+    fingerprints = sorted(b["fingerprint"] for b in json.loads(election.box)["ballots"])
+    receipt = voting.receipt(fingerprints[6])
+    for typed in (receipt, receipt.lower().replace("-", ""), " " + receipt.replace("-", " ") + " ",
+                  fingerprints[6].upper()):
+        text = search(browser, election_id, typed)
+        assert f"Có: phiếu mang mã biên nhận {receipt} nằm trong hòm phiếu (dòng 7)" in visible(text)
+        assert '<tr id="phieu-7" class="found">' in text
+
+
+def test_receipt_search_says_loudly_when_the_ballot_is_not_there(
+        browser: Browser, config: CounterConfig, election: Built, foreign: Built) -> None:
+    election_id = imported(config, election.box)
+    stranger = voting.receipt(json.loads(foreign.box)["ballots"][0]["fingerprint"])
+    text = search(browser, election_id, stranger)
+    assert f"KHÔNG có phiếu nào mang mã biên nhận {stranger} trong hòm phiếu" in visible(text)
+    assert 'class="found"' not in text
+    text = search(browser, election_id, "1234-XYZ")
+    assert "Mã biên nhận chỉ gồm chữ số 0–9 và chữ cái A–F." in text
+
+
+def test_receipt_search_is_posted_not_put_in_the_address(browser: Browser, config: CounterConfig,
+                                                         election: Built) -> None:
+    # A receipt in a URL would reach the access log and the history, next to a time.
+    election_id = imported(config, election.box)
+    receipt = voting.receipt(json.loads(election.box)["ballots"][0]["fingerprint"])
+    text = page(browser, f"/audit/{election_id}/ballots?receipt={receipt}")
+    assert "Có: phiếu" not in text and f'value="{receipt}"' not in text
+    assert '<form method="post"' in text
+    path = f"/audit/{election_id}/ballots"
+    assert browser.post(path, data={"receipt": receipt}).status_code == 400  # CSRF, like every form
+
+
+# --- the token log -----------------------------------------------------------------------------
+
+def test_token_log_lists_every_token_event_by_hash_and_never_a_slip_code(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    election_id = imported(config, election.box)
+    text = page(browser, f"/audit/{election_id}/tokens")
+    box = json.loads(election.box)
+    token_events = [e for e in box["audit"] if e["kind"].startswith("token.")]
+    rows = re.findall(r'<tr>\s*<td class="num">(\d+)</td>', text)
+    assert [int(seq) for seq in rows] == [e["seq"] for e in token_events]
+    assert text.count("<td>Phát phiếu</td>") == VOTERS
+    for entry in box["token_log"]:
+        assert text.count(entry["hash"]) == 2  # its spend or void event, and the final log
+    for code in election.rehearsal.codes:
+        token = voting.parse_token(code)
+        plain = codes.normalise(code)
+        for form in (code, plain, plain.lower(), plain[:-1], token.hex(), token.hex().upper()):
+            assert form not in text
+    assert "không dùng, hủy khi kết thúc" in text  # the two unused slips voided at close
+
+
+def test_token_log_reconciles_the_close_record(browser: Browser, config: CounterConfig,
+                                               election: Built) -> None:
+    election_id = imported(config, election.box)
+    text = page(browser, f"/audit/{election_id}/tokens")
+    counts = json.loads(election.box)["close"]["record"]["counts"]
+    assert text.count("✓ Đúng") == 6 and "✗ Sai" not in text
+    issued, spent, voided = counts["tokens_issued"], counts["tokens_spent"], counts["tokens_voided"]
+    assert f"{issued} = {spent} + {voided} + 0" in text
+    assert f"{counts['ballots']} = {spent}" in text
+    assert "Biên bản kết thúc ghi nhận chênh lệch" not in text
+
+
+def test_token_log_shows_a_mismatch_when_a_ballot_went_missing(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    document = json.loads(election.box)
+    document["ballots"].pop()
+    election_id = imported(config, json.dumps(document, ensure_ascii=False).encode())
+    text = page(browser, f"/audit/{election_id}/tokens")
+    assert "✗ Sai" in text and "Số phiếu trong hòm = số mã đã dùng" in text
+    assert "Hòm phiếu KHÔNG qua kiểm tra" in text
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda b: b.update(audit="x", token_log=[1, None], close=[]),
+    lambda b: b.update(ballots=[{"fingerprint": 5}, "x"], close={"record": "x"}),
+    lambda b: b["audit"].insert(2, {"kind": "token.spent", "data": "x"}),
+])
+def test_pages_of_a_malformed_box_fail_its_checks_without_crashing(
+        browser: Browser, config: CounterConfig, election: Built, breakage: object) -> None:
+    document = json.loads(flip_ciphertext_byte(election.box))
+    breakage(document)  # type: ignore[operator]
+    election_id = imported(config, json.dumps(document, ensure_ascii=False).encode())
+    for suffix in ("", "/ballots", "/tokens"):
+        assert "Hòm phiếu KHÔNG qua kiểm tra" in page(browser, f"/audit/{election_id}{suffix}")
+
+
+def test_box_page_links_to_the_auditor_pages(browser: Browser, config: CounterConfig,
+                                             election: Built) -> None:
+    election_id = imported(config, election.box)
+    assert f'href="/audit/{election_id}"' in page(browser, f"/boxes/{election_id}")
