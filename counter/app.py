@@ -6,7 +6,7 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from counter import audit, board, downloads, presenting, projector
+from counter import audit, board, downloads, paper, presenting, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
 
@@ -87,6 +87,7 @@ def create_app(config: CounterConfig) -> Flask:
     app.register_blueprint(projector.bp)
     app.register_blueprint(presenting.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(paper.bp)
     app.after_request(add_security_headers)
     _register_error_handlers(app)
     return app

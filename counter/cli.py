@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from counter import audit_commands, document_commands
+from counter import audit_commands, document_commands, paper_commands
 from counter.config import HOME_ENV, ConfigError, CounterConfig, ensure_home, home_path, load_config
 from counter.counting import count_box
 from counter.store import results_bytes, write_atomic
@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check_results)
 
     document_commands.add_commands(sub, common, _hex_key)
+    paper_commands.add_commands(sub, common)
 
     serve = sub.add_parser("serve", parents=[common], help="chạy ứng dụng web (gunicorn)")
     serve.add_argument("--bind", default="127.0.0.1:8099", metavar="HOST:PORT")

@@ -43,3 +43,16 @@ ROLE_LABELS: dict[str, str] = {
     "chair": "Chủ trì hội nghị",
     "desk": "Ban kiểm phiếu (phát phiếu)",
 }
+
+# Paper ballots (docs/paper-ballots.md): what an entrant may key for one row. The first
+# three are the levels; the rest make that row invalid (DESIGN.md section 2).
+PAPER_MARKS: tuple[str, ...] = ("high", "trust", "low", "blank", "multiple", "crossed_out")
+PAPER_MARK_LABELS: dict[str, str] = {
+    "high": "Cao",
+    "trust": "Tín nhiệm",
+    "low": "Thấp",
+    "blank": "Để trống",
+    "multiple": "Đánh từ 2 ô trở lên",
+    "crossed_out": "Tên bị gạch",
+}
+PAPER_SLOT_LABELS: dict[str, str] = {"A": "Lượt nhập A", "B": "Lượt nhập B"}

@@ -1,0 +1,351 @@
+"""Paper ballots in the counter's web app: double entry, the board's decisions, the count.
+
+Two board members key every ballot independently (lượt A, lượt B) from two browsers; the
+entry form never shows what the other pass keyed, and the entry log shows marks only after
+the count, so neither can copy the other. A ballot is accepted when both passes agree, or
+when the board decides a disagreement with the paper in hand. The count makes the same
+signed results file as an electronic count, so the report, its downloads and the room
+screen come from the same code.
+
+Blank ballots are never served here: a printed ballot with an issued serial is as good as a
+real one, so only `counter paper new/print` on the board's laptop makes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response as BaseResponse
+
+from counter.board import _trusted_results, _untrusted_page, grouped_hex
+from counter.documents.formats import FORMATS
+from counter.paper_store import BatchNotFound, PaperStore
+from counter.profiles import wording_for
+from counter.projector import BAR_WIDTH, FILLS, INVALID_LABEL, projector_bars, threshold_marks
+from counter.report import day_month_year, meeting_phrase, render_report
+from counter.store import Store
+from shared.errors import DomainError
+from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
+from shared.paper import (
+    AlreadyEntered,
+    Batch,
+    BatchCounted,
+    LogBroken,
+    PaperState,
+    SameEntrant,
+    check_log,
+    local_clock,
+    serial_label,
+)
+from shared.paper_log import enter_ballot, record_not_issued, resolve_ballot
+
+bp = Blueprint("paper", __name__, url_prefix="/paper")
+
+SESSION_ENTRANTS = "paper_entrants"
+CONFLICTS = (AlreadyEntered, SameEntrant, BatchCounted)
+# Why a collected ballot is not one the board issued (DESIGN.md 2: invalid in every row).
+NOT_ISSUED_REASONS = (
+    "Số sê-ri không có trong danh sách phát hành",
+    "Không có số sê-ri hoặc không đọc được",
+    "Tờ phiếu thứ hai mang số sê-ri đã nhập",
+    "Không có dấu của tổ chức hoặc không đúng mẫu",
+)
+EVENT_LABELS = {
+    "paper.batch_created": "Tạo đợt phiếu",
+    "paper.entry": "Nhập phiếu",
+    "paper.resolved": "Ban kiểm phiếu quyết định chênh lệch",
+    "paper.not_issued": "Phiếu không do Ban kiểm phiếu phát hành",
+    "paper.counted": "Kết thúc nhập và kiểm phiếu",
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a batch's count stands, for the overview."""
+
+    entered_a: int
+    entered_b: int
+    accepted: int
+    pending: list[tuple[str, str]]     # (serial as printed, the pass still missing)
+    disagreed: int
+    not_issued: int
+    collected: int      # every sheet keyed so far (by at least one pass) or set aside as not issued
+
+
+def _paper() -> PaperStore:
+    """This app's paper store, made on first use from the counter's config (one per process:
+    it keeps each batch's database engine)."""
+    extensions = current_app.extensions
+    if "paper_store" not in extensions:
+        extensions["paper_store"] = PaperStore(_results_store().config)
+    store: PaperStore = extensions["paper_store"]
+    return store
+
+
+def _results_store() -> Store:
+    store: Store = current_app.extensions["counter_store"]
+    return store
+
+
+def _load(batch_id: str) -> tuple[Batch, PaperState]:
+    """The batch and its state; 404 if unknown. LogBroken propagates to the handler below."""
+    try:
+        batch = _paper().load(batch_id)
+    except BatchNotFound:
+        abort(404)
+    return batch, _paper().state(batch)
+
+
+@bp.errorhandler(LogBroken)
+def log_broken(error: LogBroken) -> tuple[str, int]:
+    """A changed batch file or entry log stops everything, loudly."""
+    return render_template("error.html", code=409, message=(
+        f"{error} Không nhập, không kiểm phiếu trên đợt này; báo Ban kiểm phiếu và người giám "
+        "sát, đối chiếu với bản sao thư mục đợt phiếu.")), 409
+
+
+def local_moment(iso: str) -> str:
+    """An event's UTC time on this machine's clock, to the second, with the date."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S %d/%m/%Y")
+    except ValueError:
+        return iso
+
+
+def _slot(slot: str) -> str:
+    if slot not in ("a", "b"):
+        abort(404)
+    return slot.upper()
+
+
+def _remembered_entrant(batch_id: str, slot: str) -> str:
+    names = session.get(SESSION_ENTRANTS)
+    return str(names.get(f"{batch_id}:{slot}", "")) if isinstance(names, dict) else ""
+
+
+def _remember_entrant(batch_id: str, slot: str, name: str) -> None:
+    names = dict(session.get(SESSION_ENTRANTS) or {})
+    names[f"{batch_id}:{slot}"] = name
+    session[SESSION_ENTRANTS] = names
+
+
+def progress(state: PaperState) -> Progress:
+    """The overview's figures from the state."""
+    pending = [(serial_label(s), "B" if "A" in state.entries[s] else "A")
+               for s in state.serials_with("pending")]
+    return Progress(state.entered("A"), state.entered("B"), len(state.accepted()), pending,
+                    len(state.serials_with("disagreed")), len(state.not_issued),
+                    len(state.entries) + len(state.not_issued))
+
+
+def _common(batch: Batch) -> dict[str, Any]:
+    return {"batch": batch, "serial_label": serial_label, "mark_labels": PAPER_MARK_LABELS,
+            "marks": PAPER_MARKS, "slot_labels": PAPER_SLOT_LABELS,
+            "meeting_day": day_month_year(batch.date),
+            "profile_label": PROFILE_LABELS.get(batch.profile, batch.profile)}
+
+
+@bp.get("/")
+def index() -> str:
+    """The paper batches of this counter."""
+    rows: list[tuple[Batch | None, Progress | None, bool, str]] = []
+    for batch_id in _paper().batch_ids():
+        try:
+            batch, state = _load(batch_id)
+            rows.append((batch, progress(state), state.counted is not None, ""))
+        except DomainError as exc:
+            rows.append((None, None, False, f"{batch_id}: {exc}"))
+    return render_template("paper/index.html", rows=rows)
+
+
+@bp.get("/<batch_id>")
+def batch_page(batch_id: str) -> str:
+    """Overview: progress, the pending and disagreeing ballots, ballots not issued, the count."""
+    batch, state = _load(batch_id)
+    document = _results_store().load_results(batch_id) if state.counted else None
+    return render_template(
+        "paper/batch.html", **_common(batch), state=state, progress=progress(state),
+        reasons=NOT_ISSUED_REASONS, batch_hash=grouped_hex(batch.batch_hash),
+        local_clock=local_clock, results=document)
+
+
+# --- double entry ---------------------------------------------------------------------------
+
+def _entry_page(batch: Batch, state: PaperState, slot: str, *, entrant: str = "",
+                serial: str = "", chosen: list[str] | None = None, error: str | None = None,
+                status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "paper/enter.html", **_common(batch), slot=slot, entrant=entrant, serial=serial,
+        chosen=chosen or [""] * len(batch.persons), error=error, entered=state.entered(slot),
+        counted=state.counted is not None)
+    return page, status
+
+
+@bp.get("/<batch_id>/enter/<slot>")
+def enter_form(batch_id: str, slot: str) -> tuple[str, int]:
+    """The entry form of one pass, empty, with the entrant remembered."""
+    slot = _slot(slot)
+    batch, state = _load(batch_id)
+    return _entry_page(batch, state, slot, entrant=_remembered_entrant(batch_id, slot))
+
+
+@bp.post("/<batch_id>/enter/<slot>")
+def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
+    """Record one pass's reading of one ballot; on refusal the form comes back as typed."""
+    slot = _slot(slot)
+    batch, _ = _load(batch_id)
+    entrant = request.form.get("entrant", "")
+    typed = request.form.get("serial", "")
+    chosen = [request.form.get(f"row-{i}", "") for i in range(1, len(batch.persons) + 1)]
+    try:
+        with _paper().session(batch_id) as db:
+            serial = enter_ballot(db, batch, slot, entrant, typed, chosen)
+    except DomainError as exc:
+        status = 409 if isinstance(exc, CONFLICTS) else 400
+        return _entry_page(batch, _paper().state(batch), slot, entrant=entrant, serial=typed[:64],
+                           chosen=chosen, error=str(exc), status=status)
+    _remember_entrant(batch_id, slot, entrant)
+    flash(f"Đã ghi phiếu số {serial_label(serial)} (lượt {slot}). "
+          "Mời nhập phiếu tiếp theo.", "ok")
+    return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
+
+
+# --- the board's decisions ----------------------------------------------------------------------
+
+@bp.get("/<batch_id>/disagreements")
+def disagreements(batch_id: str) -> str:
+    """Each ballot whose passes disagree, both readings side by side, and the board's form."""
+    batch, state = _load(batch_id)
+    items = [(serial, state.entries[serial]["A"], state.entries[serial]["B"])
+             for serial in state.serials_with("disagreed")]
+    return render_template("paper/disagreements.html", **_common(batch), items=items,
+                           local_clock=local_clock, counted=state.counted is not None)
+
+
+@bp.post("/<batch_id>/resolve")
+def resolve(batch_id: str) -> BaseResponse:
+    """Record the board's reading of a disagreeing ballot (logged with who and why)."""
+    batch, _ = _load(batch_id)
+    serial = request.form.get("serial", "")
+    chosen = [request.form.get(f"row-{i}", "") for i in range(1, len(batch.persons) + 1)]
+    try:
+        with _paper().session(batch_id) as db:
+            resolve_ballot(db, batch, serial, request.form.get("resolver", ""), chosen,
+                           request.form.get("note", ""))
+    except DomainError as exc:
+        flash(f"Phiếu số {serial_label(serial)}: {exc} Chưa ghi quyết định.", "error")
+        return redirect(url_for(".disagreements", batch_id=batch_id))
+    flash(f"Đã ghi quyết định của Ban kiểm phiếu cho phiếu số {serial_label(serial)}; "
+          "phiếu được chấp nhận theo quyết định này.", "ok")
+    return redirect(url_for(".disagreements", batch_id=batch_id))
+
+
+@bp.post("/<batch_id>/not-issued")
+def not_issued(batch_id: str) -> BaseResponse:
+    """Record a collected ballot the board did not issue: in N, invalid in every row."""
+    batch, _ = _load(batch_id)
+    reason = request.form.get("reason", "")
+    if reason not in NOT_ISSUED_REASONS:
+        flash("Hãy chọn lý do phiếu không do Ban kiểm phiếu phát hành. Chưa ghi gì.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id))
+    note = request.form.get("note", "").strip()
+    try:
+        with _paper().session(batch_id) as db:
+            record_not_issued(db, batch, request.form.get("recorder", ""),
+                              request.form.get("serial", ""), f"{reason}. {note}".strip(". ")
+                              if note else reason)
+    except DomainError as exc:
+        flash(f"{exc} Chưa ghi gì.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id))
+    flash("Đã ghi nhận một phiếu không do Ban kiểm phiếu phát hành: tính vào số phiếu thu về, "
+          "không hợp lệ ở mọi dòng.", "ok")
+    return redirect(url_for(".batch_page", batch_id=batch_id))
+
+
+def _count(value: str) -> int | None:
+    return int(value) if value.strip().isdigit() else None
+
+
+@bp.post("/<batch_id>/finish")
+def finish(batch_id: str) -> BaseResponse:
+    """End the entry, count, sign with the counter key; the report is then the usual one."""
+    batch, state = _load(batch_id)
+    if state.counted is not None:
+        return redirect(url_for(".report", batch_id=batch_id))
+    present, issued = _count(request.form.get("present", "")), _count(request.form.get("issued", ""))
+    if present is None or issued is None:
+        flash("Hãy nhập số có mặt tại thời điểm bỏ phiếu và số phiếu phát ra (số nguyên). "
+              "Chưa kiểm phiếu.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id))
+    try:
+        _paper().finish(batch, request.form.get("actor", ""), present, issued, _results_store())
+    except DomainError as exc:
+        flash(f"{exc} Chưa kiểm phiếu.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id))
+    flash("Đã kết thúc nhập phiếu và kiểm phiếu. Kết quả đã được ký số.", "ok")
+    return redirect(url_for(".report", batch_id=batch_id))
+
+
+# --- after the count: the same report, files and room screen as an electronic count -----------
+
+@bp.get("/<batch_id>/report")
+def report(batch_id: str) -> Response | tuple[str, int]:
+    """Phụ lục 4 print view from the signed results (counter.report, as for a ballot box)."""
+    document = _trusted_results(batch_id)
+    if document is None:
+        return _untrusted_page()
+    html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
+                         links={"back": url_for(".batch_page", batch_id=batch_id),
+                                "back_label": "Quay lại đợt phiếu giấy",
+                                "json": url_for("board.results_json", election_id=batch_id),
+                                "downloads": [(f.label, url_for("documents.download",
+                                                                election_id=batch_id, key=f.key))
+                                              for f in FORMATS.values()],
+                                "projector": url_for(".projector", batch_id=batch_id)})
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/<batch_id>/projector")
+def projector(batch_id: str) -> Response | tuple[str, int]:
+    """The room screen (counter.projector's bars and template) for a paper count."""
+    document = _trusted_results(batch_id)
+    if document is None:
+        return _untrusted_page()
+    html = render_template(
+        "projector.html", doc=document, bars=projector_bars(document), marks=threshold_marks(),
+        bar_width=BAR_WIDTH, fills=FILLS, invalid_label=INVALID_LABEL,
+        meeting=meeting_phrase(str(document["title"]), wording_for(document.get("profile"))),
+        report_url=url_for(".report", batch_id=batch_id))
+    return Response(html, mimetype="text/html")
+
+
+# --- the entry log, for the board and the auditors -------------------------------------------------
+
+@bp.get("/<batch_id>/log")
+def log(batch_id: str) -> str:
+    """Every event: who keyed which serial when, decisions, the count; marks only once counted."""
+    try:
+        batch = _paper().load(batch_id)
+    except BatchNotFound:
+        abort(404)
+    events = _paper().events(batch)
+    problems = check_log(batch, events)
+    counted = any(e.get("kind") == "paper.counted" for e in events) and not problems
+    return render_template("paper/log.html", **_common(batch), events=events, problems=problems,
+                           labels=EVENT_LABELS, show_marks=counted, when=local_moment,
+                           mark_text=lambda marks: " · ".join(PAPER_MARK_LABELS.get(m, m) for m in marks),
+                           batch_hash=grouped_hex(batch.batch_hash))

@@ -1,0 +1,521 @@
+"""Paper ballots: the printed Phụ lục 3 form with a serial, keyed in twice, counted by the same rules.
+
+A paper batch is the manifest of a paper vote: the meeting, the persons, the board and the
+serials printed for it. Each ballot collected is keyed by two board members independently
+(lượt A and lượt B); it is accepted only when both agree, or when the board resolves a
+disagreement with the paper in hand. Everything that changes the count is an event of a
+hash chain (shared.audit.event_hash / verify_chain), and the state is nothing but those
+events replayed (`replay`), so the entry log and the count can never disagree.
+
+DESIGN.md section 2 for paper: a ballot whose serial was not issued is invalid in every row
+(None for shared.rules.count_rows); a blank or multiply marked row, or a crossed-out name,
+is invalid for that row only; a name written in outside the list is simply not keyed.
+No Flask and no database here: shared.paper_log stores the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from shared import codes, crypto
+from shared.audit import verify_chain
+from shared.canonical import digest
+from shared.election import new_election_id, storable, validate_spec
+from shared.errors import DomainError, InvalidInput
+from shared.glossary import PAPER_MARKS
+from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows
+from shared.tally import Results
+
+BATCH_FORMAT = "cv-paper-batch"
+LOG_FORMAT = "cv-paper-log"
+FORMAT_VERSION = 1
+# 48 random bits: 11 symbols with the check symbol. Guessing an issued serial among 5 000
+# is a 1 in 5·10^10 chance, and a mistyped serial fails the check symbol before any look-up.
+SERIAL_BYTES = 6
+MAX_BALLOTS = 5000
+SLOTS = ("A", "B")
+# rules.count_rows counts only HIGH/TRUST/LOW; any other number makes that row invalid.
+CROSSED_OUT = 5
+MARK_CODES: dict[str, int] = {"high": HIGH, "trust": TRUST, "low": LOW, "blank": BLANK,
+                              "multiple": MULTIPLE, "crossed_out": CROSSED_OUT}
+MAX_NOTE = 500
+
+BATCH_CREATED = "paper.batch_created"
+ENTRY = "paper.entry"
+RESOLVED = "paper.resolved"
+NOT_ISSUED = "paper.not_issued"
+COUNTED = "paper.counted"
+
+assert tuple(MARK_CODES) == PAPER_MARKS
+
+
+# --- errors --------------------------------------------------------------------------------
+
+class SerialMistyped(DomainError):
+    """The typed serial is malformed or its check symbol does not match."""
+
+    message = ("Số sê-ri gõ sai (sai độ dài hoặc ký tự kiểm tra không khớp). "
+               "Hãy gõ lại hoặc quét mã QR trên phiếu.")
+
+
+class SerialNotIssued(DomainError):
+    """The serial is well formed but was not printed for this batch."""
+
+    message = "Số sê-ri này không có trong danh sách phiếu do Ban kiểm phiếu phát hành."
+
+
+class AlreadyEntered(DomainError):
+    """This entry pass has already keyed that serial."""
+
+    message = "Phiếu này đã được nhập ở lượt này."
+
+
+class SameEntrant(DomainError):
+    """Both entries of one ballot must come from two different board members."""
+
+    message = "Hai lượt nhập của một phiếu phải do hai thành viên khác nhau thực hiện."
+
+
+class NotABoardMember(DomainError):
+    """Only members of the counting board may key, resolve or count."""
+
+    message = "Người thực hiện không phải thành viên Ban kiểm phiếu của đợt này."
+
+
+class NothingToResolve(DomainError):
+    """The ballot has no disagreement waiting for the board."""
+
+    message = "Phiếu này không có chênh lệch nào cần Ban kiểm phiếu quyết định."
+
+
+class BatchCounted(DomainError):
+    """The batch has been counted; nothing more can be keyed."""
+
+    message = "Đợt phiếu này đã kiểm phiếu xong; không thể nhập hoặc sửa thêm."
+
+
+class CountNotReady(DomainError):
+    """Some ballots still wait for their second entry or for the board's decision."""
+
+    message = "Chưa thể kiểm phiếu: còn phiếu chưa nhập đủ hai lượt hoặc còn chênh lệch."
+
+
+class LogBroken(DomainError):
+    """The entry log or the batch file fails verification; nothing is accepted from it."""
+
+    message = "Nhật ký nhập phiếu không toàn vẹn (bị sửa, xóa hoặc đổi thứ tự)."
+
+
+# --- serials ---------------------------------------------------------------------------------
+
+def new_serial() -> str:
+    """A random, unguessable serial: Crockford symbols and their check symbol."""
+    return codes.with_check(crypto.random_bytes(SERIAL_BYTES))
+
+
+def parse_serial(typed: str) -> str:
+    """The canonical serial of what an entrant typed or scanned; SerialMistyped if not one."""
+    try:
+        return codes.with_check(codes.decode_checked(typed, SERIAL_BYTES))
+    except codes.CodeError:
+        raise SerialMistyped() from None
+
+
+def serial_label(serial: str) -> str:
+    """The serial as printed and shown: groups of four for reading aloud."""
+    return codes.grouped(serial, 4)
+
+
+# --- the batch ---------------------------------------------------------------------------------
+
+def _optional_text(spec: dict[str, Any], key: str, label: str) -> str:
+    value = spec.get(key, "")
+    if not isinstance(value, str) or not storable(value) or len(value.strip()) > MAX_NOTE:
+        raise InvalidInput(f"“{label}” phải là chuỗi ký tự hợp lệ, tối đa {MAX_NOTE} ký tự.")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The manifest of one paper vote: what is printed on every ballot, and its serials."""
+
+    batch_id: str
+    created_at: str
+    title: str
+    organization: str
+    place: str
+    date: str
+    profile: str
+    convened: int
+    persons: list[dict[str, str]]
+    members: list[str]
+    ballot_of: str      # Phụ lục 3 note (1): who fills in the ballot
+    ballot_for: str     # Phụ lục 3 note (2): the posts subject to the vote
+    serials: list[str]
+
+    @cached_property
+    def serial_set(self) -> frozenset[str]:
+        """The serials issued, for look-ups."""
+        return frozenset(self.serials)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch file (docs/paper-ballots.md); its canonical JSON is hashed."""
+        return {
+            "format": BATCH_FORMAT, "version": FORMAT_VERSION, "batch_id": self.batch_id,
+            "created_at": self.created_at, "title": self.title,
+            "organization": self.organization, "place": self.place, "date": self.date,
+            "profile": self.profile, "convened": self.convened, "persons": self.persons,
+            "board": {"members": self.members}, "ballot_of": self.ballot_of,
+            "ballot_for": self.ballot_for, "serials": self.serials,
+        }
+
+    @cached_property
+    def batch_hash(self) -> str:
+        """SHA-256 of the batch file's canonical JSON; the entry log's first event names it."""
+        return digest(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Batch:
+        """A batch from its file; InvalidInput if it is not one."""
+        try:
+            if data["format"] != BATCH_FORMAT or data["version"] != FORMAT_VERSION:
+                raise InvalidInput("Tệp không phải là tệp đợt phiếu giấy.")
+            batch = cls(
+                batch_id=str(data["batch_id"]), created_at=str(data["created_at"]),
+                title=str(data["title"]), organization=str(data["organization"]),
+                place=str(data["place"]), date=str(data["date"]), profile=str(data["profile"]),
+                convened=int(data["convened"]),
+                persons=[{k: str(p.get(k, "")) for k in ("name", "position", "unit")}
+                         for p in data["persons"]],
+                members=[str(m) for m in data["board"]["members"]],
+                ballot_of=str(data.get("ballot_of", "")), ballot_for=str(data.get("ballot_for", "")),
+                serials=[str(s) for s in data["serials"]],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInput("Tệp đợt phiếu giấy sai định dạng.") from exc
+        if batch.to_dict() != data:
+            raise InvalidInput("Tệp đợt phiếu giấy có trường lạ hoặc sai kiểu dữ liệu.")
+        return batch
+
+
+def new_batch(spec: Any, count: Any, created_at: str) -> Batch:
+    """A batch of `count` ballots for a SPEC.json (docs/formats.md); InvalidInput if bad."""
+    clean = validate_spec(spec)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_BALLOTS:
+        raise InvalidInput(f"Số phiếu cần in phải từ 1 đến {MAX_BALLOTS}.")
+    serials: list[str] = []
+    seen: set[str] = set()
+    while len(serials) < count:
+        serial = new_serial()
+        if serial not in seen:  # a repeat is astronomically unlikely, but would break the count
+            seen.add(serial)
+            serials.append(serial)
+    return Batch(
+        batch_id=new_election_id(), created_at=created_at, title=clean["title"],
+        organization=clean["organization"], place=clean["place"], date=clean["date"],
+        profile=clean["profile"], convened=clean["convened"], persons=clean["persons"],
+        members=clean["board"]["members"],
+        ballot_of=_optional_text(spec, "ballot_of", "Thành phần ghi phiếu (ballot_of)"),
+        ballot_for=_optional_text(spec, "ballot_for", "Chức danh được lấy phiếu (ballot_for)"),
+        serials=serials,
+    )
+
+
+# --- the state: the events replayed ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One entrant's reading of one ballot."""
+
+    serial: str
+    slot: str
+    entrant: str
+    marks: tuple[str, ...]
+    at: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The board's decision on a ballot whose two entries disagree."""
+
+    serial: str
+    marks: tuple[str, ...]
+    resolver: str
+    note: str
+    at: str
+
+
+@dataclass(frozen=True)
+class NotIssuedBallot:
+    """A ballot collected that the board did not issue: invalid in every row, still in N."""
+
+    serial: str     # as read off the paper ("" if none); not one of the batch's unused serials
+    reason: str
+    recorder: str
+    at: str
+
+
+@dataclass
+class PaperState:
+    """Where the count stands: what the events so far say."""
+
+    created: bool = False
+    entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
+    not_issued: list[NotIssuedBallot] = field(default_factory=list)
+    counted: dict[str, Any] | None = None
+    first_entry_at: str | None = None
+    events: int = 0
+
+    def status(self, serial: str) -> str:
+        """"pending" (one entry), "agreed", "disagreed" or "resolved"."""
+        pair = self.entries.get(serial, {})
+        if len(pair) < 2:
+            return "pending"
+        if serial in self.resolutions:
+            return "resolved"
+        return "agreed" if pair["A"].marks == pair["B"].marks else "disagreed"
+
+    def serials_with(self, status: str) -> list[str]:
+        """Serials in one status, sorted."""
+        return sorted(s for s in self.entries if self.status(s) == status)
+
+    def accepted_marks(self, serial: str) -> tuple[str, ...] | None:
+        """The marks that count for a ballot, None while it is not accepted."""
+        status = self.status(serial)
+        if status == "agreed":
+            return self.entries[serial]["A"].marks
+        if status == "resolved":
+            return self.resolutions[serial].marks
+        return None
+
+    def accepted(self) -> list[str]:
+        """Serials of the accepted ballots, sorted."""
+        return sorted(s for s in self.entries if self.accepted_marks(s) is not None)
+
+    def entered(self, slot: str) -> int:
+        """How many ballots one entry pass has keyed."""
+        return sum(1 for pair in self.entries.values() if slot in pair)
+
+    @property
+    def collected(self) -> int:
+        """Ballots collected so far (N): accepted ones plus those not issued."""
+        return len(self.accepted()) + len(self.not_issued)
+
+    @property
+    def ready(self) -> bool:
+        """True when every ballot keyed is accepted and there is something to count."""
+        return (not self.serials_with("pending") and not self.serials_with("disagreed")
+                and self.collected > 0)
+
+
+def _require_member(batch: Batch, actor: str) -> None:
+    if not actor.strip():
+        raise NotABoardMember("Hãy chọn tên thành viên Ban kiểm phiếu thực hiện thao tác này.")
+    if actor not in batch.members:
+        raise NotABoardMember()
+
+
+def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
+    if not isinstance(marks, (list, tuple)) or len(marks) != len(batch.persons):
+        raise InvalidInput(f"Phải chọn đúng một ô cho mỗi dòng (cả {len(batch.persons)} dòng).")
+    missing = [i for i, mark in enumerate(marks, start=1) if mark not in MARK_CODES]
+    if missing:
+        raise InvalidInput("Chưa chọn cho dòng " + ", ".join(map(str, missing)) + ".")
+    return tuple(marks)
+
+
+def _note(value: Any, label: str, required: bool) -> str:
+    if not isinstance(value, str) or not storable(value) or len(value) > MAX_NOTE:
+        raise InvalidInput(f"{label} không hợp lệ (tối đa {MAX_NOTE} ký tự).")
+    if required and not value.strip():
+        raise InvalidInput(f"Hãy ghi {label.lower()}.")
+    return value.strip()
+
+
+def _count_figures(batch: Batch, state: PaperState, present: Any, issued: Any) -> None:
+    """Figures the board states at the end, checked against what the log proves."""
+    problems = []
+    pending, disagreed = state.serials_with("pending"), state.serials_with("disagreed")
+    if pending:
+        problems.append(f"{len(pending)} phiếu mới nhập một lượt (" +
+                        ", ".join(serial_label(s) for s in pending[:5]) +
+                        (", …" if len(pending) > 5 else "") + ")")
+    if disagreed:
+        problems.append(f"{len(disagreed)} phiếu còn chênh lệch giữa hai lượt nhập, "
+                        "chờ Ban kiểm phiếu quyết định")
+    if state.collected == 0:
+        problems.append("chưa có phiếu nào được nhập")
+    if problems:
+        raise CountNotReady("Chưa thể kiểm phiếu: " + "; ".join(problems) + ".")
+    for value, label in ((present, "Số có mặt tại thời điểm bỏ phiếu"), (issued, "Số phiếu phát ra")):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidInput(f"{label} phải là số nguyên không âm.")
+    if present > batch.convened:
+        raise InvalidInput(f"Số có mặt ({present}) lớn hơn tổng số được triệu tập ({batch.convened}).")
+    if issued > len(batch.serials):
+        raise InvalidInput(f"Số phiếu phát ra ({issued}) lớn hơn số phiếu đã in ({len(batch.serials)}).")
+    genuine = len(state.accepted())
+    if genuine > issued:
+        raise InvalidInput(f"Số phiếu phát ra ({issued}) ít hơn số phiếu mang số sê-ri đã phát "
+                           f"hành được nhập ({genuine}): hãy kiểm tra lại số phiếu phát ra.")
+
+
+def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: dict[str, Any],
+                at: str) -> None:
+    """Check one event against the state and apply it; DomainError (nothing changed) if illegal.
+
+    The live path calls this before appending an event, and `replay` calls it for every
+    stored event, so a log can only hold what the rules allow, and a verifier re-checks it.
+    """
+    if not state.created:
+        if kind != BATCH_CREATED or data.get("batch_hash") != batch.batch_hash:
+            raise LogBroken("Sự kiện đầu tiên của nhật ký không gắn với tệp đợt phiếu này.")
+        state.created = True
+        state.events += 1
+        return
+    if state.counted is not None:
+        raise BatchCounted()
+    _require_member(batch, actor)
+    if kind == ENTRY:
+        _apply_entry(batch, state, actor, data, at)
+    elif kind == RESOLVED:
+        serial = str(data.get("serial", ""))
+        if state.status(serial) != "disagreed":
+            raise NothingToResolve()
+        state.resolutions[serial] = Resolution(
+            serial, _marks(batch, data.get("marks")), actor,
+            _note(data.get("note", ""), "Ghi chú", required=False), at)
+    elif kind == NOT_ISSUED:
+        serial = _note(data.get("serial", ""), "Số sê-ri ghi trên phiếu", required=False)
+        if serial and codes.normalise(serial) in batch.serial_set \
+                and codes.normalise(serial) not in state.entries:
+            raise InvalidInput("Số sê-ri này có trong danh sách phát hành và chưa được nhập: "
+                               "hãy nhập phiếu này theo hai lượt như bình thường.")
+        state.not_issued.append(NotIssuedBallot(
+            serial, _note(data.get("reason", ""), "Lý do", required=True), actor, at))
+    elif kind == COUNTED:
+        _count_figures(batch, state, data.get("present"), data.get("issued"))
+        state.counted = dict(data)
+    else:
+        raise LogBroken(f"Loại sự kiện lạ: {kind}.")
+    state.events += 1
+
+
+def _apply_entry(batch: Batch, state: PaperState, actor: str, data: dict[str, Any], at: str) -> None:
+    serial, slot = str(data.get("serial", "")), data.get("slot")
+    if slot not in SLOTS:
+        raise InvalidInput("Lượt nhập phải là A hoặc B.")
+    if serial not in batch.serial_set:
+        raise SerialNotIssued(
+            f"Số sê-ri {serial_label(serial)} không có trong danh sách phiếu do Ban kiểm phiếu "
+            "phát hành cho đợt này. Hãy đọc lại số trên phiếu. Nếu đúng như vậy, để riêng phiếu "
+            "này và báo Ban kiểm phiếu ghi nhận là phiếu không hợp lệ (không do Ban kiểm phiếu "
+            "phát hành).")
+    pair = state.entries.get(serial, {})
+    if slot in pair:
+        earlier = pair[slot]
+        raise AlreadyEntered(
+            f"Phiếu số {serial_label(serial)} đã được nhập ở lượt {slot} (đồng chí "
+            f"{earlier.entrant}, lúc {local_clock(earlier.at)}). Mỗi phiếu chỉ nhập một lần mỗi "
+            "lượt. Nếu đây là một tờ phiếu khác mang cùng số sê-ri, hãy để riêng và báo Ban "
+            "kiểm phiếu.")
+    other = pair.get("B" if slot == "A" else "A")
+    if other is not None and other.entrant == actor:
+        raise SameEntrant(f"Phiếu số {serial_label(serial)} đã do chính đồng chí {actor} nhập ở "
+                          f"lượt {other.slot}; lượt {slot} phải do một thành viên khác nhập.")
+    marks = _marks(batch, data.get("marks"))
+    state.entries.setdefault(serial, {})[slot] = Entry(serial, slot, actor, marks, at)
+    if state.first_entry_at is None:
+        state.first_entry_at = at
+
+
+def local_clock(iso: str) -> str:
+    """"HH:MM:SS" of a stored UTC time, on this machine's clock (what people read on the wall)."""
+    try:
+        return dt.datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def replay(batch: Batch, events: Sequence[dict[str, Any]]) -> PaperState:
+    """The state the log proves; LogBroken naming the first problem if it fails verification."""
+    problems = check_log(batch, events)
+    if problems:
+        raise LogBroken("Nhật ký nhập phiếu không toàn vẹn: " + "; ".join(problems[:3]) + ".")
+    return _fold(batch, events)[0]
+
+
+def _fold(batch: Batch, events: Sequence[dict[str, Any]]) -> tuple[PaperState, list[str]]:
+    state, problems = PaperState(), []
+    for event in events:
+        try:
+            apply_event(batch, state, str(event["kind"]), str(event["actor"]),
+                        dict(event["data"]), str(event["at"]))
+        except DomainError as exc:
+            problems.append(f"sự kiện {event.get('seq')} trái quy tắc: {exc}")
+        except (KeyError, TypeError, ValueError):
+            problems.append(f"sự kiện {event.get('seq')} sai định dạng")
+    return state, problems
+
+
+def check_log(batch: Batch, events: Sequence[dict[str, Any]]) -> list[str]:
+    """Every problem of a log: a broken chain, a first event for another batch, illegal events."""
+    problems = verify_chain(batch.batch_id, list(events))
+    if not events:
+        problems.append("nhật ký trống")
+    if problems:
+        return problems
+    return _fold(batch, events)[1]
+
+
+# --- the count ------------------------------------------------------------------------------------
+
+def ballots_for_count(state: PaperState) -> list[list[int] | None]:
+    """One entry per ballot collected for rules.count_rows: marks of each accepted ballot (by
+    serial), then None for each ballot not issued (invalid in every row, still in N)."""
+    ballots: list[list[int] | None] = []
+    for serial in state.accepted():
+        marks = state.accepted_marks(serial) or ()
+        ballots.append([MARK_CODES[m] for m in marks])
+    ballots.extend(None for _ in state.not_issued)
+    return ballots
+
+
+def count_results(batch: Batch, state: PaperState, present: int, issued: int,
+                  counted_from: str, counted_to: str) -> Results:
+    """The same Results object as an electronic count, so every report is made the same way."""
+    collected, rows = count_rows(batch.persons, ballots_for_count(state))
+    return Results(
+        election_id=batch.batch_id, manifest_hash=batch.batch_hash, profile=batch.profile,
+        title=batch.title, organization=batch.organization, place=batch.place, date=batch.date,
+        convened=batch.convened, checked_in=present, ballots_issued=issued,
+        ballots_collected=collected, board_members=list(batch.members),
+        counted_from=counted_from, counted_to=counted_to, persons=rows,
+    )
+
+
+def recount_differences(batch: Batch, state: PaperState, document: dict[str, Any]) -> list[str]:
+    """Where a results JSON differs from a recount of the log (empty if it matches)."""
+    if state.counted is None:
+        return ["nhật ký chưa có sự kiện kiểm phiếu"]
+    results = count_results(batch, state, int(state.counted["present"]),
+                            int(state.counted["issued"]), str(document.get("counted_from", "")),
+                            str(document.get("counted_to", "")))
+    expected = results.to_json_dict()
+    body = {k: v for k, v in document.items() if k != "signature"}
+    problems = [f"trường {key} khác với kết quả đếm lại từ nhật ký"
+                for key in sorted(set(expected) | set(body)) if expected.get(key) != body.get(key)]
+    if not problems and digest(body) != state.counted.get("results_hash"):
+        problems.append("mã băm kết quả khác với mã ghi trong sự kiện kiểm phiếu")
+    return problems
+
+
+def log_record(batch: Batch, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The batch and its entry log in one file, for an auditor (`counter paper verify FILE`)."""
+    return {"format": LOG_FORMAT, "version": FORMAT_VERSION, "batch": batch.to_dict(),
+            "events": list(events)}

@@ -1,0 +1,272 @@
+"""Paper ballots in the counter: `counter paper ...` and the web pages (Flask test client, HTTPS,
+CSRF on), down to the same report, downloads and room screen as an electronic count."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from counter.app import CONTENT_SECURITY_POLICY, create_app
+from counter.cli import main
+from counter.config import CounterConfig, ensure_home, load_config
+from counter.paper_store import PaperStore
+from shared import crypto
+from shared.paper import Batch, serial_label
+from shared.tally import check_results_signature
+from tests.counter_support import Browser
+from tests.paper_support import HEAD, SECOND, THIRD, VINH_PHUC_SPEC, spec, vinh_phuc_marks
+
+_ERROR = re.compile(r'id="entry-error">([^<]*)<')
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> CounterConfig:
+    return load_config(ensure_home(tmp_path / "home"))
+
+
+@pytest.fixture
+def app(config: CounterConfig) -> Flask:
+    app = create_app(config)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
+    return app
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+def make_batch(config: CounterConfig, persons: int = 1, count: int = 47) -> Batch:
+    return PaperStore(config).create(spec(persons), count, HEAD)
+
+
+def key(browser: Browser, batch: Batch, slot: str, entrant: str, serial: str, marks: list[str],
+        token: str):  # type: ignore[no-untyped-def]
+    data = {"csrf_token": token, "entrant": entrant, "serial": serial}
+    data.update({f"row-{i}": mark for i, mark in enumerate(marks, start=1)})
+    return browser.post(f"/paper/{batch.batch_id}/enter/{slot}", data=data)
+
+
+def entry_error(response) -> str:  # type: ignore[no-untyped-def]
+    match = _ERROR.search(response.get_data(as_text=True))
+    assert match, "no error message on the entry form"
+    return match.group(1)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+def test_cli_paper_new_records_the_serials_and_prints_a_ballot_per_serial_with_its_qr(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_file, pdf = tmp_path / "spec.json", tmp_path / "phieu.pdf"
+    spec_file.write_text(json.dumps({**VINH_PHUC_SPEC, "ballot_of": "các đại biểu Hội đồng nhân dân tỉnh"},
+                                    ensure_ascii=False), "utf-8")
+    assert main(["--home", str(tmp_path / "home"), "paper", "new", str(spec_file), "--count", "3",
+                 "--pdf", str(pdf)]) == 0
+    assert "3 phiếu" in capsys.readouterr().out
+    config = load_config(tmp_path / "home")
+    store = PaperStore(config)
+    [batch_id] = store.batch_ids()
+    batch = store.load(batch_id)
+    batch_file = config.home / "paper" / batch_id / "batch.json"
+    for path in (batch_file, pdf, config.home / "paper" / batch_id / "log.db"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # a serial list makes valid ballots
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [" ".join(page.split()) for page in text.split("\f") if page.strip()]
+    assert len(pages) == 3
+    for page, serial in zip(pages, batch.serials):
+        for words in ("HỘI ĐỒNG NHÂN DÂN TỈNH VĨNH PHÚC", "(Đóng dấu treo)", "PHIẾU TÍN NHIỆM",
+                      "của các đại biểu Hội đồng nhân dân tỉnh", "năm 2023", "Nguyễn Văn Khước",
+                      "Phó Chủ tịch, Ủy ban nhân dân tỉnh", "Cao", "Tín nhiệm", "Thấp",
+                      "Người ghi phiếu", "(có thể ký hoặc không ký tên)", "Vĩnh Yên, ngày 08 tháng 12 năm 2023"):
+            assert words in page
+        assert page.count(serial_label(serial)) == 2  # at the top and under the QR code
+    assert qr_texts(pdf, tmp_path) == [serial_label(s) for s in batch.serials]
+
+
+def qr_texts(pdf: Path, directory: Path) -> list[str]:
+    """The QR code of each page, read back from the page rendered at 150 dpi."""
+    import zxingcpp
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-png", "-r", "150", str(pdf), str(directory / "page")], check=True)
+    found = []
+    for png in sorted(directory.glob("page-*.png")):
+        with Image.open(png) as image:
+            codes = zxingcpp.read_barcodes(image.convert("L"))
+        found.append(codes[0].text if codes else "")
+    return found
+
+
+def test_cli_paper_new_refuses_a_bad_spec_and_creates_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps({**VINH_PHUC_SPEC, "persons": []}), "utf-8")
+    assert main(["--home", str(tmp_path / "home"), "paper", "new", str(spec_file), "--count", "3",
+                 "--pdf", str(tmp_path / "p.pdf")]) == 1
+    assert "Phải có ít nhất một người được lấy phiếu" in capsys.readouterr().err
+    assert not (tmp_path / "p.pdf").exists()
+    assert PaperStore(load_config(tmp_path / "home")).batch_ids() == []
+
+
+# --- the web pages ---------------------------------------------------------------------------------
+
+def test_2023_figures_keyed_in_the_browser_forms_make_the_usual_signed_report_and_files(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    for serial, marks in zip(batch.serials, vinh_phuc_marks()):
+        assert key(browser, batch, "a", HEAD, serial_label(serial), marks, token).status_code == 302
+        assert key(browser, batch, "b", SECOND, serial.lower(), marks, token).status_code == 302
+    response = browser.post(f"/paper/{batch.batch_id}/finish",
+                            data={"csrf_token": token, "present": "47", "issued": "47", "actor": HEAD})
+    assert response.headers["Location"].endswith(f"/paper/{batch.batch_id}/report")
+    document = json.loads((config.results_dir / f"{batch.batch_id}.json").read_text("utf-8"))
+    assert check_results_signature(document)
+    assert document["signature"]["public_key"] == crypto.signing_public_key(config.signing_key).hex()
+    person = document["persons"][0]
+    assert (person["valid"], person["pct_high"], person["pct_trust"], person["pct_low"],
+            person["band"]) == (46, "40.43", "4.26", "53.19", "over_half")
+    report = browser.get(f"/paper/{batch.batch_id}/report").get_data(as_text=True)
+    for figure in ("40,43", "4,26", "53,19", "Số phiếu thu về: 47 phiếu", "bỏ phiếu tín nhiệm"):
+        assert figure in report
+    for suffix, magic in (("pdf", b"%PDF"), ("docx", b"PK"), ("xlsx", b"PK"), ("csv", b"\xef\xbb\xbf")):
+        download = browser.get(f"/boxes/{batch.batch_id}/report.{suffix}")
+        assert download.status_code == 200 and download.data.startswith(magic)
+    screen = browser.get(f"/paper/{batch.batch_id}/projector")
+    assert screen.status_code == 200 and "53,19%" in screen.get_data(as_text=True)
+    assert '<span class="pj-level">Không hợp lệ</span> <strong>1</strong> phiếu' in \
+        screen.get_data(as_text=True)  # the invalid row, on the room screen too
+    overview = browser.get(f"/paper/{batch.batch_id}").get_data(as_text=True)
+    assert re.search(r"<td class=\"num\">46</td><td class=\"num\">1</td>", overview)  # invalid: 1
+    assert screen.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+
+def test_unissued_serial_is_refused_with_a_vietnamese_message_and_nothing_saved(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=2)
+    foreign = PaperStore(config).create(spec(), 1, HEAD).serials[0]
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    response = key(browser, batch, "a", HEAD, serial_label(foreign), ["high"], token)
+    assert response.status_code == 400
+    assert "không có trong danh sách phiếu do Ban kiểm phiếu phát hành" in entry_error(response)
+    # The entrant's choice comes back: after a typo there is nothing to key again.
+    assert re.search(r'value="high"[^>]*checked', response.get_data(as_text=True))
+    mistyped = key(browser, batch, "a", HEAD, "ABCD-EFGH-JK1", ["high"], token)
+    assert mistyped.status_code == 400 and "Số sê-ri gõ sai" in entry_error(mistyped)
+    assert PaperStore(config).state(batch).entered("A") == 0
+
+
+def test_a_serial_keyed_twice_in_one_pass_is_caught(browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=2)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    serial = serial_label(batch.serials[0])
+    assert key(browser, batch, "a", HEAD, serial, ["high"], token).status_code == 302
+    again = key(browser, batch, "a", HEAD, serial.replace("-", " "), ["low"], token)
+    assert again.status_code == 409
+    assert f"Phiếu số {serial} đã được nhập ở lượt A" in entry_error(again)
+    same = key(browser, batch, "b", HEAD, serial, ["high"], token)
+    assert same.status_code == 409 and "phải do một thành viên khác nhập" in entry_error(same)
+
+
+def test_disagreement_waits_for_the_board_side_by_side_and_the_decision_is_logged(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, persons=2, count=2)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    first, second = batch.serials
+    for slot, who, marks in (("a", HEAD, ["high", "low"]), ("b", SECOND, ["high", "trust"])):
+        key(browser, batch, slot, who, serial_label(first), marks, token)
+    for slot, who in (("a", HEAD), ("b", SECOND)):
+        key(browser, batch, slot, who, serial_label(second), ["low", "low"], token)
+    page = browser.get(f"/paper/{batch.batch_id}/disagreements").get_data(as_text=True)
+    assert f'data-serial="{first}"' in page and f'data-serial="{second}"' not in page
+    assert page.count('class="row-bad"') == 1  # only row 2 differs
+    refused = browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD}, follow_redirects=True)
+    assert "còn chênh lệch" in refused.get_data(as_text=True)
+    browser.post(f"/paper/{batch.batch_id}/resolve", data={
+        "csrf_token": token, "serial": first, "resolver": THIRD, "row-1": "high", "row-2": "low",
+        "note": "lượt B nhầm dòng 2"})
+    assert PaperStore(config).state(batch).accepted_marks(first) == ("high", "low")
+    log_page = browser.get(f"/paper/{batch.batch_id}/log").get_data(as_text=True)
+    assert "Ban kiểm phiếu quyết định chênh lệch" in log_page and THIRD in log_page
+    assert "lượt B nhầm dòng 2" in log_page
+    done = browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD})
+    assert done.status_code == 302 and done.headers["Location"].endswith("/report")
+
+
+def test_the_other_pass_never_sees_what_was_keyed_before_the_count(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    key(browser, batch, "a", HEAD, serial_label(batch.serials[0]), ["crossed_out"], token)
+    assert "checked" not in browser.get(f"/paper/{batch.batch_id}/enter/b").get_data(as_text=True)
+    for path in (f"/paper/{batch.batch_id}/log", f"/paper/{batch.batch_id}"):
+        assert "Tên bị gạch" not in browser.get(path).get_data(as_text=True)
+
+
+def test_a_ballot_not_issued_is_recorded_and_counted_as_invalid(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    refused = browser.post(f"/paper/{batch.batch_id}/not-issued", data={
+        "csrf_token": token, "serial": "", "reason": "tự ghi", "recorder": THIRD}, follow_redirects=True)
+    assert "Hãy chọn lý do" in refused.get_data(as_text=True)
+    browser.post(f"/paper/{batch.batch_id}/not-issued", data={
+        "csrf_token": token, "serial": "", "reason": "Không có số sê-ri hoặc không đọc được",
+        "note": "phiếu photo", "recorder": THIRD})
+    state = PaperStore(config).state(batch)
+    assert [b.reason for b in state.not_issued] == ["Không có số sê-ri hoặc không đọc được. phiếu photo"]
+    assert state.collected == 1
+
+
+def test_a_changed_log_stops_entry_with_a_clear_message(browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=2)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    key(browser, batch, "a", HEAD, serial_label(batch.serials[0]), ["high"], token)
+    with sqlite3.connect(config.home / "paper" / batch.batch_id / "log.db") as db:
+        db.execute("UPDATE paper_events SET actor = 'Người khác' WHERE seq = 2")
+    response = browser.get(f"/paper/{batch.batch_id}/enter/a")
+    assert response.status_code == 409
+    assert "Nhật ký nhập phiếu không toàn vẹn" in response.get_data(as_text=True)
+
+
+def test_cli_export_and_verify_name_a_changed_entry(
+        browser: Browser, config: CounterConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    for slot, who in (("a", HEAD), ("b", SECOND)):
+        key(browser, batch, slot, who, serial_label(batch.serials[0]), ["low"], token)
+    browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "1", "issued": "1", "actor": HEAD})
+    home = ["--home", str(config.home)]
+    assert main([*home, "paper", "verify", batch.batch_id]) == 0
+    assert capsys.readouterr().out.count("[OK]") == 3
+    exported = tmp_path / "nhat-ky.json"
+    assert main([*home, "paper", "export", batch.batch_id, "-o", str(exported)]) == 0
+    record = json.loads(exported.read_text("utf-8"))
+    record["events"][2]["data"]["marks"] = ["high"]
+    exported.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    capsys.readouterr()
+    assert main(["paper", "verify", str(exported)]) == 1
+    assert "sự kiện 3 bị sửa" in capsys.readouterr().out
+
+
+def test_pages_carry_no_inline_script_style_or_handler(browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, persons=2, count=2)
+    for path in ("/paper/", f"/paper/{batch.batch_id}", f"/paper/{batch.batch_id}/enter/a",
+                 f"/paper/{batch.batch_id}/disagreements", f"/paper/{batch.batch_id}/log"):
+        response = browser.get(path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert "style=" not in page and "<style" not in page
+        assert re.findall(r"<[^>]*\son[a-z]+=", page) == []
+        assert re.findall(r"<script(?![^>]*\ssrc=)", page) == []
