@@ -21,6 +21,10 @@ import pytest
 
 from tests import pg_server
 
+# The counter web tests' fixtures (app, browser, config, election, foreign); a module that
+# defines a fixture of the same name (the kiosk tests' `app`) uses its own.
+pytest_plugins = ["tests.counter_fixtures"]
+
 
 def _unavailable(reason: str) -> None:
     """Skip on a developer machine; fail in CI, where PostgreSQL MUST be tested."""

@@ -5,45 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
-from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from counter.app import SECURITY_HEADERS, create_app
-from counter.config import CounterConfig, ensure_home, load_config
+from counter.app import SECURITY_HEADERS
+from counter.config import CounterConfig
 from counter.store import Store
 from shared import codes, voting
 from shared.box import verify_box
-from tests.counter_support import VOTERS, Browser, Built, build_election, flip_ciphertext_byte
+from tests.counter_support import VOTERS, Browser, Built, flip_ciphertext_byte
 from tests.tamper import flip_file_byte
-
-
-@pytest.fixture(scope="module")
-def election(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("election"))
-
-
-@pytest.fixture(scope="module")
-def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("foreign"), seed=2)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> CounterConfig:
-    return load_config(ensure_home(tmp_path / "home"))
-
-
-@pytest.fixture
-def app(config: CounterConfig) -> Flask:
-    app = create_app(config)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
-    return app
-
-
-@pytest.fixture
-def browser(app: Flask) -> Browser:
-    return Browser(app.test_client())
 
 
 def imported(config: CounterConfig, data: bytes) -> str:

@@ -9,7 +9,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from counter.app import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, create_app
 from counter.board import grouped_hex
@@ -27,39 +26,11 @@ from tests.counter_support import (
     VOTERS,
     Browser,
     Built,
-    build_election,
     flip_ciphertext_byte,
     share_forms,
 )
 
 TIME_STAMP = re.compile(r"^\d\d:\d\d \d\d/\d\d/\d{4}$")
-
-
-@pytest.fixture(scope="module")
-def election(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("election"))
-
-
-@pytest.fixture(scope="module")
-def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("foreign"), seed=2)
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> CounterConfig:
-    return load_config(ensure_home(tmp_path / "home"))
-
-
-@pytest.fixture
-def app(config: CounterConfig) -> Flask:
-    app = create_app(config)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
-    return app
-
-
-@pytest.fixture
-def browser(app: Flask) -> Browser:
-    return Browser(app.test_client())
 
 
 def import_box(browser: Browser, data: bytes, name: str = "hom-phieu.json"):  # type: ignore[no-untyped-def]

@@ -11,11 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from counter.app import CONTENT_SECURITY_POLICY, create_app
+from counter.app import CONTENT_SECURITY_POLICY
 from counter.cli import main
-from counter.config import CounterConfig, ensure_home, load_config
+from counter.config import CounterConfig, load_config
 from counter.paper_store import PaperStore
 from shared import crypto
 from shared.paper import Batch, serial_label
@@ -24,23 +23,6 @@ from tests.counter_support import Browser
 from tests.paper_support import HEAD, SECOND, THIRD, VINH_PHUC_SPEC, spec, vinh_phuc_marks
 
 _ERROR = re.compile(r'id="entry-error">([^<]*)<')
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> CounterConfig:
-    return load_config(ensure_home(tmp_path / "home"))
-
-
-@pytest.fixture
-def app(config: CounterConfig) -> Flask:
-    app = create_app(config)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
-    return app
-
-
-@pytest.fixture
-def browser(app: Flask) -> Browser:
-    return Browser(app.test_client())
 
 
 def make_batch(config: CounterConfig, persons: int = 1, count: int = 47) -> Batch:
