@@ -63,7 +63,7 @@ def create_app(config: KioskConfig) -> Flask:
     factory = session_factory(engine)
     app.extensions["kiosk_engine"] = engine
     csrf.init_app(app)
-    from kiosk import i18n
+    from kiosk import i18n, permissions
 
     i18n.init_app(app)
 
@@ -88,7 +88,7 @@ def create_app(config: KioskConfig) -> Flask:
     def _globals() -> dict[str, Any]:
         # Labels from the glossary are msgids: templates show them through _().
         return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
-                "LEVELS": LEVELS}
+                "LEVELS": LEVELS, "can": permissions.can}
 
     @app.errorhandler(CSRFError)
     def _csrf_error(_err: CSRFError) -> tuple[str, int]:
@@ -112,9 +112,10 @@ def create_app(config: KioskConfig) -> Flask:
                                message=_("Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
                                          "báo cho kỹ thuật viên.")), 500
 
-    from kiosk import auth, booth, chair, desk
+    from kiosk import auth, booth, ca, chair, desk
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(ca.bp)
     app.register_blueprint(chair.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(booth.bp)

@@ -1,4 +1,7 @@
-"""Staff login (chair, desk clerk): scrypt passwords, throttling, fresh session at login."""
+"""Staff login: scrypt passwords, throttling, fresh session at login, idle and absolute limits.
+
+What a logged-in role may do is decided by the permission table (kiosk/permissions.py).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
+from kiosk.permissions import ROLES as STAFF_ROLES
+from kiosk.permissions import landing_endpoint
 from shared import audit, crypto
 from shared.models import User
 
@@ -20,12 +25,20 @@ bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_FAILURES = 5
 SYSTEM_CHAIN = ""
+# Issue 6: a staff session ends after 30 idle minutes (PERMANENT_SESSION_LIFETIME) and, in
+# any case, 12 hours after the login, however busy it stayed.
+ABSOLUTE_SESSION_SECONDS = 12 * 3600
+
+
+def _now() -> float:
+    """The clock for session limits (a function, so tests can move it)."""
+    return time.time()
 
 
 def create_user(session_db: Any, username: str, password: str, role: str) -> User:
     """Add a staff account; the password is stored only as a scrypt hash."""
-    if role not in ("chair", "desk"):
-        raise ValueError("role must be chair or desk")
+    if role not in STAFF_ROLES:
+        raise ValueError("role must be one of " + ", ".join(STAFF_ROLES))
     if len(password) < 8:
         raise ValueError("Mật khẩu phải có ít nhất 8 ký tự.")
     user = User(username=username, role=role, password_hash=crypto.hash_password(password))
@@ -51,18 +64,36 @@ def check_password(user: User, password: str) -> bool:
     return False
 
 
+def current_user() -> User | None:
+    """The logged-in staff user, or None (not logged in, or past the absolute limit)."""
+    user_id = session.get("user_id")
+    if not user_id:
+        return None
+    login_at = session.get("login_at")
+    if not isinstance(login_at, (int, float)) or _now() - login_at > ABSOLUTE_SESSION_SECONDS:
+        session.clear()
+        flash(_("Phiên đăng nhập đã quá 12 giờ. Vui lòng đăng nhập lại."), "error")
+        return None
+    user = db().get(User, user_id)
+    if user is None:
+        return None
+    g.user = user
+    session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
+    return user
+
+
 def login_required(*roles: str) -> Callable[[F], F]:
-    """Allow the view only to a logged-in user with one of the roles (default deny)."""
+    """Authentication only: a logged-in user (of one of the roles, if any are given).
+
+    Staff views use kiosk.permissions.permission_required, which also checks the table.
+    """
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            user_id = session.get("user_id")
-            user = db().get(User, user_id) if user_id else None
-            if user is None or user.role not in roles:
+            user = current_user()
+            if user is None or (roles and user.role not in roles):
                 flash(_("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này."), "error")
                 return redirect(url_for("auth.login", next=request.path))
-            g.user = user
-            session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
             return view(*args, **kwargs)
         return wrapped  # type: ignore[return-value]
     return decorator
@@ -83,10 +114,11 @@ def login() -> Any:
         if ok and user is not None:
             session.clear()  # a fresh session at login: no fixation
             session["user_id"] = user.id
+            session["login_at"] = _now()
             session.permanent = True
             target = request.args.get("next", "")
             if not target.startswith("/") or target.startswith("//"):
-                target = url_for("chair.home" if user.role == "chair" else "desk.home")
+                target = url_for(landing_endpoint(user.role))
             return redirect(target)
         flash(_("Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị tạm khóa do "
                 "nhập sai nhiều lần. Vui lòng thử lại sau ít phút."), "error")

@@ -24,7 +24,7 @@ from kiosk.i18n import error_text
 from kiosk.qr import decode_qr_image
 from shared import booths, codes, voting
 from shared import election as elections
-from shared.errors import BallotIncomplete, DomainError
+from shared.errors import BallotIncomplete, DomainError, ElectionNotOpen
 from shared.models import Election
 from shared.rules import VALID_MARKS
 
@@ -101,10 +101,40 @@ def start() -> Any:
     return render_template("booth/start.html", e=_election(), reset_prefs=reset)
 
 
+class BoothThrottled(Exception):
+    """Too many wrong slip codes on this booth: it must wait before the next try."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def throttle_text(seconds: int) -> str:
+    return _("Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ %(seconds)s giây rồi "
+             "nhập lại, hoặc nhờ bàn phát phiếu kiểm tra phiếu.", seconds=seconds)
+
+
 def _begin(code: str) -> None:
-    """Check the slip (read-only) and open the voter's session; DomainError if unusable."""
+    """Check the slip (read-only) and open the voter's session; DomainError if unusable.
+
+    Wrong codes are counted per booth (shared/booths.py) and slow the booth down;
+    BoothThrottled while it must wait (the code is then not even looked at).
+    """
+    now = time.time()
+    wait = booths.code_wait_seconds(g.booth, now)
+    if wait:
+        db().rollback()
+        raise BoothThrottled(wait)
     try:
         voting.check_token(db(), _election(), code)
+    except ElectionNotOpen:
+        db().rollback()  # not a guess: the code was never checked
+        raise
+    except DomainError:
+        db().rollback()
+        booths.record_code_failure(db(), g.booth, now)
+        db().commit()
+        raise
     finally:
         db().rollback()  # a read-only check: release the write lock at once
     session["booth_code"] = codes.normalise(code)
@@ -116,8 +146,14 @@ def _begin(code: str) -> None:
 def begin() -> Any:
     try:
         _begin(request.form.get("code", ""))
+    except BoothThrottled as throttled:
+        flash(throttle_text(throttled.seconds), "error")
+        return render_template("booth/start.html", e=_election(), reset_prefs=False), 429
     except DomainError as err:
         flash(error_text(err), "error")
+        wait = booths.code_wait_seconds(g.booth, time.time())
+        if wait:
+            flash(throttle_text(wait), "error")
         return render_template("booth/start.html", e=_election(), reset_prefs=False), 400
     return redirect(url_for("booth.ballot"))
 
@@ -136,6 +172,8 @@ def scan() -> Any:
         return jsonify({"status": "none"})
     try:
         _begin(text)
+    except BoothThrottled as throttled:
+        return jsonify({"status": "error", "message": throttle_text(throttled.seconds)})
     except DomainError as err:
         return jsonify({"status": "error", "message": error_text(err)})
     return jsonify({"status": "ok", "next": url_for("booth.ballot")})

@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
-from kiosk.auth import check_password, login_required
+from kiosk.auth import check_password
 from kiosk.forms import spec_from_form
 from kiosk.i18n import error_text
+from kiosk.permissions import permission_required
 from kiosk.qr import qr_data_uri
 from shared import audit, booths, crypto
 from shared import election as elections
@@ -53,14 +54,14 @@ def live_counts(election: Election) -> dict[str, Any]:
 
 
 @bp.get("/")
-@login_required("chair")
+@permission_required("election.list")
 def home() -> Any:
     rows = db().scalars(select(Election).order_by(Election.date.desc(), Election.title)).all()
     return render_template("chair/home.html", elections=rows)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required("chair")
+@permission_required("election.create")
 def new() -> Any:
     if request.method == "POST":
         upload = request.files.get("voters_csv")
@@ -87,7 +88,7 @@ def _load(election_id: str) -> Election:
 
 
 @bp.get("/<election_id>")
-@login_required("chair")
+@permission_required("election.view")
 def election(election_id: str) -> Any:
     e = _load(election_id)
     return render_template("chair/election.html", e=e, counts=live_counts(e),
@@ -95,7 +96,7 @@ def election(election_id: str) -> Any:
 
 
 @bp.get("/<election_id>/screen")
-@login_required("chair")
+@permission_required("status.view")
 def screen(election_id: str) -> Any:
     """The projector view: the same live counts, large, with no controls."""
     e = _load(election_id)
@@ -104,7 +105,7 @@ def screen(election_id: str) -> Any:
 
 
 @bp.get("/<election_id>/status.json")
-@login_required("chair")
+@permission_required("status.view")
 def status(election_id: str) -> Any:
     return jsonify(live_counts(_load(election_id)))
 
@@ -123,7 +124,7 @@ def _act(election_id: str, action: Any, done: str) -> Any:
 
 
 @bp.post("/<election_id>/ceremony")
-@login_required("chair")
+@permission_required("ceremony.run")
 def ceremony(election_id: str) -> Any:
     try:
         e = elections.get_election(db(), election_id, lock=True)
@@ -139,7 +140,7 @@ def ceremony(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/share-check")
-@login_required("chair")
+@permission_required("share.check")
 def share_check(election_id: str) -> Any:
     e = _load(election_id)
     try:
@@ -159,21 +160,21 @@ def share_check(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/open")
-@login_required("chair")
+@permission_required("vote.open")
 def open_vote(election_id: str) -> Any:
     return _act(election_id, lambda e: elections.open_vote(db(), e, g.user.username),
                 _("Đã mở bỏ phiếu. Cử tri có thể bỏ phiếu tại máy tính bảng."))
 
 
 @bp.post("/<election_id>/pause")
-@login_required("chair")
+@permission_required("vote.pause")
 def pause_vote(election_id: str) -> Any:
     return _act(election_id, lambda e: elections.pause_vote(db(), e, g.user.username),
                 _("Đã tạm dừng bỏ phiếu. Phiếu chưa dùng vẫn còn giá trị."))
 
 
 @bp.post("/<election_id>/close")
-@login_required("chair")
+@permission_required("vote.close")
 def close_vote(election_id: str) -> Any:
     if not check_password(g.user, request.form.get("password", "")):
         db().commit()  # keep the failure count
@@ -184,7 +185,7 @@ def close_vote(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/export")
-@login_required("chair")
+@permission_required("box.export")
 def export(election_id: str) -> Any:
     try:
         data = export_box(db(), elections.get_election(db(), election_id, lock=True),
@@ -199,7 +200,7 @@ def export(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/booths")
-@login_required("chair")
+@permission_required("booth.pair")
 def pair(election_id: str) -> Any:
     e = _load(election_id)
     code = booths.create_pairing(db(), e, request.form.get("label", ""), g.user.username)

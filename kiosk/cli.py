@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
+from kiosk.permissions import ROLES
 from shared import backup, booths, crypto, voting
 from shared import election as elections
 from shared.box import export_box
@@ -199,9 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_init)
 
     user = sub.add_parser("user", help="tài khoản").add_subparsers(dest="user_command", required=True)
-    p = user.add_parser("add", help="thêm tài khoản chủ trì hoặc bàn phát phiếu")
+    p = user.add_parser("add", help="thêm tài khoản (quyền của từng vai trò: kiosk/permissions.py)")
     p.add_argument("username")
-    p.add_argument("--role", choices=["chair", "desk"], required=True)
+    p.add_argument("--role", choices=ROLES, required=True,
+                   help="admin: kỹ thuật viên; chair: chủ trì; desk: bàn phát phiếu; "
+                        "board: Ban kiểm phiếu; auditor: giám sát (board, auditor chỉ xem số liệu)")
     p.add_argument("--password", help="mật khẩu (hoặc $KIOSK_PASSWORD, hoặc hỏi)")
     p.set_defaults(func=cmd_user_add)
 

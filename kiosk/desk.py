@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.app import db
-from kiosk.auth import login_required
 from kiosk.i18n import error_text
+from kiosk.permissions import permission_required
 from kiosk.qr import qr_data_uri
 from shared import election as elections
 from shared import voting
@@ -28,7 +28,7 @@ BATCH_LIMIT = 100
 
 
 @bp.get("/")
-@login_required("desk", "chair")
+@permission_required("roster.view")
 def home() -> Any:
     rows = db().scalars(select(Election).where(Election.state.in_(voting.CHECKIN_STATES))
                         .order_by(Election.date.desc())).all()
@@ -48,7 +48,7 @@ def _voter_json(v: Voter) -> dict[str, Any]:
 
 
 @bp.get("/<election_id>")
-@login_required("desk", "chair")
+@permission_required("roster.view")
 def roster(election_id: str) -> Any:
     e = elections.get_election(db(), election_id)
     query = request.args.get("q", "")
@@ -60,7 +60,7 @@ def roster(election_id: str) -> Any:
 
 
 @bp.get("/<election_id>/search.json")
-@login_required("desk", "chair")
+@permission_required("roster.view")
 def search(election_id: str) -> Any:
     """Type-ahead: roster entries matching q by id or name, with or without diacritics."""
     e = elections.get_election(db(), election_id)
@@ -70,7 +70,7 @@ def search(election_id: str) -> Any:
 
 
 @bp.get("/<election_id>/queue")
-@login_required("desk", "chair")
+@permission_required("roster.view")
 def queue(election_id: str) -> Any:
     """Checked in against expected; same-name entries both checked in are flagged."""
     e = elections.get_election(db(), election_id)
@@ -94,7 +94,7 @@ def _slips_page(e: Election, issued: list[tuple[Voter, str]]) -> Any:
 
 
 @bp.post("/<election_id>/checkin")
-@login_required("desk", "chair")
+@permission_required("voter.checkin")
 def checkin(election_id: str) -> Any:
     voter_id = request.form.get("voter_id", "")
     try:
@@ -110,7 +110,7 @@ def checkin(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/batch")
-@login_required("desk", "chair")
+@permission_required("voter.checkin")
 def batch(election_id: str) -> Any:
     """Check in every selected voter and print all their slips; one refusal changes nothing."""
     voter_ids = list(dict.fromkeys(v for v in request.form.getlist("voter_id") if v))
@@ -138,7 +138,7 @@ def batch(election_id: str) -> Any:
 
 
 @bp.post("/<election_id>/void")
-@login_required("desk", "chair")
+@permission_required("slip.void")
 def void(election_id: str) -> Any:
     try:
         e = elections.get_election(db(), election_id)

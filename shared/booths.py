@@ -70,11 +70,34 @@ def paired_booths(session: Session, election_id: str) -> list[Booth]:
 
 
 ONLINE_SECONDS = 60
+# Slip-code throttling per booth (issue 6): codes carry >= 96 bits, so guessing is already
+# hopeless; this makes it slower still. Five wrong codes are free (typos), then each wrong
+# code makes the booth wait 2, 4, 8 ... seconds, at most 5 minutes. After 15 quiet minutes
+# the count starts again. Nothing is written when a code is right.
+FREE_CODE_FAILURES = 5
+MAX_CODE_WAIT_SECONDS = 300
+FORGET_FAILURES_SECONDS = 900
 
 
 def mark_seen(session: Session, booth: Booth, now: float) -> None:
     """Record a booth's heartbeat; rounded to 10 s so it can never time a single request."""
     booth.last_seen = float(int(now) // 10 * 10)
+
+
+def code_wait_seconds(booth: Booth, now: float) -> int:
+    """Whole seconds this booth must still wait before it may try a slip code (0: now)."""
+    return max(0, int(-(-(booth.blocked_until - now) // 1)))
+
+
+def record_code_failure(session: Session, booth: Booth, now: float) -> int:
+    """Count one wrong slip code at this booth; return the seconds it must now wait."""
+    if booth.failed_codes and now - booth.blocked_until > FORGET_FAILURES_SECONDS:
+        booth.failed_codes = 0
+    booth.failed_codes += 1
+    over = booth.failed_codes - FREE_CODE_FAILURES
+    wait = min(2 ** min(over, 16), MAX_CODE_WAIT_SECONDS) if over > 0 else 0
+    booth.blocked_until = now + wait
+    return wait
 
 
 def online_booths(session: Session, election_id: str, now: float) -> int:

@@ -153,3 +153,7 @@ class Booth(Base):
     # Set only by the booth page's periodic heartbeat (never by a page load or a cast), so
     # it says "this tablet is on" and nothing about when anyone voted on it.
     last_seen: Mapped[float] = mapped_column(default=0.0)
+    # Slip-code throttling (shared/booths.py): only wrong codes are counted; a usable code
+    # writes nothing, so these say nothing about who voted or when.
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[float] = mapped_column(default=0.0)
