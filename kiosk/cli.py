@@ -24,7 +24,8 @@ from shared.box import export_box
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.errors import DomainError
 
-GUNICORN_CONF = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_kiosk.py"
+# Inside the package, so `kiosk serve` works from a wheel as well as from a checkout.
+GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn_conf.py"
 
 
 def _config(args: argparse.Namespace) -> KioskConfig:

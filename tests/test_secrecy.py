@@ -474,7 +474,7 @@ def test_database_errors_quote_no_parameters(run: Run) -> None:
 
 
 def test_kiosk_access_log_names_no_client_time_or_query() -> None:
-    settings = runpy.run_path(str(REPO / "deploy" / "gunicorn_kiosk.py"))
+    settings = runpy.run_path(str(REPO / "kiosk" / "gunicorn_conf.py"))
     atoms = set(re.findall(r"%\((.*?)\)s", settings["access_log_format"]))
     # m method, U path without query, s status, b/B size: nothing that names who, when or what.
     assert atoms <= {"m", "U", "s", "b", "B"}, atoms

@@ -1,4 +1,4 @@
-"""gunicorn settings for the kiosk (`kiosk serve` passes this file with -c).
+"""gunicorn settings for the kiosk (`kiosk serve`, which deploy/kiosk.service runs, passes -c).
 
 Sized for a 2-core laptop. The access log has no client address, no time and no
 query string: a log line must never link a cast to a tablet or a moment.
