@@ -236,14 +236,25 @@ def report(election_id: str) -> Response | tuple[str, int]:
     document = _trusted_results(election_id)
     if document is None:
         return _untrusted_page()
+    return report_page(document, election_id, back=url_for(".box_page", election_id=election_id),
+                       projector=url_for("projector.screen", election_id=election_id))
+
+
+def report_page(document: dict[str, Any], results_id: str, back: str, projector: str,
+                back_label: str | None = None) -> Response:
+    """The print view of one signed results document, with its downloads (box or paper)."""
+    links: dict[str, Any] = {
+        "back": back,
+        "json": url_for("board.results_json", election_id=results_id),
+        # Every file is rendered from this same signed document.
+        "downloads": [(f.label, url_for("documents.download", election_id=results_id, key=f.key))
+                      for f in FORMATS.values()],
+        "projector": projector,
+    }
+    if back_label:
+        links["back_label"] = back_label
     html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
-                         links={"back": url_for(".box_page", election_id=election_id),
-                                "json": url_for(".results_json", election_id=election_id),
-                                # Every file is rendered from this same signed document.
-                                "downloads": [(f.label, url_for("documents.download",
-                                                                election_id=election_id, key=f.key))
-                                              for f in FORMATS.values()],
-                                "projector": url_for("projector.screen", election_id=election_id)})
+                         links=links)
     return Response(html, mimetype="text/html")
 
 

@@ -31,12 +31,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.board import _trusted_results, _untrusted_page, grouped_hex
-from counter.documents.formats import FORMATS
+from counter.board import _trusted_results, _untrusted_page, grouped_hex, report_page
 from counter.paper_store import BatchNotFound, PaperStore
-from counter.profiles import wording_for
-from counter.projector import BAR_WIDTH, FILLS, INVALID_LABEL, projector_bars, threshold_marks
-from counter.report import day_month_year, meeting_phrase, render_report
+from counter.projector import projector_page
+from counter.report import day_month_year
 from counter.store import Store
 from shared.errors import DomainError
 from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
@@ -308,15 +306,9 @@ def report(batch_id: str) -> Response | tuple[str, int]:
     document = _trusted_results(batch_id)
     if document is None:
         return _untrusted_page()
-    html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
-                         links={"back": url_for(".batch_page", batch_id=batch_id),
-                                "back_label": "Quay lại đợt phiếu giấy",
-                                "json": url_for("board.results_json", election_id=batch_id),
-                                "downloads": [(f.label, url_for("documents.download",
-                                                                election_id=batch_id, key=f.key))
-                                              for f in FORMATS.values()],
-                                "projector": url_for(".projector", batch_id=batch_id)})
-    return Response(html, mimetype="text/html")
+    return report_page(document, batch_id, back=url_for(".batch_page", batch_id=batch_id),
+                       back_label="Quay lại đợt phiếu giấy",
+                       projector=url_for(".projector", batch_id=batch_id))
 
 
 @bp.get("/<batch_id>/projector")
@@ -325,12 +317,7 @@ def projector(batch_id: str) -> Response | tuple[str, int]:
     document = _trusted_results(batch_id)
     if document is None:
         return _untrusted_page()
-    html = render_template(
-        "projector.html", doc=document, bars=projector_bars(document), marks=threshold_marks(),
-        bar_width=BAR_WIDTH, fills=FILLS, invalid_label=INVALID_LABEL,
-        meeting=meeting_phrase(str(document["title"]), wording_for(document.get("profile"))),
-        report_url=url_for(".report", batch_id=batch_id))
-    return Response(html, mimetype="text/html")
+    return projector_page(document, url_for(".report", batch_id=batch_id))
 
 
 # --- the entry log, for the board and the auditors -------------------------------------------------

@@ -133,9 +133,14 @@ def screen(election_id: str) -> Response | tuple[str, int]:
     document = _trusted_results(election_id)
     if document is None:
         return _untrusted_page()
+    return projector_page(document, url_for("board.report", election_id=election_id))
+
+
+def projector_page(document: dict[str, Any], report_url: str) -> Response:
+    """The room screen for one signed results document (electronic or paper count)."""
     html = render_template(
         "projector.html", doc=document, bars=projector_bars(document), marks=threshold_marks(),
         bar_width=BAR_WIDTH, fills=FILLS, invalid_label=INVALID_LABEL,
         meeting=meeting_phrase(str(document["title"]), wording_for(document.get("profile"))),
-        report_url=url_for("board.report", election_id=election_id))
+        report_url=report_url)
     return Response(html, mimetype="text/html")
