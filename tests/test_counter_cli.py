@@ -21,20 +21,10 @@ from shared import ballot, rules, tally, voting
 from shared.box import verify_box
 from shared.rules import percentage
 from shared.tally import check_results_signature
-from tests.counter_support import CASTING, PERSONS, Built, build_election, flip_ciphertext_byte
+from tests.counter_support import CASTING, PERSONS, Built, flip_ciphertext_byte
 from tests.tamper import REGIONS, flip_file_byte
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def election(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("election"))
-
-
-@pytest.fixture(scope="module")
-def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_election(tmp_path_factory.mktemp("foreign"), seed=2)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -15,7 +14,7 @@ import pytest
 from flask import Flask
 
 from counter.app import SECURITY_HEADERS, create_app
-from counter.config import CounterConfig, ensure_home, load_config
+from counter.config import CounterConfig
 from counter.documents.xlsx import SHEET_RESULTS, TABLE_TOP
 from counter.presenting import PENDING_TTL_SECONDS, pending_files
 from counter.projector import BAR_WIDTH
@@ -34,11 +33,6 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> KnownBox:
 @pytest.fixture(scope="module")
 def foreign(tmp_path_factory: pytest.TempPathFactory) -> KnownBox:
     return known_box(tmp_path_factory.mktemp("foreign"))
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> CounterConfig:
-    return load_config(ensure_home(tmp_path / "home"))
 
 
 def make_app(config: CounterConfig) -> Flask:

@@ -13,13 +13,22 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from counter.consolidate import Consolidation, Meeting
 from counter.documents.model import SECRET_MARK, nfc
-from counter.documents.xlsx import BOLD, CENTER, GRID, LEFT, PERCENT_FORMAT, row_height
+from counter.documents.xlsx import (
+    BOLD,
+    CENTER,
+    GRID,
+    LEFT,
+    PERCENT_FORMAT,
+    fit_a4_landscape,
+    heading,
+    row_height,
+)
 from counter.profiles import WORDINGS
 from counter.report import day_month_year
 from shared.glossary import LEVEL_COLUMNS, LEVELS, PROFILE_LABELS
@@ -57,16 +66,16 @@ def _table_sheet(sheet: Worksheet, consolidation: Consolidation, organization: s
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=min(last, 14))
     top = TABLE_TOP
     for column, label in enumerate(PERSON_COLUMNS, start=1):
-        _heading(sheet, top, column, label, rows=3)
+        heading(sheet, top, column, label, rows=3)
     for meeting in meetings:
         first = len(PERSON_COLUMNS) + 1 + GROUP_WIDTH * (meeting.number - 1)
-        _heading(sheet, top, first, meeting_heading(meeting), columns=GROUP_WIDTH)
-        _heading(sheet, top + 1, first, "Số phiếu hợp lệ", rows=2)
+        heading(sheet, top, first, meeting_heading(meeting), columns=GROUP_WIDTH)
+        heading(sheet, top + 1, first, "Số phiếu hợp lệ", rows=2)
         for number, level in enumerate(LEVELS):
-            _heading(sheet, top + 1, first + 1 + 2 * number, LEVEL_COLUMNS[level], columns=2)
-            _heading(sheet, top + 2, first + 1 + 2 * number, "Số phiếu")
-            _heading(sheet, top + 2, first + 2 + 2 * number, "Tỷ lệ %")
-        _heading(sheet, top + 1, first + GROUP_WIDTH - 1, BAND_HEADING, rows=2)
+            heading(sheet, top + 1, first + 1 + 2 * number, LEVEL_COLUMNS[level], columns=2)
+            heading(sheet, top + 2, first + 1 + 2 * number, "Số phiếu")
+            heading(sheet, top + 2, first + 2 + 2 * number, "Tỷ lệ %")
+        heading(sheet, top + 1, first + GROUP_WIDTH - 1, BAND_HEADING, rows=2)
     sheet.row_dimensions[top].height = 45
     widths = [6, 26, 34, 9] + [9, 8, 9, 8, 9, 8, 9, 30] * len(meetings)
     for row, person in enumerate(consolidation.persons, start=top + 3):
@@ -95,19 +104,6 @@ def _table_sheet(sheet: Worksheet, consolidation: Consolidation, organization: s
     _print_setup(sheet)
 
 
-def _heading(sheet: Worksheet, row: int, column: int, text: str, rows: int = 1,
-             columns: int = 1) -> None:
-    sheet.cell(row=row, column=column, value=nfc(text))
-    if rows > 1 or columns > 1:
-        sheet.merge_cells(start_row=row, start_column=column, end_row=row + rows - 1,
-                          end_column=column + columns - 1)
-    for r in range(row, row + rows):
-        for c in range(column, column + columns):
-            cell = sheet.cell(row=r, column=c)
-            cell.border, cell.font = GRID, BOLD
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
 def meeting_rows(consolidation: Consolidation) -> list[list[str | int]]:
     """The list of meetings: where each column group's figures come from."""
     return [[m.number, m.organization, m.title, day_month_year(m.date), m.place,
@@ -123,7 +119,7 @@ MEETING_HEADINGS = ("Nơi", "Tổ chức, cơ quan, đơn vị", "Hội nghị (
 def _meetings_sheet(sheet: Worksheet, consolidation: Consolidation) -> None:
     sheet.cell(row=1, column=1, value=SECRET_MARK).font = Font(bold=True, color="B00020", size=13)
     for column, label in enumerate(MEETING_HEADINGS, start=1):
-        _heading(sheet, 3, column, label)
+        heading(sheet, 3, column, label)
     for row, values in enumerate(meeting_rows(consolidation), start=4):
         for column, value in enumerate(values, start=1):
             cell = sheet.cell(row=row, column=column, value=nfc(value) if isinstance(value, str) else value)
@@ -138,11 +134,7 @@ def _print_setup(sheet: Worksheet) -> None:
     sheet.oddHeader.left.text = SECRET_MARK
     sheet.oddHeader.left.color = "B00020"
     sheet.oddFooter.right.text = "Trang &P/&N"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_a4_landscape(sheet)
 
 
 def render_consolidated_xlsx(consolidation: Consolidation,

@@ -45,6 +45,11 @@ def _mark_every_printed_page(sheet: Worksheet, election_id: str) -> None:
     sheet.oddHeader.left.size = 13
     sheet.oddFooter.left.text = f"Mã cuộc lấy phiếu: {election_id}"
     sheet.oddFooter.right.text = "Trang &P/&N"
+    fit_a4_landscape(sheet)
+
+
+def fit_a4_landscape(sheet: Worksheet) -> None:
+    """Print on landscape A4, as wide as the page and as many pages long as needed."""
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.orientation = sheet.ORIENTATION_LANDSCAPE
     sheet.page_setup.fitToWidth = 1
@@ -52,8 +57,9 @@ def _mark_every_printed_page(sheet: Worksheet, election_id: str) -> None:
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _heading(sheet: Worksheet, row: int, column: int, text: str, rows: int = 1,
-             columns: int = 1) -> None:
+def heading(sheet: Worksheet, row: int, column: int, text: str, rows: int = 1,
+            columns: int = 1) -> None:
+    """A bold, centred, boxed heading cell, merged over rows x columns."""
     sheet.cell(row=row, column=column, value=nfc(text))
     if rows > 1 or columns > 1:
         sheet.merge_cells(start_row=row, start_column=column, end_row=row + rows - 1,
@@ -91,12 +97,12 @@ def _results_sheet(sheet: Worksheet, model: ReportModel) -> None:
     top = TABLE_TOP
     for column, label in ((1, "STT"), (2, "Họ và tên"), (3, "Chức vụ, đơn vị công tác"),
                           (4, "Số phiếu hợp lệ"), (last, model.wording.band_heading)):
-        _heading(sheet, top, column, label, rows=HEADING_ROWS)
-    _heading(sheet, top, 5, "Mức độ tín nhiệm", columns=6)
+        heading(sheet, top, column, label, rows=HEADING_ROWS)
+    heading(sheet, top, 5, "Mức độ tín nhiệm", columns=6)
     for number, label in enumerate(model.level_columns):
-        _heading(sheet, top + 1, 5 + 2 * number, label, columns=2)
-        _heading(sheet, top + 2, 5 + 2 * number, "Số phiếu")
-        _heading(sheet, top + 2, 6 + 2 * number, "Tỷ lệ %")
+        heading(sheet, top + 1, 5 + 2 * number, label, columns=2)
+        heading(sheet, top + 2, 5 + 2 * number, "Số phiếu")
+        heading(sheet, top + 2, 6 + 2 * number, "Tỷ lệ %")
     first_data = top + HEADING_ROWS
     # report_rows() keeps the document's person order, so the two lists run in step.
     for row, (person, raw) in enumerate(zip(model.rows, document["persons"]), start=first_data):
