@@ -37,11 +37,6 @@ def home() -> Any:
     return render_template("desk/home.html", elections=rows)
 
 
-def _roster(election_id: str) -> list[Voter]:
-    return list(db().scalars(select(Voter).where(Voter.election_id == election_id)
-                             .order_by(Voter.name, Voter.voter_id)))
-
-
 def _voter_json(v: Voter) -> dict[str, Any]:
     return {"voter_id": v.voter_id, "name": v.name, "position": v.position,
             "checked_in": v.checked_in, "slip_issued": v.slip_issued}
@@ -52,8 +47,8 @@ def _voter_json(v: Voter) -> dict[str, Any]:
 def roster(election_id: str) -> Any:
     e = elections.get_election(db(), election_id)
     query = request.args.get("q", "")
-    voters = voting.search_roster(db(), e.id, query, limit=SEARCH_LIMIT)
-    everyone = _roster(e.id)
+    everyone = voting.roster(db(), e.id)
+    voters = voting.matching(everyone, query)[:SEARCH_LIMIT]
     present = sum(1 for v in everyone if v.checked_in)
     return render_template("desk/roster.html", e=e, voters=voters, q=query, present=present,
                            total=len(everyone), limit=SEARCH_LIMIT)
@@ -64,7 +59,7 @@ def roster(election_id: str) -> Any:
 def search(election_id: str) -> Any:
     """Type-ahead: roster entries matching q by id or name, with or without diacritics."""
     e = elections.get_election(db(), election_id)
-    matches = voting.search_roster(db(), e.id, request.args.get("q", "")[:100], limit=100000)
+    matches = voting.matching(voting.roster(db(), e.id), request.args.get("q", "")[:100])
     return jsonify({"voters": [_voter_json(v) for v in matches[:SEARCH_LIMIT]],
                     "matches": len(matches), "present": elections.checked_in_count(db(), e.id)})
 
@@ -74,7 +69,7 @@ def search(election_id: str) -> Any:
 def queue(election_id: str) -> Any:
     """Checked in against expected; same-name entries both checked in are flagged."""
     e = elections.get_election(db(), election_id)
-    everyone = _roster(e.id)
+    everyone = voting.roster(db(), e.id)
     present = [v for v in everyone if v.checked_in]
     by_name: dict[str, list[Voter]] = {}
     for v in present:

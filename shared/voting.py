@@ -56,12 +56,16 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-def search_roster(session: Session, election_id: str, query: str, limit: int = 20) -> list[Voter]:
-    """Roster entries whose id or name (with or without diacritics) contains the query."""
+def roster(session: Session, election_id: str) -> list[Voter]:
+    """The whole roster, by name then id."""
+    return list(session.scalars(select(Voter).where(Voter.election_id == election_id)
+                                .order_by(Voter.name, Voter.voter_id)))
+
+
+def matching(voters: Sequence[Voter], query: str) -> list[Voter]:
+    """The voters whose id or name (with or without diacritics) contains the query."""
     needle = fold(query.strip())
-    voters = session.scalars(select(Voter).where(Voter.election_id == election_id)
-                             .order_by(Voter.name, Voter.voter_id))
-    return [v for v in voters if not needle or needle in fold(v.name) or needle in fold(v.voter_id)][:limit]
+    return [v for v in voters if not needle or needle in fold(v.name) or needle in fold(v.voter_id)]
 
 
 def get_voter(session: Session, election_id: str, voter_id: str) -> Voter:
@@ -130,8 +134,8 @@ def _find_token(session: Session, election: Election, typed_code: str) -> Token:
     return token
 
 
-def check_token(session: Session, election: Election, typed_code: str) -> None:
-    """Raise the matching error unless the code is a usable slip of this open election."""
+def check_token(session: Session, election: Election, typed_code: str) -> str:
+    """The token hash of a usable slip of this open election; the matching error otherwise."""
     if election.state != "open":
         raise ElectionNotOpen()
     token = _find_token(session, election, typed_code)
@@ -139,6 +143,7 @@ def check_token(session: Session, election: Election, typed_code: str) -> None:
         raise TokenAlreadySpent()
     if token.state == "voided":
         raise TokenVoided()
+    return token.token_hash
 
 
 def validate_marks(election: Election, marks: Sequence[int]) -> list[int]:
@@ -158,8 +163,7 @@ def cast_ballot(session: Session, election: Election, typed_code: str, marks: Se
     """
     marks = validate_marks(election, marks)
     lock_election(session, election)
-    check_token(session, election, typed_code)
-    token_hash = crypto.token_hash(election.id, parse_token(typed_code))
+    token_hash = check_token(session, election, typed_code)
     # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.
     spent = _rows_changed(session, update(Token).where(Token.token_hash == token_hash,
                                                        Token.election_id == election.id,
