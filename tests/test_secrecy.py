@@ -553,10 +553,18 @@ def test_without_the_rewrites_postgresql_would_store_ballots_in_cast_order(
         for name in ("ctid", "physical"):
             assert spearman([position[fp] for fp in shot.orders[name]], list(range(200))) > 0.99
         assert spearman([position[fp] for fp in shot.xmin], list(shot.xmin.values())) > 0.99
-        assert abs(spearman([position[fp] for fp in shot.orders["primary key"]],
-                            list(range(200)))) < bound(200)
+        assert primary_key_order_is_random(factory, election_id, fingerprints) or \
+            primary_key_order_is_random(*cast_in_order(pg_url, 200))  # module docstring: re-measure once
     finally:
         factory.kw["bind"].dispose()
+
+
+def primary_key_order_is_random(factory: sessionmaker[Session], election_id: str,
+                                fingerprints: list[str]) -> bool:
+    """The random ids alone never follow the cast order (|rho| under the 1% bound)."""
+    position = {fp: i for i, fp in enumerate(fingerprints)}
+    order = snapshot(factory, "postgresql", election_id).orders["primary key"]
+    return abs(spearman([position[fp] for fp in order], list(range(len(order))))) < bound(len(order))
 
 
 def test_postgresql_election_of_up_to_129_ballots_is_rewritten_whole_at_every_cast(pg_url: str) -> None:
