@@ -95,6 +95,9 @@ class Token(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
     state: Mapped[str] = mapped_column(String(8), default="issued")  # issued|spent|voided
+    # SHA-256 of the random cast id the booth's ballot form carried when this slip was spent,
+    # so a retried cast (response lost) is recognised as the same one. It names no ballot.
+    cast_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class Ballot(Base):
