@@ -6,7 +6,7 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from counter import audit, board, downloads, paper, presenting, projector
+from counter import audit, board, downloads, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
 
@@ -86,6 +86,7 @@ def create_app(config: CounterConfig) -> Flask:
     app.register_blueprint(downloads.bp)
     app.register_blueprint(projector.bp)
     app.register_blueprint(presenting.bp)
+    app.register_blueprint(progress.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(paper.bp)
     app.after_request(add_security_headers)

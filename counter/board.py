@@ -25,7 +25,6 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.counting import count_box
 from counter.documents.formats import FORMATS
 from counter.report import day_month_year, render_report
 from counter.store import AlreadyCounted, Store
@@ -192,9 +191,11 @@ def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
 
 @bp.post("/boxes/<election_id>/tally")
 def tally(election_id: str) -> BaseResponse | tuple[str, int]:
-    """Decrypt and count with k shares; on any error nothing is decrypted nor stored."""
+    """Decrypt and count with k shares in the background; on any error nothing is stored."""
+    from counter.progress import begin_count  # progress renders this module's box page
+
     store = _store()
-    box = _load_box_or_404(election_id)
+    _load_box_or_404(election_id)
     if store.has_results(election_id):
         flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
         return redirect(url_for(".report", election_id=election_id))
@@ -202,12 +203,9 @@ def tally(election_id: str) -> BaseResponse | tuple[str, int]:
              if text.strip()]
     try:
         shares = typed + _uploaded_share_texts(request.files.getlist("share_file"))
-        document = count_box(box, shares, store.config.signing_key)
-    except (ShareError, BoxInvalid) as exc:
+    except ShareError as exc:
         return render_box_page(election_id, error=str(exc), status=400)
-    store.save_results(election_id, document)
-    flash("Đã giải mã và kiểm phiếu. Kết quả đã được ký số.", "ok")
-    return redirect(url_for(".report", election_id=election_id))
+    return begin_count(election_id, shares, "Đã giải mã và kiểm phiếu. Kết quả đã được ký số.")
 
 
 UNTRUSTED_RESULTS = ("Tệp kết quả đã bị sửa hoặc không do máy kiểm phiếu này ký: "

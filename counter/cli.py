@@ -16,10 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from counter import audit_commands, document_commands, paper_commands
-from counter.config import HOME_ENV, ConfigError, CounterConfig, ensure_home, home_path, load_config
+from counter.config import (
+    COUNT_WAIT_ENV,
+    HOME_ENV,
+    ConfigError,
+    CounterConfig,
+    ensure_home,
+    home_path,
+    load_config,
+)
 from counter.counting import count_box
 from counter.store import results_bytes, write_atomic
-from shared.box import Check, all_passed, load_box, verify_box
+from shared.box import Check, all_passed, load_box, read_box, verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.tally import RESULTS_FORMAT, check_results_signature
@@ -56,6 +64,14 @@ def read_box_file(path: str) -> dict[str, Any]:
         raise Unreadable(f"Không đọc được tệp hòm phiếu {path}: {exc.strerror or exc}.") from exc
     try:
         return load_box(data)
+    except BoxInvalid as exc:
+        raise Unreadable(f"{path}: {exc}") from exc
+
+
+def stream_box_file(path: str) -> dict[str, Any]:
+    """A box file with its ballots left on disk, read entry by entry (shared/box_file.py)."""
+    try:
+        return read_box(path)
     except BoxInvalid as exc:
         raise Unreadable(f"{path}: {exc}") from exc
 
@@ -108,7 +124,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_tally(args: argparse.Namespace) -> int:
     """Decrypt and count with the share files; writes nothing unless the whole count succeeds."""
     config = _config(args)
-    box = read_box_file(args.box)
+    box = stream_box_file(args.box)
     shares = [(f"Tệp mảnh khóa {path}", read_share_file(path)) for path in args.share]
     if not document_commands.fonts_ready(args):
         return EXIT_REFUSED
@@ -158,6 +174,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     home = home_path(getattr(args, "home", None))
     load_config(ensure_home(home))  # fail here, with a clear message, not in every worker
     os.environ[HOME_ENV] = str(home.resolve())
+    if args.count_wait is not None:
+        os.environ[COUNT_WAIT_ENV] = str(args.count_wait)
+        load_config(home)  # a bad value fails here too, not in every worker
     host = args.bind.rsplit(":", 1)[0]
     if not args.certfile and host not in ("127.0.0.1", "localhost", "[::1]"):
         _err("Cảnh báo: phục vụ qua HTTP trên mạng LAN; cookie Secure chỉ hoạt động qua HTTPS. "
@@ -223,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, metavar="N")
     serve.add_argument("--certfile", metavar="PEM", help="chứng chỉ TLS (HTTPS trên LAN)")
     serve.add_argument("--keyfile", metavar="PEM", help="khóa riêng TLS")
+    serve.add_argument("--count-wait", type=float, metavar="GIÂY",
+                       help="chờ kiểm phiếu xong bao lâu trước khi chuyển sang trang tiến độ (mặc định 3)")
     serve.set_defaults(func=cmd_serve)
     return parser
 

@@ -5,6 +5,7 @@ COUNTER_HOME holds:
   signing_key  the counter's Ed25519 private key, hex (mode 0600): signs the results
   boxes/       imported sealed boxes, <election_id>.json
   results/     signed results, <election_id>.json
+  counting/    a running count's lock and progress, <election_id>.lock/.json (no secrets)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from shared import crypto
 
 HOME_ENV = "COUNTER_HOME"
+COUNT_WAIT_ENV = "COUNTER_COUNT_WAIT"  # set by `counter serve --count-wait`
 DEFAULT_HOME = "counter-home"
 SECRET_FILE = "secret_key"
 SIGNING_KEY_FILE = "signing_key"
@@ -29,6 +31,8 @@ DEFAULT_SECRETS = frozenset({"", "dev", "development", "secret", "changeme", "ch
 MIN_SECRET_LENGTH = 32
 # A large election's box (audit chain of thousands of events) stays well under this.
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# A count still running after this long is watched on its progress page instead.
+COUNT_WAIT_SECONDS = 3.0
 
 
 class ConfigError(Exception):
@@ -44,6 +48,7 @@ class CounterConfig:
     signing_key: bytes = field(repr=False)
     csrf_enabled: bool = True
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    count_wait_seconds: float = COUNT_WAIT_SECONDS
 
     @property
     def boxes_dir(self) -> Path:
@@ -108,4 +113,17 @@ def load_config(path: Path, csrf_enabled: bool = True) -> CounterConfig:
     if len(signing_key) != 32:
         raise ConfigError(f"Khóa ký {path / SIGNING_KEY_FILE} sai độ dài (cần 32 byte).")
     return CounterConfig(home=path, secret_key=secret_key, signing_key=signing_key,
-                         csrf_enabled=csrf_enabled)
+                         csrf_enabled=csrf_enabled, count_wait_seconds=_count_wait())
+
+
+def _count_wait() -> float:
+    text = os.environ.get(COUNT_WAIT_ENV, "")
+    if not text:
+        return COUNT_WAIT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise ConfigError(f"{COUNT_WAIT_ENV} phải là số giây từ 0 đến 600.")
+    return seconds

@@ -15,7 +15,7 @@ from shared.box import verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.shares import ShareCard, parse_share_file
-from shared.tally import signed_results, tally_box
+from shared.tally import Progress, signed_results, tally_box
 
 Clock = Callable[[], datetime]
 
@@ -52,12 +52,13 @@ def read_cards(shares: Sequence[tuple[str, str]], box: dict[str, Any]) -> list[S
 
 
 def count_box(box: dict[str, Any], shares: Sequence[tuple[str, str]], counter_key: bytes,
-              kiosk_key: str | None = None, clock: Clock = local_now) -> dict[str, Any]:
+              kiosk_key: str | None = None, clock: Clock = local_now,
+              progress: Progress | None = None) -> dict[str, Any]:
     """The signed results JSON of a box; BoxInvalid or ShareError and nothing decrypted if not."""
     began = clock()
     require_valid_box(box, kiosk_key)
     cards = read_cards([(label, text) for label, text in shares if text.strip()], box)
-    results = tally_box(box, cards, time_stamp(began), "", kiosk_key)
+    results = tally_box(box, cards, time_stamp(began), "", kiosk_key, progress)
     # counted_to is when the tally ended, known only after tally_box returns.
     results = dataclasses.replace(results, counted_to=time_stamp(clock()))
     return signed_results(results, counter_key)

@@ -18,22 +18,37 @@ and named as such; a share is never written back into a page, message or log.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, render_box_page
-from counter.counting import count_box, require_valid_box
-from counter.store import Store, write_atomic
+from counter.counting import require_valid_box
+from counter.progress import count_outcome
+from counter.store import Store, valid_election_id, write_atomic
 from shared import crypto
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
+from shared.qrscan import decode_qr_image
 from shared.shares import parse_share_file
 
 bp = Blueprint("presenting", __name__)
@@ -43,6 +58,9 @@ PENDING_TTL_SECONDS = 30 * 60
 SESSION_KEY = "presented_shares"
 _INFO = b"cv-pending-shares-v1\x00"
 _SLOT_ID = re.compile(r"[0-9a-f]{32}")
+# A camera frame as counter.js sends it: a JPEG of at most 960 pixels across.
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+NO_CODE = "Chưa thấy mã QR: đưa mã QR trên thẻ mảnh khóa vào giữa khung hình, giữ yên."
 
 
 def _store() -> Store:
@@ -156,30 +174,33 @@ def _presented_text() -> str:
         raise ShareError("Tệp vừa chọn không phải là tệp mảnh khóa.") from None
 
 
-@bp.post("/boxes/<election_id>/shares")
-def present(election_id: str) -> BaseResponse | tuple[str, int]:
-    """Accept one share; with the k-th, decrypt and count at once, then forget them all."""
-    store = _store()
-    box = _load_box_or_404(election_id)
-    if store.has_results(election_id):
+@dataclass(frozen=True)
+class Taken:
+    """What became of one presented share: where the board goes next, or why it was refused."""
+
+    next_url: str = ""
+    error: str = ""
+
+
+def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
+    """The one path of every share, typed, scanned by a wedge or a camera, or uploaded."""
+    if _store().has_results(election_id):
         forget_presented(election_id)
         flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
-        return redirect(url_for("board.report", election_id=election_id))
+        return Taken(url_for("board.report", election_id=election_id))
     try:
         require_valid_box(box)
-        text = _presented_text()
         if not text:
             raise ShareError("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa.")
         manifest = box["manifest"]
         card = parse_share_file(text, manifest, digest(manifest))
     except ShareError as exc:
-        return render_box_page(election_id, error=f"Mảnh khóa vừa nhập bị từ chối: {exc}", status=400)
+        return Taken(error=f"Mảnh khóa vừa nhập bị từ chối: {exc}")
     except BoxInvalid as exc:
-        return render_box_page(election_id, error=str(exc), status=400)
+        return Taken(error=str(exc))
     codes = load_presented(election_id)
     if card.index in codes:
-        return render_box_page(election_id, status=400, error=(
-            f"Mảnh khóa số {card.index} đã được nhập rồi; cần mảnh khóa của thành viên khác."))
+        return Taken(error=f"Mảnh khóa số {card.index} đã được nhập rồi; cần mảnh khóa của thành viên khác.")
     codes[card.index] = card.code
     threshold = int(manifest["board"]["threshold"])
     if len(codes) < threshold:
@@ -187,18 +208,47 @@ def present(election_id: str) -> BaseResponse | tuple[str, int]:
         flash(f"Đã nhận mảnh khóa số {card.index}"
               + (f" ({card.member})" if card.member else "")
               + f". Đã có {len(codes)}/{threshold} mảnh khóa; cần thêm {threshold - len(codes)}.", "ok")
-        return redirect(url_for("board.box_page", election_id=election_id))
+        return Taken(url_for("board.box_page", election_id=election_id))
     shares = [(f"Mảnh khóa số {index}", code) for index, code in sorted(codes.items())]
     forget_presented(election_id)  # the k-th share is never stored
+    next_url, error = count_outcome(election_id, shares, (
+        f"Đã đủ {threshold}/{threshold} mảnh khóa: đã giải mã và kiểm phiếu. "
+        "Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy."))
+    return Taken(next_url, error)
+
+
+@bp.post("/boxes/<election_id>/shares")
+def present(election_id: str) -> BaseResponse | tuple[str, int]:
+    """Accept one share; with the k-th, decrypt and count, then forget them all."""
+    box = _load_box_or_404(election_id)
     try:
-        document = count_box(box, shares, store.config.signing_key)
-    except (ShareError, BoxInvalid) as exc:
-        return render_box_page(election_id, error=f"{exc} Các mảnh khóa đã nhập đã được xóa.",
-                               status=400)
-    store.save_results(election_id, document)
-    flash(f"Đã đủ {threshold}/{threshold} mảnh khóa: đã giải mã và kiểm phiếu. "
-          "Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy.", "ok")
-    return redirect(url_for("board.report", election_id=election_id))
+        text = _presented_text()
+    except ShareError as exc:
+        return render_box_page(election_id, error=f"Mảnh khóa vừa nhập bị từ chối: {exc}", status=400)
+    taken = _take_share(election_id, box, text)
+    if taken.error:
+        return render_box_page(election_id, error=taken.error, status=400)
+    return redirect(taken.next_url)
+
+
+@bp.post("/boxes/<election_id>/shares/scan")
+def scan(election_id: str) -> Response:
+    """Camera fallback: one video frame (JPEG/PNG body), its QR decoded here with zxing-cpp.
+
+    The decoded share takes the typed share's path; it is never logged, echoed or put in
+    a URL: the answer says only where to go next, or why the card was refused.
+    """
+    # Frames come twice a second: the box is read only once a frame holds a code.
+    if not valid_election_id(election_id) or not _store().box_path(election_id).is_file():
+        abort(404)
+    data = request.get_data(cache=False)
+    text = decode_qr_image(io.BytesIO(data)) if 0 < len(data) <= MAX_FRAME_BYTES else None
+    if text is None:
+        return jsonify(status="none", message=NO_CODE)
+    taken = _take_share(election_id, _load_box_or_404(election_id), text.strip())
+    if taken.error:
+        return jsonify(status="error", message=taken.error)
+    return jsonify(status="ok", next=taken.next_url)
 
 
 @bp.post("/boxes/<election_id>/shares/clear")

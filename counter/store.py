@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from counter.config import CounterConfig
-from shared.box import load_box
+from shared.box import load_box, read_box
 from shared.errors import BoxInvalid
 
 # Election ids are Crockford base32 (shared.election.new_election_id); anything else in a
@@ -95,6 +95,12 @@ class Store:
         if not valid_election_id(election_id) or not self.box_path(election_id).is_file():
             return None
         return parse_box(self.box_path(election_id).read_bytes())[1]
+
+    def open_box(self, election_id: str) -> dict[str, Any]:
+        """The stored box with its ballots left on disk (shared.box_file): for the count."""
+        if not valid_election_id(election_id):
+            raise BoxInvalid("Mã cuộc lấy phiếu không hợp lệ.")
+        return read_box(self.box_path(election_id))
 
     def has_results(self, election_id: str) -> bool:
         """True if the election has been counted here."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, g, render_template
+from flask import Flask, Response, current_app, g, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from kiosk.config import KioskConfig
 from shared.db import init_schema, make_engine, session_factory
+from shared.db_faults import BUSY, UNAVAILABLE, DatabaseFault, classify
 from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
 
 # DESIGN.md section 5: strict CSP, no inline script or style, no third-party assets.
@@ -31,6 +34,10 @@ SECURITY_HEADERS = {
 }
 
 csrf = CSRFProtect()
+# Retry-After (seconds) of a 503: a busy lock clears in a moment; a full or read-only disk
+# waits for the technician, so clients ask again less often.
+BUSY_RETRY_AFTER = 2
+STORAGE_RETRY_AFTER = 15
 
 
 def db() -> Session:
@@ -40,6 +47,52 @@ def db() -> Session:
         g.db = factory()
     session: Session = g.db
     return session
+
+
+def database_fault(err: DBAPIError) -> DatabaseFault | None:
+    """Roll the request back and tell the operator's log what the database refused.
+
+    None for an error no retry can clear (a bug: the caller answers 500). The log names the
+    fault by its code only, never the error's text (a statement) nor anything of the request.
+    """
+    if "db" in g:
+        with contextlib.suppress(DBAPIError):  # a dead connection: teardown discards it
+            g.db.rollback()  # nothing of this request is written: both or neither
+    fault = classify(err.orig) if err.orig is not None else None
+    if fault is None and isinstance(err, OperationalError):
+        fault = DatabaseFault(UNAVAILABLE, type(err.orig).__name__)
+    if fault is None:
+        return None
+    if fault.kind == BUSY:
+        current_app.logger.warning("database busy (%s): answered 503, nothing written", fault.code)
+    else:
+        current_app.logger.error("database cannot write (%s, %s): answered 503, nothing written; "
+                                 "check the database disk (free space, read-only)",
+                                 fault.kind, fault.code)
+    return fault
+
+
+def server_error_page(err: BaseException) -> tuple[str, int]:
+    """The 500 page and its log line; never details: they could carry a token or a choice."""
+    current_app.logger.error("internal error (%s)", type(err).__name__)
+    return render_template("error.html", title=_("Lỗi hệ thống"),
+                           message=_("Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
+                                     "báo cho kỹ thuật viên.")), 500
+
+
+def fault_retry_after(fault: DatabaseFault) -> int:
+    """The Retry-After of a 503 for this fault."""
+    return BUSY_RETRY_AFTER if fault.kind == BUSY else STORAGE_RETRY_AFTER
+
+
+def fault_text(fault: DatabaseFault) -> tuple[str, str]:
+    """Title and message of a 503 page, in the page's language."""
+    if fault.kind == BUSY:
+        return (_("Hệ thống đang bận"),
+                _("Hệ thống đang bận, vui lòng thử lại sau giây lát. Chưa có gì được ghi."))
+    return (_("Máy chủ tạm thời không ghi được dữ liệu"),
+            _("Máy chủ không ghi được vào cơ sở dữ liệu (ổ đĩa đầy hoặc chỉ cho đọc). Chưa có gì "
+              "được ghi. Vui lòng báo cho tổ kỹ thuật."))
 
 
 def create_app(config: KioskConfig) -> Flask:
@@ -55,10 +108,13 @@ def create_app(config: KioskConfig) -> Flask:
         WTF_CSRF_ENABLED=config.csrf_enabled,
         WTF_CSRF_TIME_LIMIT=None,  # the session lifetime already bounds the token
         MAX_CONTENT_LENGTH=5 * 1024 * 1024,
+        # A roster typed (pasted) into the chair's form is one form field: Werkzeug's 500 kB
+        # default would refuse a body of about 8,000 voters that the upload path accepts.
+        MAX_FORM_MEMORY_SIZE=5 * 1024 * 1024,
         TESTING=config.testing,
     )
     app.extensions["kiosk_config"] = config
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, config.db_busy_timeout_ms)
     init_schema(engine)
     factory = session_factory(engine)
     app.extensions["kiosk_engine"] = engine
@@ -105,12 +161,18 @@ def create_app(config: KioskConfig) -> Flask:
                                message=messages.get(code, _("Yêu cầu không hợp lệ."))), code
 
     @app.errorhandler(Exception)
-    def _server_error(_err: Exception) -> tuple[str, int]:
-        # Never show details: they could carry a token or a choice.
-        app.logger.error("internal error (%s)", type(_err).__name__)
-        return render_template("error.html", title=_("Lỗi hệ thống"),
-                               message=_("Đã có lỗi; chưa có gì được ghi. Vui lòng thử lại hoặc "
-                                         "báo cho kỹ thuật viên.")), 500
+    def _server_error(err: Exception) -> tuple[str, int]:
+        return server_error_page(err)
+
+    @app.errorhandler(DBAPIError)
+    def _database_error(err: DBAPIError) -> Any:
+        # Busy, disk full, read-only: 503 with Retry-After, never a 500 (issue 7).
+        fault = database_fault(err)
+        if fault is None:
+            return server_error_page(err)
+        title, message = fault_text(fault)
+        return (render_template("error.html", title=title, message=message), 503,
+                {"Retry-After": str(fault_retry_after(fault))})
 
     from kiosk import auth, booth, ca, chair, desk
 

@@ -12,26 +12,36 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import replace
 from typing import Any
 
 from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
                    render_template, request, session, url_for)
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError
 
-from kiosk import i18n
+from kiosk import booth_retry, i18n
 from kiosk.app import db
 from kiosk.i18n import error_text
 from kiosk.qr import decode_qr_image
 from shared import booths, codes, voting
 from shared import election as elections
-from shared.errors import BallotIncomplete, DomainError, ElectionNotOpen
-from shared.models import Election
+from shared.db import begin_read_only
+from shared.election import BallotView
+from shared.errors import BallotIncomplete, CastAlreadyRecorded, DomainError, ElectionNotOpen
+from shared.models import Booth, Election
 from shared.rules import VALID_MARKS
 
 bp = Blueprint("booth", __name__, url_prefix="/booth")
+# Busy, disk full, read-only: 503 and a retry form with the same fields (kiosk/booth_retry.py).
+bp.register_error_handler(DBAPIError, booth_retry.database_fault_page)
 BOOTH_COOKIE = "kiosk_booth"
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 DONE_SECONDS = 10  # the "recorded" screen, then back to the start screen
+# Views that only read (a wrong slip code is counted after a rollback, in a new transaction):
+# they keep the read-only transaction the booth check began, with no write lock (shared/db.py).
+READ_ONLY_VIEWS = frozenset({"booth.start", "booth.begin", "booth.scan", "booth.ballot",
+                             "booth.review", "booth.back"})
 
 
 @bp.before_request
@@ -40,7 +50,10 @@ def _require_paired_booth() -> Any:
         return None
     raw = request.cookies.get(BOOTH_COOKIE, "")
     booth_id, _sep, secret = raw.partition(".")
+    begin_read_only(db())
     booth = booths.authenticate_booth(db(), booth_id, secret) if secret else None
+    if request.endpoint not in READ_ONLY_VIEWS:
+        db().commit()  # end the read: this view writes, and its transaction takes the write lock
     if booth is None:
         if request.is_json or request.endpoint in ("booth.heartbeat", "booth.scan"):
             return jsonify({"status": "unpaired"}), 403
@@ -58,12 +71,29 @@ def _end_voter_session() -> None:
     """The voter is done (cast, cancel, idle): forget the slip and the voter's settings."""
     session.pop("booth_code", None)
     session.pop("booth_at", None)
+    session.pop("booth_cast_id", None)
     session["booth_reset"] = True  # the next start screen clears text size and contrast
     i18n.forget_language()
 
 
 def _election() -> Election:
     return elections.get_election(db(), g.booth.election_id)
+
+
+def _ballot_view() -> BallotView:
+    """The booth's election for a page that only shows it (a read-only transaction)."""
+    begin_read_only(db())
+    return elections.ballot_view(db(), g.booth.election_id)
+
+
+def _cast_id() -> str:
+    """This voter's cast id: made when the ballot is first shown, kept until the session ends.
+
+    The review page's cast form posts it; every retry of that form carries the same id.
+    """
+    if "booth_cast_id" not in session:
+        session["booth_cast_id"] = voting.new_cast_id()
+    return str(session["booth_cast_id"])
 
 
 def _idle_settings() -> dict[str, int]:
@@ -98,7 +128,7 @@ def start() -> Any:
     session.pop("booth_code", None)
     session.pop("booth_at", None)
     reset = bool(session.pop("booth_reset", False))
-    return render_template("booth/start.html", e=_election(), reset_prefs=reset)
+    return render_template("booth/start.html", e=_ballot_view(), reset_prefs=reset)
 
 
 class BoothThrottled(Exception):
@@ -125,6 +155,7 @@ def _begin(code: str) -> None:
     if wait:
         db().rollback()
         raise BoothThrottled(wait)
+    begin_read_only(db())
     try:
         voting.check_token(db(), _election(), code)
     except ElectionNotOpen:
@@ -132,13 +163,17 @@ def _begin(code: str) -> None:
         raise
     except DomainError:
         db().rollback()
-        booths.record_code_failure(db(), g.booth, now)
-        db().commit()
+        booth = db().get(Booth, g.booth.id)  # reloaded under the write lock: the count is exact
+        if booth is not None:
+            booths.record_code_failure(db(), booth, now)
+            db().commit()
+            g.booth = replace(g.booth, blocked_until=booth.blocked_until)
         raise
     finally:
-        db().rollback()  # a read-only check: release the write lock at once
+        db().rollback()  # a read-only check: end its snapshot at once
     session["booth_code"] = codes.normalise(code)
     session["booth_at"] = time.time()
+    session.pop("booth_cast_id", None)  # a new slip: its ballot form gets a fresh cast id
     session.pop("booth_reset", None)
 
 
@@ -148,13 +183,13 @@ def begin() -> Any:
         _begin(request.form.get("code", ""))
     except BoothThrottled as throttled:
         flash(throttle_text(throttled.seconds), "error")
-        return render_template("booth/start.html", e=_election(), reset_prefs=False), 429
+        return render_template("booth/start.html", e=_ballot_view(), reset_prefs=False), 429
     except DomainError as err:
         flash(error_text(err), "error")
         wait = booths.code_wait_seconds(g.booth, time.time())
         if wait:
             flash(throttle_text(wait), "error")
-        return render_template("booth/start.html", e=_election(), reset_prefs=False), 400
+        return render_template("booth/start.html", e=_ballot_view(), reset_prefs=False), 400
     return redirect(url_for("booth.ballot"))
 
 
@@ -182,12 +217,14 @@ def scan() -> Any:
 @bp.post("/heartbeat")
 def heartbeat() -> Any:
     """Sent by every booth page on a fixed clock, never at a voter's action: "this tablet is on"."""
-    booths.mark_seen(db(), g.booth, time.time())
-    db().commit()
+    booth = db().get(Booth, g.booth.id)
+    if booth is not None:
+        booths.mark_seen(db(), booth, time.time())
+        db().commit()
     return jsonify({"status": "ok", "voting": "booth_code" in session})
 
 
-def _marks_from_form(e: Election) -> list[int | None]:
+def _marks_from_form(e: Election | BallotView) -> list[int | None]:
     marks: list[int | None] = []
     for person in e.persons:
         values = request.form.getlist(f"p{person.number}")
@@ -196,7 +233,7 @@ def _marks_from_form(e: Election) -> list[int | None]:
     return marks
 
 
-def _ballot(e: Election, marks: dict[int, int], status: int = 200) -> Any:
+def _ballot(e: Election | BallotView, marks: dict[int, int], status: int = 200) -> Any:
     return render_template("booth/ballot.html", e=e, marks=marks, idle=_idle_settings()), status
 
 
@@ -205,7 +242,8 @@ def ballot() -> Any:
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
     session["booth_at"] = time.time()
-    return _ballot(_election(), {})
+    _cast_id()
+    return _ballot(_ballot_view(), {})
 
 
 @bp.post("/review")
@@ -214,14 +252,15 @@ def review() -> Any:
         return redirect(url_for("booth.start"))
     session["booth_at"] = time.time()
     _language_from_form()
-    e = _election()
+    e = _ballot_view()
     marks = _marks_from_form(e)
     chosen = {p.number: m for p, m in zip(e.persons, marks) if m is not None}
     if len(chosen) != len(e.persons):
         flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
                 chosen=len(chosen), total=len(e.persons)), "error")
         return _ballot(e, chosen, 400)
-    return render_template("booth/review.html", e=e, marks=chosen, idle=_idle_settings())
+    return render_template("booth/review.html", e=e, marks=chosen, idle=_idle_settings(),
+                           cast_id=_cast_id())
 
 
 @bp.post("/back")
@@ -231,7 +270,7 @@ def back() -> Any:
         return redirect(url_for("booth.start"))
     session["booth_at"] = time.time()
     _language_from_form()
-    e = _election()
+    e = _ballot_view()
     chosen = {p.number: m for p, m in zip(e.persons, _marks_from_form(e)) if m is not None}
     return _ballot(e, chosen)
 
@@ -247,12 +286,19 @@ def cast() -> Any:
     try:
         if any(m is None for m in marks):
             raise BallotIncomplete()
-        fingerprint = voting.cast_ballot(db(), e, code, [m for m in marks if m is not None])
+        fingerprint = voting.cast_ballot(db(), e, code, [m for m in marks if m is not None],
+                                         cast_id=request.form.get("cast_id"))
         db().commit()
     except BallotIncomplete as err:
         db().rollback()
         flash(error_text(err), "error")
         return _ballot(e, {}, 400)
+    except CastAlreadyRecorded:
+        # The same form again (its answer was lost): the first cast stands, nothing written.
+        # Its receipt is not shown again: nothing links the slip to its ballot.
+        db().rollback()
+        _end_voter_session()
+        return render_template("booth/recorded.html", e=e, seconds=DONE_SECONDS)
     except DomainError as err:
         db().rollback()
         _end_voter_session()

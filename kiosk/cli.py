@@ -16,16 +16,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
 from kiosk.permissions import ROLES
 from shared import backup, booths, crypto, voting
 from shared import election as elections
 from shared.box import export_box
 from shared.db import init_schema, make_engine, session_factory, transaction
+from shared.db_faults import BUSY, classify
 from shared.errors import DomainError
+from shared.migrations import SchemaError
 
 # Inside the package, so `kiosk serve` works from a wheel as well as from a checkout.
 GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn_conf.py"
+# An operator at the terminal can wait longer than a tablet (5 s, then "busy"): a close or
+# a check-in queued behind casts gets the write lock in milliseconds; 30 s covers a slow disk.
+CLI_BUSY_TIMEOUT_MS = 30_000
 
 
 def _config(args: argparse.Namespace) -> KioskConfig:
@@ -33,7 +40,7 @@ def _config(args: argparse.Namespace) -> KioskConfig:
 
 
 def _factory(config: KioskConfig) -> Any:
-    engine = make_engine(config.database_url)
+    engine = make_engine(config.database_url, CLI_BUSY_TIMEOUT_MS)
     init_schema(engine)
     return session_factory(engine)
 
@@ -43,6 +50,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     ensure_home(home, args.database_url)
     _factory(load_config(home))
     print(f"Đã chuẩn bị thư mục {home}")
+    return 0
+
+
+def _upgrade(config: KioskConfig) -> tuple[str | None, str]:
+    """Bring the database to this build's schema (shared/migrations); (before, after)."""
+    engine = make_engine(config.database_url, CLI_BUSY_TIMEOUT_MS)
+    try:
+        before, after = init_schema(engine)
+    finally:
+        engine.dispose()
+    if before != after:
+        print(f"Đã nâng cấp cơ sở dữ liệu từ phiên bản {before or '(trống)'} lên {after}.")
+    return before, after
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    before, after = _upgrade(_config(args))
+    if before == after:
+        print(f"Cơ sở dữ liệu đã ở phiên bản lược đồ mới nhất ({after}).")
     return 0
 
 
@@ -180,7 +206,10 @@ def gunicorn_command(home: Path, bind: str, workers: int | None = None,
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = home_from(args.home)
-    load_config(home)  # refuse early, with a clear message, if the folder is not ready
+    config = load_config(home)  # refuse early, with a clear message, if the folder is not ready
+    # Upgrade once here, before the workers start: each worker's create_app then finds the
+    # schema current, and a database this build cannot upgrade is named on this terminal.
+    _upgrade(config)
     command = gunicorn_command(home, args.bind, args.workers, args.certfile, args.keyfile)
     return subprocess.call(command)
 
@@ -199,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="tạo thư mục cài đặt, khóa bí mật và cơ sở dữ liệu")
     p.add_argument("--database-url", help="ví dụ postgresql+psycopg://user@host/db (mặc định SQLite)")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("upgrade", help="nâng cấp lược đồ cơ sở dữ liệu lên bản này (khởi động "
+                                       "kiosk cũng tự làm); sao lưu trước (docs/runbook.md)")
+    p.set_defaults(func=cmd_upgrade)
 
     user = sub.add_parser("user", help="tài khoản").add_subparsers(dest="user_command", required=True)
     p = user.add_parser("add", help="thêm tài khoản (quyền của từng vai trò: kiosk/permissions.py)")
@@ -267,8 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result: int = args.func(args)
         return result
-    except (DomainError, ConfigError, backup.BackupError, ValueError) as err:
+    except (DomainError, ConfigError, backup.BackupError, SchemaError, ValueError) as err:
         print(f"Lỗi: {err}", file=sys.stderr)
+        return 1
+    except DBAPIError as err:
+        fault = classify(err.orig)
+        if fault is None:
+            raise
+        # Named by its code only: the statement and its parameters stay out of the terminal.
+        if fault.kind == BUSY:
+            print(f"Lỗi: cơ sở dữ liệu đang bận ({fault.code}); chưa có gì được ghi. Hãy chạy lại "
+                  "lệnh sau giây lát.", file=sys.stderr)
+        else:
+            print(f"Lỗi: không ghi được vào cơ sở dữ liệu ({fault.code}: ổ đĩa đầy, chỉ cho đọc "
+                  "hoặc không truy cập được); chưa có gì được ghi.", file=sys.stderr)
         return 1
 
 

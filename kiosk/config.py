@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared import crypto
+from shared.db import BUSY_TIMEOUT_MS
 
 DEFAULT_HOME = "./instance"
 SECRET_FILE = "secret_key"
 SIGNING_KEY_FILE = "signing_key"
 CONFIG_FILE = "config.json"
-OPTIONAL_INT_KEYS = ("booth_idle_seconds", "booth_warning_seconds", "staff_idle_minutes")
+OPTIONAL_INT_KEYS = ("booth_idle_seconds", "booth_warning_seconds", "staff_idle_minutes",
+                     "db_busy_timeout_ms")
 
 
 class ConfigError(RuntimeError):
@@ -37,6 +39,7 @@ class KioskConfig:
     booth_idle_seconds: int = 120
     booth_warning_seconds: int = 30
     staff_idle_minutes: int = 30
+    db_busy_timeout_ms: int = BUSY_TIMEOUT_MS  # then 503 "busy, try again" (shared/db.py)
     csrf_enabled: bool = True
     testing: bool = False
 

@@ -19,12 +19,12 @@ from kiosk.permissions import permission_required
 from kiosk.qr import qr_data_uri
 from shared import election as elections
 from shared import voting
-from shared.errors import DomainError, InvalidInput
+from shared.errors import AlreadyHasSlip, DomainError, InvalidInput
 from shared.models import Election, Voter
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 SEARCH_LIMIT = 30
-BATCH_LIMIT = 100
+BATCH_LIMIT = 500  # one A4 sheet run of slips (issue 7)
 
 
 @bp.get("/")
@@ -94,14 +94,25 @@ def checkin(election_id: str) -> Any:
     voter_id = request.form.get("voter_id", "")
     try:
         e = elections.get_election(db(), election_id)
-        voter = voting.get_voter(db(), e.id, voter_id)
-        code = voting.check_in(db(), e, voter_id, g.user.username)
+        issued = voting.check_in_many(db(), e, [voter_id], g.user.username)
         db().commit()
     except DomainError as err:
         db().rollback()
         flash(error_text(err), "error")
         return redirect(url_for("desk.roster", election_id=election_id))
-    return _slips_page(e, [(voter, code)])
+    return _slips_page(e, issued)
+
+
+def _holder_named(e: Election, voter_ids: list[str], err: AlreadyHasSlip) -> DomainError:
+    """A batch refused because someone already holds a slip: say who, and that none was issued."""
+    db().rollback()  # back to the committed roster, where the holder's slip is recorded
+    holders = {v.voter_id: v for v in db().scalars(select(Voter).where(
+        Voter.election_id == e.id, Voter.voter_id.in_(voter_ids), Voter.slip_issued.is_(True)))}
+    holder = next((holders[v] for v in voter_ids if v in holders), None)
+    if holder is None:  # another desk was issuing to the same voter at that very moment
+        return err
+    return InvalidInput(_("%(name)s (%(id)s): %(reason)s Chưa phát phiếu nào.", name=holder.name,
+                          id=holder.voter_id, reason=error_text(err)))
 
 
 @bp.post("/<election_id>/batch")
@@ -115,15 +126,10 @@ def batch(election_id: str) -> Any:
             raise InvalidInput(_("Chưa chọn ai: đánh dấu những người cần in phiếu."))
         if len(voter_ids) > BATCH_LIMIT:
             raise InvalidInput(_("Mỗi lần in tối đa %(n)s phiếu.", n=BATCH_LIMIT))
-        issued = []
-        for voter_id in voter_ids:
-            voter = voting.get_voter(db(), e.id, voter_id)
-            try:
-                issued.append((voter, voting.check_in(db(), e, voter_id, g.user.username)))
-            except DomainError as err:
-                raise InvalidInput(_("%(name)s (%(id)s): %(reason)s Chưa phát phiếu nào.",
-                                     name=voter.name, id=voter.voter_id,
-                                     reason=error_text(err))) from err
+        try:
+            issued = voting.check_in_many(db(), e, voter_ids, g.user.username)
+        except AlreadyHasSlip as err:
+            raise _holder_named(e, voter_ids, err) from err
         db().commit()
     except DomainError as err:
         db().rollback()

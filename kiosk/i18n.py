@@ -24,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, redirect, request, url_for
-from flask_babel import Babel, get_locale, gettext
+from flask_babel import Babel, get_locale, get_translations, gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 import shared
+from shared.glossary import LEVEL_LABELS, LEVELS
 
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
@@ -74,10 +78,46 @@ def safe_next(target: str, fallback: str) -> str:
     return fallback
 
 
+def _translations() -> Any:
+    """This request's catalogue (Flask-Babel's), looked up once per request."""
+    cached = g.get("kiosk_translations")
+    if cached is None:
+        cached = g.kiosk_translations = get_translations()
+    return cached
+
+
+@pass_context
+def _template_gettext(context: Context, string: str, **variables: Any) -> Any:
+    """Jinja's new-style gettext: safe markup under autoescape, always %-formatted, like it."""
+    text = _translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+def level_texts() -> tuple[str, ...]:
+    """The three levels' labels in the page's language, in ballot order (for templates)."""
+    catalogue = _translations()
+    return tuple(catalogue.ugettext(LEVEL_LABELS[level]) for level in LEVELS)
+
+
 def init_app(app: Flask) -> None:
     """Install Flask-Babel, the language cookie and the /lang switch."""
     Babel(app, locale_selector=select_locale, default_locale=DEFAULT_LANGUAGE,
           default_domain="messages")
+    # Flask-Babel's template callables look the catalogue up again for every string (a
+    # ballot page has dozens); the request's locale is fixed at its first use, so once a
+    # request is enough.
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # jinja2.ext.i18n adds it
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+    )
+    # `_` and `gettext` straight to the catalogue: the extension's versions go through two
+    # more template calls per string, for the same result.
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
 
     @app.after_request
     def _language_cookie(response: Response) -> Response:
@@ -93,7 +133,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _language_globals() -> dict[str, Any]:
         return {"LANGUAGES": LANGUAGES, "current_lang": current_language(),
-                "error_text": error_text}
+                "error_text": error_text, "level_texts": level_texts}
 
     @app.post("/lang")
     def set_language() -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,12 +56,29 @@ def pair_booth(session: Session, typed_code: str) -> tuple[str, str]:
     return booth.id, secret
 
 
-def authenticate_booth(session: Session, booth_id: str, secret: str) -> Booth | None:
+@dataclass(frozen=True)
+class BoothPass:
+    """A paired booth as its requests see it (read once per request; writes load the row)."""
+
+    id: str
+    election_id: str
+    blocked_until: float
+
+
+# Every booth request checks its cookie: one plain query, without the ORM's per-object work.
+_BOOTHS = Booth.metadata.tables[Booth.__tablename__]
+
+
+def authenticate_booth(session: Session, booth_id: str, secret: str) -> BoothPass | None:
     """The booth for a cookie's id and secret, or None."""
-    booth = session.get(Booth, booth_id)
-    if booth is None or booth.secret_hash is None:
+    row = session.connection().execute(
+        select(_BOOTHS.c.election_id, _BOOTHS.c.secret_hash, _BOOTHS.c.blocked_until)
+        .where(_BOOTHS.c.id == booth_id)).first()
+    if row is None or row.secret_hash is None:
         return None
-    return booth if hmac.compare_digest(booth.secret_hash, _hash(secret)) else None
+    if not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        return None
+    return BoothPass(booth_id, row.election_id, row.blocked_until)
 
 
 def paired_booths(session: Session, election_id: str) -> list[Booth]:
@@ -84,7 +102,7 @@ def mark_seen(session: Session, booth: Booth, now: float) -> None:
     booth.last_seen = float(int(now) // 10 * 10)
 
 
-def code_wait_seconds(booth: Booth, now: float) -> int:
+def code_wait_seconds(booth: Booth | BoothPass, now: float) -> int:
     """Whole seconds this booth must still wait before it may try a slip code (0: now)."""
     return max(0, int(-(-(booth.blocked_until - now) // 1)))
 

@@ -7,18 +7,21 @@ from the file alone, so an auditor needs neither the kiosk nor its database.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import audit, crypto
+from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
-from shared.election import ballot_set_digest, manifest_of, token_log
+from shared.election import manifest_of, token_log
 from shared.errors import BoxInvalid, WrongElectionState
 from shared.models import Ballot, Election
 
@@ -58,6 +61,18 @@ def load_box(data: bytes) -> dict[str, Any]:
         box = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).") from exc
+    return _checked_header(box)
+
+
+def read_box(path: Path | str) -> dict[str, Any]:
+    """A box file parsed except its ballots, read from disk on each pass (shared/box_file.py)."""
+    try:
+        return _checked_header(read_members(path))
+    except OSError as exc:
+        raise BoxInvalid(f"Không đọc được tệp hòm phiếu: {exc.strerror or exc}.") from exc
+
+
+def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
         raise BoxInvalid("Tệp không phải là hòm phiếu.")
     if box.get("version") != BOX_VERSION:
@@ -114,7 +129,10 @@ def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
     checks.append(Check("manifest_signature", "Chữ ký trên bản mô tả cuộc lấy phiếu (manifest)", ok,
                         "" if ok else "chữ ký không khớp: manifest đã bị sửa hoặc ký sai khóa"))
     body = {k: v for k, v in box.items() if k != "box_signature"}
-    ok = crypto.verify_signature(public, _hex(box.get("box_signature")), canonical_bytes(body))
+    if isinstance(body.get("ballots"), BallotStream):  # read from a file: hashed as it streams
+        ok = crypto.verify_signature_stream(public, _hex(box.get("box_signature")), canonical_chunks(body))
+    else:
+        ok = crypto.verify_signature(public, _hex(box.get("box_signature")), canonical_bytes(body))
     checks.append(Check("box_signature", "Chữ ký trên toàn bộ hòm phiếu", ok,
                         "" if ok else "chữ ký không khớp: nội dung hòm đã bị thay đổi"))
     return checks
@@ -186,34 +204,65 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
 def _ballots(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any]) -> Check:
     title = _TITLES["ballots"]
     ballots = box.get("ballots", [])
+    if not isinstance(ballots, (list, BallotStream)):
+        raise TypeError("ballots is not an array")
     length = box["manifest"].get("ballot_ciphertext_length")
-    fingerprints = []
+    # One pass, holding no fingerprint list (a box may be streamed from its file): sorted
+    # and unique together mean each fingerprint is greater than the one before it.
+    set_digest = BallotSetDigest()
+    previous, duplicate, unsorted = "", False, False
     for i, b in enumerate(ballots, start=1):
         try:
             ct = base64.b64decode(b["ciphertext"], validate=True)
         except (KeyError, TypeError, ValueError):
             return Check("ballots", title, False, f"phiếu thứ {i} sai định dạng")
-        if crypto.fingerprint(ct) != b.get("fingerprint"):
+        fingerprint = crypto.fingerprint(ct)
+        if fingerprint != b.get("fingerprint"):
             return Check("ballots", title, False, f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)")
         if len(ct) != length:
             return Check("ballots", title, False, f"phiếu thứ {i} có độ dài khác các phiếu còn lại")
-        fingerprints.append(b["fingerprint"])
-    if len(set(fingerprints)) != len(fingerprints):
+        duplicate = duplicate or fingerprint == previous
+        unsorted = unsorted or fingerprint < previous
+        previous = fingerprint
+        set_digest.add(fingerprint)
+    if duplicate:
         return Check("ballots", title, False, "có phiếu trùng lặp")
-    if fingerprints != sorted(fingerprints):
+    if unsorted:
         return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay")
-    if ballot_set_digest(fingerprints) != record.get("ballot_set_digest"):
+    if set_digest.hexdigest() != record.get("ballot_set_digest"):
         return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
                      "(có phiếu bị thêm, bớt hoặc thay)")
     counts = record.get("counts", {})
     spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
     checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
-    if len(fingerprints) != spent or counts.get("ballots") != len(fingerprints):
-        return Check("ballots", title, False, f"số phiếu ({len(fingerprints)}) khác số mã đã dùng ({spent})")
-    if len(fingerprints) > checked_in or counts.get("checked_in") != checked_in:
+    if set_digest.count != spent or counts.get("ballots") != set_digest.count:
+        return Check("ballots", title, False, f"số phiếu ({set_digest.count}) khác số mã đã dùng ({spent})")
+    if set_digest.count > checked_in or counts.get("checked_in") != checked_in:
         return Check("ballots", title, False, "số phiếu lớn hơn số người đã điểm danh, "
                      "hoặc số điểm danh không khớp nhật ký")
-    return Check("ballots", title, True, f"{len(fingerprints)} phiếu, mỗi phiếu {length} byte")
+    return Check("ballots", title, True, f"{set_digest.count} phiếu, mỗi phiếu {length} byte")
+
+
+class BallotSetDigest:
+    """ballot_set_digest (shared.election) of fingerprints added one by one, in their order.
+
+    D(list of hex strings) is SHA-256 of `["fp1","fp2",...]`; hex needs no JSON escaping.
+    """
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256(b"[")
+        self.count = 0
+
+    def add(self, fingerprint: str) -> None:
+        """Append one fingerprint (already checked to be the hex SHA-256 of its ciphertext)."""
+        self._sha.update((',"' if self.count else '"').encode() + fingerprint.encode() + b'"')
+        self.count += 1
+
+    def hexdigest(self) -> str:
+        """The digest of the fingerprints added so far."""
+        sha = self._sha.copy()
+        sha.update(b"]")
+        return sha.hexdigest()
 
 
 def verify_box(box: dict[str, Any], kiosk_key: str | None = None) -> list[Check]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Sequence
+from collections.abc import Iterable, Sequence
 
 from Crypto.Protocol.SecretSharing import Shamir
+from Crypto.PublicKey.ECC import EccPoint
+from Crypto.Signature import eddsa
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -136,6 +138,38 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> boo
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+# Ed25519 base point (RFC 8032 5.1): for the streamed check below.
+_ED25519_B = EccPoint(
+    15112221349535400772501151409588531511454012693041857206046113283949847762202,
+    46316835694926478169428394003475163141307993866256225615783033603165251855960, "ed25519")
+_ED25519_L = 2**252 + 27742317777372353535851937790883648493
+
+
+def verify_signature_stream(public_key: bytes, signature: bytes, chunks: Iterable[bytes]) -> bool:
+    """verify_signature over the concatenated chunks, never holding them all (a large box).
+
+    RFC 8032 5.1.7 with k = SHA-512(R || A || M) fed chunk by chunk; `cryptography` takes
+    only a whole message, so the curve arithmetic is PyCryptodome's (its own Ed25519
+    verifier's cofactored check, [8][S]B = [8]R + [8][k]A). Honest signatures verify the
+    same under both; tests/test_box_stream.py compares them.
+    """
+    if len(signature) != 64 or len(public_key) != 32:
+        return False
+    try:
+        point_a = eddsa.import_public_key(public_key).pointQ
+        point_r = eddsa.import_public_key(signature[:32]).pointQ
+    except ValueError:
+        return False
+    s = int.from_bytes(signature[32:], "little")
+    if s >= _ED25519_L:
+        return False
+    h = hashlib.sha512(signature[:32] + public_key)
+    for chunk in chunks:
+        h.update(chunk)
+    k = int.from_bytes(h.digest(), "little") % _ED25519_L
+    return bool((8 * s) * _ED25519_B == point_r * 8 + point_a * (8 * k))
 
 
 # --- passwords and random -----------------------------------------------------------------

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.models import Base
+from shared import migrations
+
+READ_ONLY_OPTION = "kiosk_read_only"  # execution option read by the SQLite "begin" hook
+# How long a writer waits for the database's write lock before giving up ("busy"; the
+# kiosk then answers 503 and the booth retries with the same cast id). A healthy cast holds
+# the lock for milliseconds, so 5 s means a stuck writer (a long close, a backup on a slow
+# disk). A writer may wait twice: on its process's writer lock (below), then in SQLite, so
+# at most 10 s plus the request's own work: still far below gunicorn's 30 s worker timeout.
+# A waiting request is answered "busy, try again", never killed half-way (which the booth
+# would see as a reset, not a 503).
+BUSY_TIMEOUT_MS = 5000
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """An engine for url; SQLite gets WAL, synchronous=FULL and explicit transactions.
 
+    busy_timeout_ms bounds the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     hide_parameters: a database error's message, which an app logs with its time, must not
     quote a statement's parameters (token hashes, fingerprints, ciphertexts: DESIGN.md 5).
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+        engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000,
+                                                  "check_same_thread": False},
                                hide_parameters=True)
 
         @event.listens_for(engine, "connect")
@@ -29,22 +45,71 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
+
+        # The writers of one process (a gunicorn worker's threads) queue on this lock before
+        # BEGIN IMMEDIATE and are woken the moment it is free. SQLite's busy handler instead
+        # polls in sleeps of up to 100 ms, so threads racing there mostly sleep while the lock
+        # is free; now only one writer per process ever waits in SQLite. Released when the
+        # connection goes back to the pool, which a session does right after COMMIT/ROLLBACK.
+        writers = _WRITER_LOCKS[engine] = threading.Lock()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Take the write lock up front (BEGIN IMMEDIATE) so two writers never deadlock
-            # half-way and a cast either commits whole or not at all.
+            # half-way and a cast either commits whole or not at all. A transaction begun
+            # by begin_read_only() takes no lock: WAL readers see a snapshot and wait for
+            # nobody, and query_only makes any write in it fail instead of racing a writer.
+            read_only = bool(conn.get_execution_options().get(READ_ONLY_OPTION))
+            if conn.info.get("query_only", False) != read_only:
+                conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+                conn.info["query_only"] = read_only
+            if read_only:
+                conn.exec_driver_sql("BEGIN")
+                return
+            if not conn.info.get("writer_lock"):
+                # Bounded like SQLite's own wait: past it, BEGIN IMMEDIATE decides ("busy").
+                conn.info["writer_lock"] = writers.acquire(timeout=busy_timeout_ms / 1000)
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        @event.listens_for(engine, "checkin")
+        def _release_writer(_dbapi_conn: Any, record: Any) -> None:
+            if record.info.pop("writer_lock", False):
+                writers.release()
+
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={"options": f"-c lock_timeout={int(busy_timeout_ms)}"})
 
 
-def init_schema(engine: Engine) -> None:
-    """Create the tables if they do not exist."""
-    Base.metadata.create_all(engine)
+def init_schema(engine: Engine) -> tuple[str | None, str]:
+    """Bring the schema to this build's newest revision (shared/migrations); (before, after).
+
+    A new database gets every revision, an older build's database the ones it lacks, in
+    one transaction: a failure leaves it as it was (SchemaError if it is not ours).
+    """
+    return migrations.upgrade(engine)
+
+
+def begin_read_only(session: Session) -> None:
+    """Start the session's next transaction as a read-only one (no write lock; writes fail).
+
+    For requests that only read (booth pages): on SQLite a plain BEGIN instead of BEGIN
+    IMMEDIATE, so they never queue behind a cast's commit; on PostgreSQL a READ ONLY
+    transaction. Every other transaction still begins as a writer. Call it before the
+    transaction's first statement; it does nothing inside a transaction already begun.
+    """
+    if session.in_transaction():
+        return
+    dialect = session.get_bind().dialect.name
+    option = "postgresql_readonly" if dialect == "postgresql" else READ_ONLY_OPTION
+    session.connection(execution_options={option: True})
+
+
+def writer_lock(engine: Engine) -> threading.Lock | None:
+    """The lock this process's writers of a SQLite engine queue on (None for PostgreSQL)."""
+    return _WRITER_LOCKS.get(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -163,6 +164,66 @@ def get_election(session: Session, election_id: str, lock: bool = False) -> Elec
     if election is None:
         raise ElectionNotFound()
     return election
+
+
+@dataclass(frozen=True)
+class BallotPerson:
+    """One row of the ballot as the booth shows it."""
+
+    number: int
+    name: str
+    position: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class BallotView:
+    """What the booth's pages show of an election: read-only, never used to cast."""
+
+    id: str
+    title: str
+    organization: str
+    state: str
+    persons: tuple[BallotPerson, ...]
+
+
+# Per process: (election id, manifest hash) -> (title, organization, persons). The manifest
+# hash commits to exactly these fields, frozen at the key ceremony, so an entry can never go
+# stale; the state is read afresh on every call. Nothing about a voter is kept here.
+_FROZEN_BALLOTS: dict[tuple[str, str], tuple[str, str, tuple[BallotPerson, ...]]] = {}
+_FROZEN_BALLOTS_MAX = 16
+
+
+def ballot_view(session: Session, election_id: str) -> BallotView:
+    """The ballot of an election and its current state, for display; ElectionNotFound if none.
+
+    One small query per call once the key ceremony has frozen the ballot (booth pages run
+    on every tablet, so they must be cheap); a cast still loads and locks the election
+    itself (shared/voting.py), whatever a page showed.
+    """
+    if not storable(election_id):
+        raise ElectionNotFound()
+    # Plain table queries on the session's connection: the ORM adds only per-call work here.
+    conn = session.connection()
+    elections_table, persons_table = Election.__table__.c, Person.__table__.c
+    row = conn.execute(select(elections_table.state, elections_table.manifest_hash)
+                       .where(elections_table.id == election_id)).first()
+    if row is None:
+        raise ElectionNotFound()
+    state, manifest_hash = row
+    frozen = _FROZEN_BALLOTS.get((election_id, manifest_hash)) if manifest_hash else None
+    if frozen is None:
+        title, organization = conn.execute(select(elections_table.title, elections_table.organization)
+                                           .where(elections_table.id == election_id)).one()
+        persons = tuple(BallotPerson(*p) for p in conn.execute(
+            select(persons_table.number, persons_table.name, persons_table.position, persons_table.unit)
+            .where(persons_table.election_id == election_id).order_by(persons_table.number)))
+        frozen = (title, organization, persons)
+        if manifest_hash:  # a draft's ballot may still change: never kept
+            if len(_FROZEN_BALLOTS) >= _FROZEN_BALLOTS_MAX:
+                _FROZEN_BALLOTS.clear()
+            _FROZEN_BALLOTS[(election_id, manifest_hash)] = frozen
+    return BallotView(election_id, frozen[0], frozen[1], state, frozen[2])
 
 
 def lock_election(session: Session, election: Election) -> None:

@@ -60,6 +60,12 @@ class TokenAlreadySpent(DomainError):
     message = "Phiếu này đã được sử dụng. Mỗi phiếu chỉ dùng một lần."
 
 
+class CastAlreadyRecorded(DomainError):
+    """A retried cast (same cast id) of a slip whose ballot is already stored: nothing to do."""
+
+    message = "Phiếu của đồng chí đã được ghi nhận ở lần gửi trước."
+
+
 class TokenVoided(DomainError):
     """The slip was voided (spoiled, replaced or unused at close)."""
 

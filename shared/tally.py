@@ -7,18 +7,24 @@ Every screen and file (print view, JSON, later PDF and spreadsheets) is rendered
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from shared import crypto
 from shared.ballot import decode_marks, hpke_info
-from shared.box import all_passed, verify_box
+from shared.box import BallotSetDigest, all_passed, verify_box
 from shared.canonical import canonical_bytes, digest
 from shared.errors import BoxInvalid
 from shared.rules import PersonResult, count_rows
 from shared.shares import ShareCard, rebuild_key
 
 RESULTS_FORMAT = "cv-results"
+# Called with (ballots decrypted so far, ballots in the box): a progress bar's figures.
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 500
+BOX_CHANGED = ("Hòm phiếu đã thay đổi trong lúc kiểm phiếu: kết quả bị hủy, "
+               "hãy nhập lại hòm phiếu và kiểm lại.")
 
 
 @dataclass(frozen=True)
@@ -72,16 +78,45 @@ def decrypted_marks(box: dict[str, Any], key: bytes | bytearray) -> Iterator[lis
     info = hpke_info(manifest["election_id"], digest(manifest))
     persons = len(manifest["persons"])
     for ballot in box["ballots"]:
+        yield _marks(base64.b64decode(ballot["ciphertext"]), key, info, persons)
+
+
+def _marks(ciphertext: bytes, key: bytes | bytearray, info: bytes, persons: int) -> list[int] | None:
+    try:
+        plaintext = crypto.open_ballot(ciphertext, key, info)
+    except crypto.CryptoError:
+        return None
+    return decode_marks(plaintext, persons)
+
+
+def verified_marks(box: dict[str, Any], key: bytes | bytearray, progress: Progress | None = None,
+                   every: int = PROGRESS_EVERY) -> Iterator[list[int] | None]:
+    """decrypted_marks of a verified box, re-checking that the ballots are the verified ones.
+
+    A box read from its file is read twice (verify, then this pass): every ciphertext is
+    hashed again and the set must give the close record's ballot-set digest, so a file
+    changed in between raises BoxInvalid at the end instead of yielding a count.
+    """
+    manifest = box["manifest"]
+    info = hpke_info(manifest["election_id"], digest(manifest))
+    persons = len(manifest["persons"])
+    total = len(box["ballots"])
+    seen = BallotSetDigest()
+    for ballot in box["ballots"]:
         try:
-            plaintext = crypto.open_ballot(base64.b64decode(ballot["ciphertext"]), key, info)
-        except crypto.CryptoError:
-            yield None
-            continue
-        yield decode_marks(plaintext, persons)
+            ciphertext = base64.b64decode(ballot["ciphertext"], validate=True)
+        except (KeyError, TypeError, ValueError):
+            raise BoxInvalid(BOX_CHANGED) from None
+        seen.add(crypto.fingerprint(ciphertext))
+        yield _marks(ciphertext, key, info, persons)
+        if progress is not None and (seen.count % every == 0 or seen.count == total):
+            progress(seen.count, total)
+    if seen.count != total or seen.hexdigest() != box["close"]["record"]["ballot_set_digest"]:
+        raise BoxInvalid(BOX_CHANGED)
 
 
 def tally_box(box: dict[str, Any], cards: Sequence[ShareCard], counted_from: str, counted_to: str,
-              kiosk_key: str | None = None) -> Results:
+              kiosk_key: str | None = None, progress: Progress | None = None) -> Results:
     """Verify the box, rebuild the key from k cards, decrypt and count; BoxInvalid/ShareError."""
     checks = verify_box(box, kiosk_key)
     if not all_passed(checks):
@@ -90,7 +125,7 @@ def tally_box(box: dict[str, Any], cards: Sequence[ShareCard], counted_from: str
     manifest = box["manifest"]
     key = rebuild_key(cards, manifest)
     try:
-        collected, rows = count_rows(manifest["persons"], decrypted_marks(box, key))
+        collected, rows = count_rows(manifest["persons"], verified_marks(box, key, progress))
     finally:
         crypto.wipe(key)
     record = box["close"]["record"]

@@ -3,15 +3,23 @@
 The slip token is 12 random bytes (96 bits) shown as Crockford base32 with a check
 symbol; only its election-bound SHA-256 is stored. Casting spends the token and stores
 the encrypted ballot in the caller's single transaction, so neither exists without the other.
+
+A cast is idempotent: the booth's ballot form carries a random cast id, whose SHA-256 is
+stored on the token it spends, so the same form posted again (the answer to the first was
+lost) is recognised as a cast already recorded instead of "slip already used".
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
@@ -21,6 +29,7 @@ from shared.election import ballot_info, lock_election, storable
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
+    CastAlreadyRecorded,
     ElectionNotOpen,
     TokenAlreadySpent,
     TokenInvalid,
@@ -32,7 +41,10 @@ from shared.models import Election, Token, Voter
 from shared.rules import VALID_MARKS
 
 TOKEN_BYTES = 12
+CAST_ID_BYTES = 16  # 128 bits: a retry can only be claimed by the form that carried the id
+CAST_ID_RE = re.compile(rf"[0-9a-f]{{{2 * CAST_ID_BYTES}}}")
 CHECKIN_STATES = ("ready", "open", "paused")
+_shuffler = secrets.SystemRandom()
 
 
 def new_token_code() -> tuple[bytes, str]:
@@ -81,29 +93,58 @@ def get_voter(session: Session, election_id: str, voter_id: str) -> Voter:
 
 def check_in(session: Session, election: Election, voter_id: str, actor: str) -> str:
     """Mark the voter present and issue one slip; returns the printed code (never stored)."""
+    [(_voter, code)] = check_in_many(session, election, [voter_id], actor)
+    return code
+
+
+def check_in_many(session: Session, election: Election, voter_ids: Sequence[str],
+                  actor: str) -> list[tuple[Voter, str]]:
+    """Check in each voter and issue one slip each, in order; (voter, printed code) pairs.
+
+    VoterNotFound or AlreadyHasSlip if any one is refused: the caller then rolls back and
+    nobody gets a slip. One roster query, one guarded UPDATE and one token insert serve the
+    whole batch (the desk prints an A4 sheet of up to 500 slips at once, issue 7).
+    """
     lock_election(session, election)
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
-    voter = get_voter(session, election.id, voter_id)
-    if voter.slip_issued:
-        raise AlreadyHasSlip()
-    first_time = not voter.checked_in
-    # A guarded UPDATE, so two desks clicking at once cannot both issue a slip.
-    claimed = _rows_changed(session, update(Voter).where(Voter.id == voter.id,
+    if not voter_ids:
+        return []  # an INSERT given no rows would insert one of defaults
+    wanted = [v for v in voter_ids if storable(v)]
+    found = {v.voter_id: v for v in session.scalars(
+        select(Voter).where(Voter.election_id == election.id, Voter.voter_id.in_(wanted)))}
+    voters = []
+    for voter_id in voter_ids:
+        voter = found.get(voter_id)
+        if voter is None:
+            raise VoterNotFound()
+        if voter.slip_issued:
+            raise AlreadyHasSlip()
+        voters.append(voter)
+    first_time = {voter.id: not voter.checked_in for voter in voters}
+    # A guarded UPDATE, so two desks clicking at once cannot both issue a slip (and the same
+    # voter twice in one batch gets one).
+    claimed = _rows_changed(session, update(Voter).where(Voter.id.in_(list(first_time)),
                                                          Voter.slip_issued.is_(False))
                             .values(slip_issued=True, checked_in=True))
-    if claimed != 1:
+    if claimed != len(voters):
         raise AlreadyHasSlip()
-    token, code = new_token_code()
-    token_hash = crypto.token_hash(election.id, token)
-    session.add(Token(token_hash=token_hash, election_id=election.id, state="issued"))
-    if first_time:
-        audit.append_event(session, election.id, "voter.checked_in", actor, {"voter_id": voter_id})
-    # DESIGN.md 5: the check-in record never learns which token. This event counts the slip
-    # but names no token hash: it sits right after the voter's check-in in the chain, so a
-    # hash here would pair the voter with the token that later shows up as spent.
-    audit.append_event(session, election.id, "token.issued", actor, {})
-    return code
+    issued = [(voter, new_token_code()) for voter in voters]
+    tokens = [{"token_hash": crypto.token_hash(election.id, token), "election_id": election.id,
+               "state": "issued"} for _voter, (token, _code) in issued]
+    # Inserted in a random order: PostgreSQL's heap order would otherwise follow the batch's.
+    _shuffler.shuffle(tokens)
+    session.execute(insert(Token), tokens)
+    events: list[tuple[str, dict[str, Any]]] = []
+    for voter in voters:
+        if first_time[voter.id]:
+            events.append(("voter.checked_in", {"voter_id": voter.voter_id}))
+        # DESIGN.md 5: the check-in record never learns which token. This event counts the
+        # slip but names no token hash: it sits right after the voter's check-in in the chain,
+        # so a hash here would pair the voter with the token that later shows up as spent.
+        events.append(("token.issued", {}))
+    audit.append_events(session, election.id, actor, events)
+    return [(voter, code) for voter, (_token, code) in issued]
 
 
 def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
@@ -134,11 +175,33 @@ def _find_token(session: Session, election: Election, typed_code: str) -> Token:
     return token
 
 
-def check_token(session: Session, election: Election, typed_code: str) -> str:
-    """The token hash of a usable slip of this open election; the matching error otherwise."""
-    if election.state != "open":
+def new_cast_id() -> str:
+    """A fresh random cast id for one voter's ballot form (hex, 128 bits)."""
+    return crypto.random_bytes(CAST_ID_BYTES).hex()
+
+
+def cast_hash(cast_id: str | None) -> str | None:
+    """What the token row keeps of a cast id (its SHA-256); None if absent or malformed."""
+    if not cast_id or not CAST_ID_RE.fullmatch(cast_id):
+        return None
+    return hashlib.sha256(cast_id.encode("ascii")).hexdigest()
+
+
+def check_token(session: Session, election: Election, typed_code: str,
+                retry_hash: str | None = None) -> str:
+    """The token hash of a usable slip of this open election; the matching error otherwise.
+
+    With retry_hash (the hash of the posting form's cast id): CastAlreadyRecorded if that
+    very cast spent the slip, even if the vote was paused or closed since.
+    """
+    if election.state != "open" and retry_hash is None:
         raise ElectionNotOpen()
     token = _find_token(session, election, typed_code)
+    if token.state == "spent" and retry_hash is not None and token.cast_hash is not None \
+            and hmac.compare_digest(token.cast_hash, retry_hash):
+        raise CastAlreadyRecorded()
+    if election.state != "open":
+        raise ElectionNotOpen()
     if token.state == "spent":
         raise TokenAlreadySpent()
     if token.state == "voided":
@@ -155,20 +218,24 @@ def validate_marks(election: Election, marks: Sequence[int]) -> list[int]:
     return list(marks)
 
 
-def cast_ballot(session: Session, election: Election, typed_code: str, marks: Sequence[int]) -> str:
+def cast_ballot(session: Session, election: Election, typed_code: str, marks: Sequence[int],
+                cast_id: str | None = None) -> str:
     """Spend the slip and store the encrypted ballot in the caller's transaction; return the fingerprint.
 
     The audit event names only the token hash; the ballot row names nothing: no token,
-    no booth, no time. Callers commit once, so both happen or neither does.
+    no booth, no time. Callers commit once, so both happen or neither does. The token
+    keeps only the hash of the form's random cast id (no ballot id, fingerprint or time), so
+    a retry of this same cast raises CastAlreadyRecorded and writes nothing.
     """
     marks = validate_marks(election, marks)
     lock_election(session, election)
-    token_hash = check_token(session, election, typed_code)
+    retry_hash = cast_hash(cast_id)
+    token_hash = check_token(session, election, typed_code, retry_hash)
     # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.
     spent = _rows_changed(session, update(Token).where(Token.token_hash == token_hash,
                                                        Token.election_id == election.id,
                                                        Token.state == "issued")
-                          .values(state="spent"))
+                          .values(state="spent", cast_hash=retry_hash))
     if spent != 1:
         raise TokenAlreadySpent()
     ciphertext = seal(marks, len(election.persons), bytes(election.public_key or b""),

@@ -7,6 +7,12 @@
 - `pg_url`: a fresh database on that server for each test (CREATE DATABASE through an
   AUTOCOMMIT connection, prepared one test ahead), dropped afterwards.
 - `db_url`: parametrized over SQLite and PostgreSQL, for code that must work on both.
+- `kiosk_database` (automatic): every test of the modules in BOTH_DATABASES runs twice,
+  `[sqlite]` as before and `[postgresql]`, where each kiosk instance the test makes (the web
+  app through tests/kiosk_client.make_app, or the `kiosk` command through
+  KIOSK_DATABASE_URL) works on a fresh database of the session's PostgreSQL server.
+  Tests that choose their database themselves (db_url, sqlite_url, pg_url) or are marked
+  `sqlite_only` run once.
 """
 
 from __future__ import annotations
@@ -20,6 +26,19 @@ from pathlib import Path
 import pytest
 
 from tests import pg_server
+
+# Modules that drive a kiosk instance, and so its database, through the web app or the kiosk
+# command. Left out on purpose: the browser and gunicorn tests (slow; they run the same code
+# on SQLite), test_load_faults and test_disk_faults (kill -9, full disk: SQLite files),
+# test_volume (a million ballot positions: arithmetic, not the database), test_demo (the
+# demo is SQLite by design); and the counter's tests, which read box files, not a database
+# (test_box checks that boxes exported from either database verify and count).
+BOTH_DATABASES = frozenset({
+    "tests.test_kiosk_web", "tests.test_kiosk_access", "tests.test_kiosk_screens",
+    "tests.test_kiosk_i18n", "tests.test_qr_scan", "tests.test_web_hardening",
+    "tests.test_cli_flow",
+})
+CHOSEN_DATABASE = frozenset({"db_url", "sqlite_url", "pg_url"})
 
 # The counter web tests' fixtures (app, browser, config, election, foreign); a module that
 # defines a fixture of the same name (the kiosk tests' `app`) uses its own.
@@ -114,3 +133,43 @@ def pg_url(_pg_databases: _Databases) -> Iterator[str]:
 def db_url(request: pytest.FixtureRequest) -> str:
     """A fresh database URL, once on SQLite and once on PostgreSQL."""
     return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: in a BOTH_DATABASES module, run on SQLite only (say why)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if (metafunc.module.__name__ in BOTH_DATABASES
+            and "kiosk_database" in metafunc.fixturenames
+            and "tmp_path" in metafunc.fixturenames  # where a kiosk home lives: none, no database
+            and not CHOSEN_DATABASE & set(metafunc.fixturenames)
+            and metafunc.definition.get_closest_marker("sqlite_only") is None):
+        metafunc.parametrize("kiosk_database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def kiosk_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where this test's kiosk instances keep their data: "sqlite" (each home's own file,
+    the default) or "postgresql" (see the module docstring)."""
+    kind = str(getattr(request, "param", "sqlite"))
+    if kind == "sqlite":
+        yield kind
+        return
+    from tests import kiosk_client
+
+    databases: _Databases = request.getfixturevalue("_pg_databases")
+    first = str(request.getfixturevalue("pg_url"))
+    monkeypatch.setenv("KIOSK_DATABASE_URL", first)  # the kiosk command, and gunicorn
+    by_home: dict[Path, str] = {}
+
+    def database_for_home(home: Path) -> str:
+        if home not in by_home:
+            by_home[home] = databases.take() if by_home else first
+        return by_home[home]
+
+    monkeypatch.setattr(kiosk_client, "database_for_home", database_for_home)
+    yield kind
+    for url in list(by_home.values())[1:]:
+        databases.drop(url)

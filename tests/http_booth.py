@@ -1,7 +1,8 @@
 """A real kiosk under gunicorn with TLS, and booths that talk to it over HTTPS like a tablet.
 
-Used by the load and fault tests: cookies (Secure, so HTTPS), CSRF tokens taken from the
-pages, the same form fields a browser posts.
+Used by the load and fault tests and the cast benchmark: cookies (Secure, so HTTPS), CSRF
+tokens taken from the pages, the same form fields a browser posts, and one kept-alive
+connection per booth, as a tablet's browser keeps one.
 """
 
 from __future__ import annotations
@@ -40,22 +41,26 @@ class Kiosk:
     def __post_init__(self) -> None:
         self.tls = self.home.parent / "tls"
 
-    def start(self, workers: int = 3) -> None:
-        """Start gunicorn in its own process group and wait until it answers."""
+    def start(self, workers: int | None = None) -> None:
+        """Start gunicorn (workers: kiosk/gunicorn_conf.py's unless given) in its own process
+        group and wait until it answers."""
         self.port = self.port or free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "--home", str(self.home), "serve",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--bind", f"127.0.0.1:{self.port}", *(["--workers", str(workers)] if workers else []),
              "--certfile", str(self.tls / "server.pem"), "--keyfile", str(self.tls / "server-key.pem")],
             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 60
         while True:
+            probe = Booth(self)
             try:
-                status, _ = Booth(self).request("GET", "/healthz")
+                status, _ = probe.request("GET", "/healthz")
                 if status == 200:
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 pass
+            finally:
+                probe.close()
             if time.time() > deadline:
                 raise RuntimeError("kiosk did not start")
             time.sleep(0.2)
@@ -101,40 +106,83 @@ def prepare_kiosk(directory: Path, persons: int, voters: int) -> Kiosk:
     return Kiosk(home, election_id, codes)
 
 
-class Booth:
-    """One tablet session: its own cookies, speaking HTTPS to the kiosk."""
+# A kept-alive connection idle this long is not reused: the server (gunicorn_conf.py,
+# keepalive 75 s) may be closing it just as a request goes out.
+IDLE_REUSE_SECONDS = 30.0
+# What a dead kept-alive connection raises when a request is sent on it.
+STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+                    ssl.SSLEOFError)
 
-    def __init__(self, server: Kiosk, cookies: dict[str, str] | None = None) -> None:
+
+class Booth:
+    """One tablet session: its own cookies and one kept-alive HTTPS connection to the kiosk.
+
+    Like a browser, a request that fails on a reused connection before any answer is sent
+    again on a new one, but only if it is a GET: a POST (a cast) is never sent twice behind
+    the caller's back.
+    """
+
+    def __init__(self, server: Kiosk, cookies: dict[str, str] | None = None,
+                 context: ssl.SSLContext | None = None) -> None:
         self.server = server
         self.cookies = dict(cookies or {})
-        self.context = ssl.create_default_context(cafile=str(server.tls / "ca.pem"))
+        self.context = context or ssl.create_default_context(cafile=str(server.tls / "ca.pem"))
+        self.conn: http.client.HTTPSConnection | None = None
+        self.used_at = 0.0
+
+    def close(self) -> None:
+        """Close the kept-alive connection (the next request opens a new one)."""
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None,
                 timeout: float = 60, referer: str | None = None) -> tuple[int, str]:
-        conn = http.client.HTTPSConnection("localhost", self.server.port, context=self.context,
-                                           timeout=timeout)
+        if self.conn is not None and time.monotonic() - self.used_at > IDLE_REUSE_SECONDS:
+            self.close()
+        reused = self.conn is not None
         try:
-            origin = f"https://localhost:{self.server.port}"
-            headers = {"Host": f"localhost:{self.server.port}"}
-            if referer:
-                headers["Referer"] = origin + referer  # as a browser does under same-origin
-            if self.cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            body = None
-            if form is not None:
-                from urllib.parse import urlencode
+            return self._exchange(method, path, form, timeout, referer)
+        except STALE_CONNECTION:
+            self.close()
+            if not reused or method != "GET":
+                raise
+            return self._exchange(method, path, form, timeout, referer)
+        except BaseException:
+            self.close()
+            raise
 
-                body = urlencode(form)
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            for header, value in response.getheaders():
-                if header.lower() == "set-cookie":
-                    name, _, rest = value.partition("=")
-                    self.cookies[name] = rest.split(";", 1)[0]
-            return response.status, response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
+    def _exchange(self, method: str, path: str, form: dict[str, str] | None, timeout: float,
+                  referer: str | None) -> tuple[int, str]:
+        if self.conn is None:
+            self.conn = http.client.HTTPSConnection("localhost", self.server.port,
+                                                    context=self.context, timeout=timeout)
+        conn = self.conn
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        origin = f"https://localhost:{self.server.port}"
+        headers = {"Host": f"localhost:{self.server.port}"}
+        if referer:
+            headers["Referer"] = origin + referer  # as a browser does under same-origin
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            from urllib.parse import urlencode
+
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name] = rest.split(";", 1)[0]
+        text = response.read().decode("utf-8", "replace")
+        if response.will_close:
+            self.close()
+        self.used_at = time.monotonic()
+        return response.status, text
 
     def post(self, path: str, page: str, form: dict[str, str], timeout: float = 60) -> tuple[int, str]:
         status, html = self.request("GET", page, timeout=timeout)
@@ -155,11 +203,39 @@ class Booth:
         form = {f"p{i}": str(m) for i, m in enumerate(marks, start=1)}
         return self.post("/booth/cast", "/booth/ballot", form)
 
+    def review(self, code: str, marks: list[int]) -> dict[str, str]:
+        """Start with the slip and reach the review page: the cast form's fields (with its cast id)."""
+        status, html = self.start(code)
+        assert status == 302, (status, html)
+        status, html = self.post("/booth/review", "/booth/ballot", marks_fields(marks))
+        assert status == 200, status
+        fields = cast_form(html)
+        assert fields is not None
+        return fields
+
     def vote(self, code: str, marks: list[int]) -> tuple[int, str]:
         status, html = self.start(code)
         if status != 302:
             return status, html
         return self.cast(marks)
+
+
+def marks_fields(marks: list[int]) -> dict[str, str]:
+    """The ballot's radio buttons as posted: p1, p2, ... with the level index."""
+    return {f"p{i}": str(m) for i, m in enumerate(marks, start=1)}
+
+
+def cast_form(html: str) -> dict[str, str] | None:
+    """The fields of the review page's cast form (CSRF token, cast id, marks); None elsewhere."""
+    start = html.find('id="cast-form"')
+    if start < 0:
+        return None
+    form = html[start:html.index("</form>", start)]
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+    csrf = CSRF_RE.search(form)
+    if csrf:
+        fields["csrf_token"] = csrf.group(1)
+    return fields
 
 
 def receipt(html: str) -> str | None:

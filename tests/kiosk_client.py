@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,10 @@ from kiosk.auth import create_user
 from kiosk.config import ensure_home, load_config
 from shared.db import transaction
 
+# Set by tests/conftest.py for a test's PostgreSQL run: the database URL for a kiosk home,
+# a fresh one for each home the test makes, as each would have its own SQLite file.
+database_for_home: Callable[[Path], str] | None = None
+
 CHAIR = ("chutri", "mat-khau-chu-tri")
 DESK = ("banphat", "mat-khau-ban-phat")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -23,6 +28,8 @@ CODE_RE = re.compile(r'id="slip-code">([^<]+)<')
 def make_app(home: Path, **overrides: Any) -> Flask:
     """A kiosk app on a fresh instance folder with a chair and a desk account."""
     ensure_home(home)
+    if database_for_home is not None and "database_url" not in overrides:
+        overrides["database_url"] = database_for_home(home)
     app = create_app(load_config(home, testing=True, **overrides))
     from shared.db import session_factory
 

@@ -74,6 +74,7 @@ def _run(cmd: list[str], cwd: Path, what: str, log: Path | None = None) -> None:
             capture_output=True,
             text=True,
             timeout=COMMAND_TIMEOUT_S,
+            check=False,  # the error below carries the log
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"{what} timed out after {exc.timeout}s{_log_tail(log)}") from exc
@@ -187,3 +188,16 @@ def running_postgres(db_name: str | None = None) -> Iterator[str]:
                 _kill_postmaster(data_dir)
                 time.sleep(1)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def load_sql_dump(url: str, dump: Path) -> None:
+    """Run a plain-SQL pg_dump file into the database at url with the server's own psql."""
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    proc = subprocess.run(
+        [str(find_pg_bin_dir() / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", plain,
+         "-f", str(dump)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+        check=False,  # the error below carries psql's message
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"psql -f {dump} failed (exit {proc.returncode}):\n{proc.stderr}")

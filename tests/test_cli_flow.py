@@ -92,6 +92,35 @@ def test_bad_spec_is_refused_with_a_clear_message_and_leaves_nothing(
         assert s.scalar(select(func.count()).select_from(Election)) == 0
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from a second connection
+def test_a_busy_database_gets_a_clear_message_and_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from kiosk import cli as kiosk_cli
+
+    home = tmp_path / "kiosk"
+    kiosk(["--home", str(home), "init"])
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(election_spec(persons=2, voters=3)), encoding="utf-8")
+    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
+                  str(tmp_path / "shares")]) == 0
+    election_id = capsys.readouterr().out.strip().splitlines()[-1]
+    monkeypatch.setattr(kiosk_cli, "CLI_BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(home / "kiosk.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock past the wait
+        assert kiosk(["--home", str(home), "checkin", election_id, "V001"]) == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert "đang bận" in err and "SQLITE_BUSY" in err and "Traceback" not in err
+    # Nothing was written: the voter can still be checked in, once.
+    assert kiosk(["--home", str(home), "checkin", election_id, "V001"]) == 0
+    assert kiosk(["--home", str(home), "checkin", election_id, "V001"]) == 1
+
+
 def test_kiosk_refuses_to_start_without_its_secrets(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     home = tmp_path / "kiosk"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiosk.config import ConfigError, ensure_home, load_config
 from shared import booths
@@ -75,6 +75,18 @@ def test_batch_with_one_voter_already_holding_a_slip_changes_nothing(app: Flask)
     assert len(meeting.desk.get(f"/desk/{meeting.id}/search.json?q=").get_json()["voters"]) == 6
     nobody = post(meeting.desk, f"/desk/{meeting.id}/batch", f"/desk/{meeting.id}", {})
     assert "Chưa chọn ai" in meeting.desk.get(nobody.headers["Location"]).get_data(as_text=True)
+
+
+def test_batch_of_more_than_one_500_slip_sheet_is_refused_and_checks_in_nobody(app: Flask) -> None:
+    meeting = Meeting(app, election_spec(persons=1, voters=501))
+    meeting.ceremony()
+    everyone = [f"V{i:03d}" for i in range(1, 502)]
+    response = post(meeting.desk, f"/desk/{meeting.id}/batch", f"/desk/{meeting.id}", {"voter_id": everyone})
+    assert response.status_code == 302
+    assert "Mỗi lần in tối đa 500 phiếu." in meeting.desk.get(response.headers["Location"]).get_data(as_text=True)
+    assert meeting.scalar(select(func.count()).select_from(Token)) == 0
+    page = post(meeting.desk, f"/desk/{meeting.id}/batch", f"/desk/{meeting.id}", {"voter_id": everyone[:500]})
+    assert len(SLIP_CODE_RE.findall(page.get_data(as_text=True))) == 500
 
 
 def test_queue_counts_checked_in_against_expected_and_flags_a_name_checked_in_twice(app: Flask) -> None:

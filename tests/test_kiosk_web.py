@@ -318,6 +318,18 @@ def test_bad_setup_form_shows_a_clear_error_and_creates_nothing(app: Flask) -> N
     assert meeting.scalar(select(func.count()).select_from(Election)) == before
 
 
+def test_a_typed_roster_of_twelve_thousand_voters_is_accepted(app: Flask) -> None:
+    # One form field of about 560 kB: more than Werkzeug's 500 kB default for a form field.
+    spec = election_spec(persons=2, voters=12000)
+    form = form_from_spec(spec)
+    assert len(form["voters"].encode("utf-8")) > 500 * 1024
+    meeting = Meeting(app, spec)  # creates one election of its own
+    before = meeting.scalar(select(func.count()).select_from(Voter))
+    response = post(meeting.chair, "/chair/new", "/chair/new", form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert meeting.scalar(select(func.count()).select_from(Voter)) == before + 12000
+
+
 def test_roster_csv_import_with_vietnamese_names(app: Flask) -> None:
     import io
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,40 @@ def test_scan_needs_a_paired_booth_and_a_csrf_token(app: Flask) -> None:
     assert tablet.post("/booth/scan", data=frame, content_type="image/jpeg").status_code == 400
     stranger = client(app)
     assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg").status_code in (400, 403)
+
+
+SLIP_RE = re.compile(r'<article class="slip".*?<img src="([^"]+)".*?class="code slip-code"[^>]*>([^<]+)<',
+                     re.DOTALL)
+CELL = 160  # px per slip QR in the test sheet: 4 px per module (33 with the quiet zone), padded
+
+
+@pytest.mark.sqlite_only  # a browser test: the database plays no part in drawing the codes
+def test_every_qr_on_a_real_500_slip_sheet_decodes_to_the_code_printed_beside_it(app: Flask) -> None:
+    """The desk's own 500-slip page, its SVGs drawn by Chromium, read back by the booth's decoder."""
+    from tests.browser import chromium_page
+    from tests.kiosk_client import post
+
+    meeting = Meeting(app, election_spec(persons=1, voters=500))
+    meeting.ceremony()
+    page = post(meeting.desk, f"/desk/{meeting.id}/batch", f"/desk/{meeting.id}",
+                {"voter_id": [f"V{i:03d}" for i in range(1, 501)]})
+    slips = SLIP_RE.findall(page.get_data(as_text=True))
+    assert len(slips) == 500 and len({code for _src, code in slips}) == 500
+    assert all(src.startswith("data:image/svg+xml;base64,") for src, _code in slips)
+    side = 10  # Chromium draws the codes 10 x 10 a screenshot, as big as a printed sheet
+    unread = []
+    with chromium_page() as browser:
+        browser.set_viewport_size({"width": CELL * side, "height": CELL * side})
+        for first in range(0, len(slips), side * side):
+            chunk = slips[first:first + side * side]
+            browser.set_content('<body style="margin:0;background:#fff">' + "".join(
+                f'<img src="{src}" style="position:absolute;left:{CELL * (i % side) + 14}px;'
+                f'top:{CELL * (i // side) + 14}px;width:132px;height:132px">'
+                for i, (src, _code) in enumerate(chunk)) + "</body>")
+            sheet = Image.open(io.BytesIO(browser.screenshot(timeout=120_000))).convert("L")
+            for i, (_src, code) in enumerate(chunk):
+                x, y = CELL * (i % side), CELL * (i // side)
+                frame = encoded(sheet.crop((x, y, x + CELL, y + CELL)), "PNG")
+                if decode_qr_image(io.BytesIO(frame)) != code:
+                    unread.append(first + i)
+    assert unread == []

@@ -29,6 +29,7 @@ from shared.errors import (
     TokenAlreadySpent,
     TokenInvalid,
     TokenVoided,
+    VoterNotFound,
     WrongElectionState,
 )
 from shared.models import AuditEvent, Ballot, Election, Token, Voter
@@ -159,6 +160,35 @@ def test_one_voter_gets_one_slip_when_ten_desks_check_in_at_once(db_url: str) ->
         assert elections.token_counts(s, eid) == {"issued": 1, "spent": 0, "voided": 0}
         kinds = [e["kind"] for e in audit.chain_events(s, eid)]
     assert kinds.count("token.issued") == 1 and kinds.count("voter.checked_in") == 1
+    factory.kw["bind"].dispose()
+
+
+def test_batch_check_in_issues_one_slip_each_in_order_and_one_refusal_issues_none(db_url: str) -> None:
+    factory = new_factory(db_url)
+    with transaction(factory) as s:
+        e = elections.create_election(s, election_spec(persons=1, voters=6), "chair")
+        elections.run_key_ceremony(s, e, crypto.generate_signing_key(), "chair")
+        eid = e.id
+    with transaction(factory) as s:
+        issued = voting.check_in_many(s, elections.get_election(s, eid), ["V003", "V001", "V002"], "desk")
+    assert [v.voter_id for v, _code in issued] == ["V003", "V001", "V002"]
+    with transaction(factory) as s:
+        assert voting.check_in_many(s, elections.get_election(s, eid), [], "desk") == []
+    assert len({voting.parse_token(code) for _v, code in issued}) == 3
+    # Refused as a whole: a voter holding a slip, the same voter twice, an unknown voter.
+    for batch, error in ((["V004", "V002"], AlreadyHasSlip), (["V005", "V005"], AlreadyHasSlip),
+                         (["V006", "V999"], VoterNotFound)):
+        with pytest.raises(error), transaction(factory) as s:
+            voting.check_in_many(s, elections.get_election(s, eid), batch, "desk")
+    with transaction(factory) as s:
+        assert elections.token_counts(s, eid) == {"issued": 3, "spent": 0, "voided": 0}
+        assert elections.checked_in_count(s, eid) == 3
+        events = audit.chain_events(s, eid)
+    assert audit.verify_chain(eid, events) == []
+    # The chain reads as three check-ins one after the other, each followed by its slip.
+    assert [(e["kind"], e["data"].get("voter_id")) for e in events[2:]] == [
+        ("voter.checked_in", "V003"), ("token.issued", None), ("voter.checked_in", "V001"),
+        ("token.issued", None), ("voter.checked_in", "V002"), ("token.issued", None)]
     factory.kw["bind"].dispose()
 
 

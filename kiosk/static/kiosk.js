@@ -52,6 +52,8 @@ document.addEventListener("DOMContentLoaded", function () {
   if (camera && codeInput) { startCamera(camera, codeInput); }
   var countdown = document.querySelector("[data-countdown]");
   if (countdown) { startCountdown(countdown); }
+  var retry = document.getElementById("retry-form");
+  if (retry) { startRetry(retry); }
   var search = document.getElementById("search-form");
   if (search) { startTypeAhead(search); }
   var sheet = document.getElementById("sheet");
@@ -278,6 +280,29 @@ function startCountdown(node) {
     left = Math.max(0, left - 1);
     if (out) { out.textContent = String(left); }
     if (left === 0) { window.location.assign(url); }
+  }, 1000);
+}
+
+function startRetry(form) {
+  // The kiosk answered 503 (busy, disk full, read-only): post the same fields again, so the
+  // same cast id, which can never cast twice. A bounded number of attempts; the pause
+  // doubles each time, with a random part so that many booths do not come back in step.
+  var attempt = parseInt(form.getAttribute("data-retry-attempt"), 10) || 1;
+  var max = parseInt(form.getAttribute("data-retry-max"), 10) || 0;
+  var status = document.getElementById("retry-status");
+  if (attempt > max) { status.textContent = form.getAttribute("data-text-stopped"); return; }
+  var base = parseInt(form.getAttribute("data-retry-after"), 10) || 2;
+  var left = Math.min(30, base * Math.pow(2, attempt - 1)) + Math.floor(Math.random() * base);
+  var show = function () {
+    status.textContent = fill(form.getAttribute("data-text-waiting"), { n: left, attempt: attempt, max: max });
+  };
+  show();
+  var timer = window.setInterval(function () {
+    left -= 1;
+    if (left > 0) { show(); return; }
+    window.clearInterval(timer);
+    status.textContent = form.getAttribute("data-text-sending");
+    form.requestSubmit();
   }, 1000);
 }
 

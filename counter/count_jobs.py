@@ -1,0 +1,143 @@
+"""A count runs in a background thread while its page shows real progress (issue 4).
+
+Decrypting a large box takes minutes: longer than a request should last, and the board
+wants to see it move. So the k-th share starts a thread that verifies, decrypts and counts
+the box streamed from its file (shared/box_file.py) and writes its progress, ballots
+decrypted / ballots in the box, to COUNTER_HOME/counting/<election_id>.json. The progress
+page and its JSON read that file, so any gunicorn worker can answer them.
+
+- One count per box at a time, across workers: the thread holds an exclusive `flock` on
+  counting/<election_id>.lock for the whole count; a second start finds it taken. The
+  kernel drops the lock if the worker dies, so a "running" file without a held lock is a
+  count that was interrupted, shown as such.
+- The key exists only inside `tally_box`, which wipes it; the share codes live only in
+  this thread's memory and are dropped with it. The progress file holds counts and
+  Vietnamese messages, never a share, a choice or a result figure.
+- Nothing is half-written: the signed results are written atomically, once, after the
+  whole count succeeded; a failure (tampered box, wrong share, box changed on disk)
+  writes only the failed state and its message.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+from counter.counting import count_box
+from counter.store import Store
+from shared.errors import BoxInvalid, ShareError
+
+COUNTING_DIR = "counting"
+RUNNING, DONE, FAILED = "running", "done", "failed"
+INTERRUPTED = ("Việc kiểm phiếu bị gián đoạn (máy kiểm phiếu đã khởi động lại?). Chưa có kết quả "
+               "nào được ghi; các mảnh khóa đã nhập đã được xóa, hãy nhập lại từ đầu.")
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CountStatus:
+    """Where a box's count is: state, ballots decrypted so far, ballots in the box, message."""
+
+    state: str
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+
+def _paths(store: Store, election_id: str) -> tuple[Path, Path]:
+    directory = store.config.home / COUNTING_DIR
+    return directory / f"{election_id}.json", directory / f"{election_id}.lock"
+
+
+def _write_status(store: Store, election_id: str, status: CountStatus) -> None:
+    # Replaced whole (rename), so a reader never sees half a file; no fsync: it is only progress.
+    path, _ = _paths(store, election_id)
+    tmp = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(asdict(status), ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
+
+
+def _lock_is_held(lock_path: Path) -> bool:
+    try:
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except FileNotFoundError:
+        return False
+    return False
+
+
+def read_status(store: Store, election_id: str) -> CountStatus | None:
+    """The box's count status; None if no count was started here."""
+    path, lock_path = _paths(store, election_id)
+    try:
+        status = CountStatus(**json.loads(path.read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    if status.state == RUNNING and not _lock_is_held(lock_path):
+        return CountStatus(FAILED, status.done, status.total, INTERRUPTED)
+    return status
+
+
+@dataclass(frozen=True)
+class Started:
+    """What start_count did: started a count (or found one running), and the status after waiting."""
+
+    started: bool
+    status: CountStatus
+
+
+def start_count(store: Store, election_id: str, shares: Sequence[tuple[str, str]],
+                wait_seconds: float) -> Started:
+    """Start counting in a thread unless one runs; wait up to wait_seconds for it to end."""
+    _, lock_path = _paths(store, election_id)
+    lock_path.parent.mkdir(mode=0o700, exist_ok=True)
+    handle = open(lock_path, "a+b")  # noqa: SIM115 - held by the thread, which closes it
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return Started(False, read_status(store, election_id) or CountStatus(RUNNING))
+    _write_status(store, election_id, CountStatus(RUNNING))
+    thread = threading.Thread(target=_run, args=(store, election_id, list(shares), handle),
+                              name="count", daemon=True)
+    thread.start()
+    thread.join(wait_seconds)
+    return Started(True, read_status(store, election_id) or CountStatus(RUNNING))
+
+
+def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO[bytes]) -> None:
+    def progress(done: int, total: int) -> None:
+        _write_status(store, election_id, CountStatus(RUNNING, done, total))
+
+    total = 0
+    try:
+        if store.has_results(election_id):  # counted by another start in the meantime
+            _write_status(store, election_id, CountStatus(DONE))
+            return
+        box = store.open_box(election_id)
+        total = len(box["ballots"])
+        _write_status(store, election_id, CountStatus(RUNNING, 0, total))
+        document = count_box(box, shares, store.config.signing_key, progress=progress)
+        store.save_results(election_id, document)
+        _write_status(store, election_id, CountStatus(DONE, total, total))
+    except (ShareError, BoxInvalid) as exc:
+        _write_status(store, election_id, CountStatus(
+            FAILED, 0, total, f"{exc} Các mảnh khóa đã nhập đã được xóa; không có kết quả nào được ghi."))
+    except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state
+        _log.error("count failed: %s", type(exc).__name__)  # the type only: no data in logs
+        _write_status(store, election_id, CountStatus(
+            FAILED, 0, total, "Lỗi nội bộ khi kiểm phiếu; không có kết quả nào được ghi. "
+                              "Hãy nhập lại các mảnh khóa."))
+    finally:
+        shares.clear()
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
