@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from datetime import timedelta
 from typing import Any
 
@@ -59,7 +60,9 @@ def database_fault(err: DBAPIError) -> DatabaseFault | None:
         with contextlib.suppress(DBAPIError):  # a dead connection: teardown discards it
             g.db.rollback()  # nothing of this request is written: both or neither
     fault = classify(err.orig) if err.orig is not None else None
-    if fault is None and isinstance(err, OperationalError):
+    # Any other operational error of the server's driver (a lost connection) may clear up;
+    # SQLite's are all classified above, and the rest ("no such column") are bugs: 500.
+    if fault is None and isinstance(err, OperationalError) and not isinstance(err.orig, sqlite3.Error):
         fault = DatabaseFault(UNAVAILABLE, type(err.orig).__name__)
     if fault is None:
         return None
@@ -85,8 +88,14 @@ def fault_retry_after(fault: DatabaseFault) -> int:
     return BUSY_RETRY_AFTER if fault.kind == BUSY else STORAGE_RETRY_AFTER
 
 
-def fault_text(fault: DatabaseFault) -> tuple[str, str]:
+def fault_text(fault: DatabaseFault, casting: bool = False) -> tuple[str, str]:
     """Title and message of a 503 page, in the page's language."""
+    if fault.kind == UNAVAILABLE and casting:
+        # The connection or the disk failed, perhaps during COMMIT: the cast may have been
+        # written. A retry with the same cast id finds out ("recorded") and never casts twice.
+        return (_("Máy chủ tạm thời không ghi được dữ liệu"),
+                _("Chưa biết chắc lá phiếu đã được ghi hay chưa. Bấm “Thử lại”: nếu đã ghi, máy "
+                  "sẽ báo đã ghi nhận; nếu chưa, lá phiếu được ghi đúng một lần."))
     if fault.kind == BUSY:
         return (_("Hệ thống đang bận"),
                 _("Hệ thống đang bận, vui lòng thử lại sau giây lát. Chưa có gì được ghi."))

@@ -281,13 +281,22 @@ def cast() -> Any:
     if not code:
         flash(_("Phiên bỏ phiếu đã kết thúc. Vui lòng quét lại phiếu."), "error")
         return redirect(url_for("booth.start"))
+    # The cast id is this voter session's own; the form must not carry another one.
+    cast_id = _cast_id()
+    if request.form.get("cast_id", cast_id) != cast_id:
+        # A page of an earlier voter's session (a back gesture, a stale busy page) or a forged
+        # form: its marks are not this voter's. Nothing is cast; this voter marks afresh.
+        db().rollback()
+        flash(_("Trang này thuộc một phiên bỏ phiếu trước nên chưa có gì được ghi. "
+                "Vui lòng đánh dấu lại lá phiếu."), "error")
+        return _ballot(_ballot_view(), {}, 409)
     e = _election()
     marks = _marks_from_form(e)
     try:
         if any(m is None for m in marks):
             raise BallotIncomplete()
         fingerprint = voting.cast_ballot(db(), e, code, [m for m in marks if m is not None],
-                                         cast_id=request.form.get("cast_id"))
+                                         cast_id=cast_id)
         db().commit()
     except BallotIncomplete as err:
         db().rollback()

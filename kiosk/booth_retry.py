@@ -12,10 +12,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import jsonify, render_template, request, session, url_for
+from flask import current_app, jsonify, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
 from kiosk.app import database_fault, fault_retry_after, fault_text, server_error_page
+from shared.db_faults import UNAVAILABLE
 from shared.voting import CAST_ID_RE
 
 REPOST_ENDPOINTS = ("booth.cast", "booth.review", "booth.back")
@@ -42,16 +43,21 @@ def database_fault_page(err: DBAPIError) -> Any:
     headers = {"Retry-After": str(retry_after)}
     if request.endpoint in JSON_ENDPOINTS:
         return jsonify({"status": "busy"}), 503, headers
-    if "booth_code" in session:
-        session["booth_at"] = time.time()  # waiting on the server is not the voter idling
-    title, message = fault_text(fault)
-    repost = request.method == "POST" and request.endpoint in REPOST_ENDPOINTS
     try:
         attempt = min(int(request.form.get("attempt", "0")), MAX_AUTO_RETRIES) + 1
     except ValueError:
         attempt = 1
+    if "booth_code" in session and attempt <= MAX_AUTO_RETRIES:
+        # Waiting on the server is not the voter idling; once the automatic retries stop,
+        # the idle limit runs again, so an abandoned page cannot be cast by the next person.
+        session["booth_at"] = time.time()
+    title, message = fault_text(fault, request.endpoint == "booth.cast")
+    repost = request.method == "POST" and request.endpoint in REPOST_ENDPOINTS
+    config = current_app.extensions["kiosk_config"]
     page = render_template(
         "booth/busy.html", title=title, message=message, repost=repost,
+        outcome_known=fault.kind != UNAVAILABLE or request.endpoint != "booth.cast",
+        idle={"idle": config.booth_idle_seconds, "warning": config.booth_warning_seconds},
         repost_url=request.path, fields=_repost_fields() if repost else [], attempt=attempt,
         max_attempts=MAX_AUTO_RETRIES, retry_after=retry_after,
         again_url=request.path if request.method == "GET" else url_for("booth.start"))

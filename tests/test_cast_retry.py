@@ -12,6 +12,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from tests.test_kiosk_web import Meeting, marks_form
 
 RECORDED_AGAIN = "Lá phiếu của đồng chí đã được ghi nhận"
 ALREADY_USED = "Phiếu này đã được sử dụng"
+STALE_PAGE = "Trang này thuộc một phiên bỏ phiếu trước"
 CAST_ID_RE = re.compile(r'name="cast_id" value="([0-9a-f]{32})"')
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')
@@ -251,17 +253,37 @@ def test_a_resent_cast_after_a_lost_answer_says_recorded_and_casts_nothing(app: 
     assert tablet.get("/booth/ballot").headers["Location"].endswith("/booth/")
 
 
-def test_a_resent_cast_with_another_or_no_cast_id_is_already_used(app: Flask) -> None:
+def test_a_resent_cast_with_another_cast_id_is_refused_as_stale_and_without_one_is_recorded(
+        app: Flask) -> None:
+    # The booth takes the cast id from the voter's session: a form carrying another id is a
+    # page of another session (or forged); a form carrying none is this session's own.
     meeting, tablet, codes = open_booth(app)
     form = review(tablet, codes[0], [2, 1, 0])
     saved = session_cookie(tablet)
     assert tablet.post("/booth/cast", data=form).status_code == 200
-    for changed in ({**form, "cast_id": voting.new_cast_id()}, {k: v for k, v in form.items()
-                                                                 if k != "cast_id"}):
-        lose_answer(tablet, saved)
-        answer = tablet.post("/booth/cast", data=changed, follow_redirects=True)
-        html = answer.get_data(as_text=True)
-        assert ALREADY_USED in html and RECORDED_AGAIN not in html
+    lose_answer(tablet, saved)
+    answer = tablet.post("/booth/cast", data={**form, "cast_id": voting.new_cast_id()})
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and STALE_PAGE in html
+    assert RECORDED_AGAIN not in html and 'id="receipt"' not in html
+    lose_answer(tablet, saved)
+    answer = tablet.post("/booth/cast", data={k: v for k, v in form.items() if k != "cast_id"})
+    assert RECORDED_AGAIN in answer.get_data(as_text=True)
+    assert spent_and_ballots(meeting) == (1, 1)
+
+
+def test_a_stale_review_page_of_the_previous_voter_cannot_cast_on_the_next_slip(app: Flask) -> None:
+    meeting, tablet, codes = open_booth(app)
+    stale = review(tablet, codes[0], [2, 2, 2])  # voter 1 reaches the review page ...
+    assert tablet.post("/booth/cancel", data={"csrf_token": stale["csrf_token"]}).status_code == 302
+    fresh = review(tablet, codes[1], [0, 0, 0])  # ... leaves; voter 2 marks a ballot
+    assert fresh["cast_id"] != stale["cast_id"]
+    answer = tablet.post("/booth/cast", data={**stale, "csrf_token": fresh["csrf_token"]})
+    assert answer.status_code == 409 and STALE_PAGE in answer.get_data(as_text=True)
+    assert spent_and_ballots(meeting) == (0, 0)
+    # Voter 2's own form still casts, once.
+    done = tablet.post("/booth/cast", data=fresh)
+    assert done.status_code == 200 and RECEIPT_RE.search(done.get_data(as_text=True))
     assert spent_and_ballots(meeting) == (1, 1)
 
 
@@ -307,17 +329,26 @@ def test_the_busy_page_offers_a_bounded_number_of_automatic_retries(app: Flask, 
     lock = sqlite3.connect(str(tmp_path / "kiosk" / "kiosk.db"), isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
     try:
-        attempts = []
+        attempts, idle_clock = [], []
         data = form
         for _ in range(7):
+            marked = time.time() - 5  # a moment ago: did this answer restart the idle clock?
+            with tablet.session_transaction() as voter:
+                voter["booth_at"] = marked
             html = tablet.post("/booth/cast", data=data).get_data(as_text=True)
+            with tablet.session_transaction() as voter:
+                idle_clock.append(voter.get("booth_at") != marked)
             attempts.append(int(_found(re.compile(r'data-retry-attempt="(\d+)"'), html)))
+            # The page resets when left alone and can be cancelled, like the ballot.
+            assert 'id="idle"' in html and 'id="idle-reset"' in html
             data = _retry_form(html)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
     maximum = int(_found(re.compile(r'data-retry-max="(\d+)"'), html))
     assert attempts == [1, 2, 3, 4, 5, maximum + 1, maximum + 1]  # kiosk.js stops past the max
+    # Waiting on automatic retries is not idling; once they stop, the idle limit runs again.
+    assert idle_clock == [True] * maximum + [False, False]
 
 
 def test_staff_pages_answer_503_too_when_the_database_is_busy(app: Flask, tmp_path: Path) -> None:
@@ -361,7 +392,7 @@ def server(tmp_path: Path) -> Iterator[Kiosk]:
         k.stop()
 
 
-def test_over_https_the_identical_post_again_is_recorded_and_another_cast_id_is_already_used(
+def test_over_https_the_identical_post_again_is_recorded_and_another_cast_id_is_refused(
         server: Kiosk) -> None:
     tablet = Booth(server)
     tablet.pair(server.pairing_code())
@@ -375,8 +406,7 @@ def test_over_https_the_identical_post_again_is_recorded_and_another_cast_id_is_
     tablet.cookies = dict(saved)
     status, html = tablet.request("POST", "/booth/cast", {**form, "cast_id": voting.new_cast_id()},
                                   referer="/booth/review")
-    assert status == 302
-    assert ALREADY_USED in tablet.request("GET", "/booth/")[1]
+    assert status == 409 and STALE_PAGE in html
     engine = make_engine(f"sqlite:///{server.home / 'kiosk.db'}")
     try:
         with engine.connect() as conn:
@@ -384,3 +414,30 @@ def test_over_https_the_identical_post_again_is_recorded_and_another_cast_id_is_
             assert conn.execute(text("SELECT count(*) FROM tokens WHERE state = 'spent'")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_lost_database_connection_at_cast_says_the_outcome_is_unknown_and_a_bug_is_a_500(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    class ConnectionLost(Exception):
+        sqlstate = "08006"  # PostgreSQL: connection failure (perhaps during COMMIT)
+
+    meeting, tablet, codes = open_booth(app)
+    form = review(tablet, codes[0], [1, 0, 2])
+
+    def fail_with(orig: BaseException) -> None:
+        def cast(*_args: object, **_kwargs: object) -> str:
+            raise OperationalError("COMMIT", {}, orig)
+        monkeypatch.setattr(voting, "cast_ballot", cast)
+
+    fail_with(ConnectionLost())
+    unknown = tablet.post("/booth/cast", data=form)
+    html = unknown.get_data(as_text=True)
+    assert unknown.status_code == 503 and "Chưa biết chắc lá phiếu đã được ghi hay chưa" in html
+    assert "Phiếu của đồng chí chưa được ghi" not in html  # not claimed: it may be written
+    assert _retry_form(html)["cast_id"] == form["cast_id"]
+    # An SQLite error that is not a fault of the disk or the lock is a bug, not "busy".
+    fail_with(sqlite3.OperationalError("no such column: x"))
+    assert tablet.post("/booth/cast", data=form).status_code == 500
+    assert spent_and_ballots(meeting) == (0, 0)

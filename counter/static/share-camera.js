@@ -40,7 +40,15 @@
   function next(ms) { if (stream) { timer = window.setTimeout(look, ms); } }
   function submitCode(text) {
     stop();
-    input.value = text;
+    // The decoded share travels in a hidden field: it is never shown on the screen. The
+    // visible field is disabled so it is not posted beside it.
+    var hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = input.name;
+    hidden.value = text;
+    input.value = "";
+    input.disabled = true;
+    input.form.appendChild(hidden);
     say(section.getAttribute("data-text-checking"));
     input.form.requestSubmit();
   }

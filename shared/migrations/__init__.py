@@ -24,7 +24,9 @@ first. tests/test_migrations.py fails until the revisions build exactly shared/m
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 
 from alembic import command
@@ -111,14 +113,39 @@ def unversioned_revision(connection: Connection) -> str | None:
         + ". Không thay đổi gì; hãy khôi phục từ bản sao lưu (docs/runbook.md).")
 
 
+# Workers starting together wait for the one that upgrades, however slow the machine: the
+# engine's bound (a booth's 5 s "busy") is for requests, not for starting the server.
+UPGRADE_WAIT_MS = 120_000
+
+
+@contextlib.contextmanager
+def _patient(conn: Connection) -> Iterator[None]:
+    """On SQLite, wait up to UPGRADE_WAIT_MS for the write lock (BEGIN IMMEDIATE), then restore."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection  # before SQLAlchemy begins: set, then BEGIN
+    assert raw is not None
+    previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    raw.execute(f"PRAGMA busy_timeout={UPGRADE_WAIT_MS}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(previous)}")
+
+
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the database to the head revision in one transaction; (revision before, head).
 
     "before" is None for a new database, and for an unversioned one the revision it matched.
     """
     head = head_revision()
-    with engine.begin() as conn:
+    with engine.connect() as outer, _patient(outer), outer.begin():
+        conn = outer
         if conn.dialect.name == "postgresql":
+            # Wait for another process's upgrade however long it takes: the engine's 5 s
+            # lock_timeout (a booth's "busy" bound) would make a worker fail to start.
+            conn.execute(text("SET LOCAL lock_timeout = 0"))
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_LOCK_KEY})
         before = current_revision(conn)
         if before == head:
