@@ -15,8 +15,19 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from flask import (Blueprint, current_app, flash, g, jsonify, make_response, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
