@@ -12,12 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +26,7 @@ from counter.config import ensure_home, load_config
 from counter.store import Store
 from tests.browser import chromium_browser
 from tests.documents_support import KnownBox, known_box
-from tests.test_paper_browser import free_port
+from tests.test_paper_browser import counter_served
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -49,26 +43,8 @@ def served(tmp_path: Path, election: KnownBox) -> Iterator[tuple[str, Path]]:
     """The box imported into a fresh COUNTER_HOME, and `counter serve --count-wait 0` on it."""
     home = ensure_home(tmp_path / "home")
     Store(load_config(home)).save_box(election.box)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "counter.cli", "--home", str(home), "serve",
-         "--bind", f"127.0.0.1:{port}", "--workers", "3", "--count-wait", "0"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"http://localhost:{port}", home
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
+    with counter_served(home, tmp_path, "--count-wait", "0") as base:
+        yield base, home
 
 
 def present_typed(page: Page, code: str) -> None:
@@ -116,8 +92,8 @@ def test_without_javascript_the_progress_page_refreshes_itself_to_the_report(
     eid = election.election_id
     with chromium_browser() as browser:
         page = browser.new_context(java_script_enabled=False).new_page()
-        pages: list[str] = []
-        page.on("framenavigated", lambda frame: pages.append(frame.url))
+        pages: list[str] = []  # every page asked for, redirects included
+        page.on("request", lambda request: pages.append(request.url))
         page.goto(f"{base}/boxes/{eid}")
         present_typed(page, election.cards[2].code)
         present_typed(page, election.cards[0].code)

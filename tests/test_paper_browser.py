@@ -8,6 +8,7 @@ tests/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,23 +49,15 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Batch, Path]]:
-    """A batch of 12 ballots in a fresh COUNTER_HOME, and `counter serve` on it."""
-    home = tmp_path / "home"
-    spec_file = tmp_path / "spec.json"
-    spec_file.write_text(json.dumps(spec(2), ensure_ascii=False), "utf-8")
-    assert main(["--home", str(home), "paper", "new", str(spec_file), "--count", "12",
-                 "--pdf", str(tmp_path / "phieu.pdf")]) == 0
-    store = PaperStore(load_config(home))
-    batch = store.load(store.batch_ids()[0])
+@contextlib.contextmanager
+def counter_served(home: Path, cwd: Path, *options: str) -> Iterator[str]:
+    """`counter serve` (3 gunicorn workers) on home until the block ends; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "counter.cli", "--home", str(home), "serve",
-         "--bind", f"127.0.0.1:{port}", "--workers", "3"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+         "--bind", f"127.0.0.1:{port}", "--workers", "3", *options],
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://localhost:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -75,10 +68,24 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Batch, Path]]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield base, batch, home
+        yield f"http://localhost:{port}"
     finally:
         os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown: nothing left to wait for
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Batch, Path]]:
+    """A batch of 12 ballots in a fresh COUNTER_HOME, and `counter serve` on it."""
+    home = tmp_path / "home"
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec(2), ensure_ascii=False), "utf-8")
+    assert main(["--home", str(home), "paper", "new", str(spec_file), "--count", "12",
+                 "--pdf", str(tmp_path / "phieu.pdf")]) == 0
+    store = PaperStore(load_config(home))
+    batch = store.load(store.batch_ids()[0])
+    with counter_served(home, tmp_path) as base:
+        yield base, batch, home
 
 
 def no_serious_axe_violation(page: Page, name: str) -> None:
