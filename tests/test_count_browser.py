@@ -113,6 +113,12 @@ def y4m_of(image: Image.Image, path: Path, frames: int = 20) -> Path:
     return path
 
 
+def camera_showing(image: Image.Image, path: Path) -> list[str]:
+    """Chromium flags for a fake camera (allowed without asking) that films image."""
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m_of(image, path)}"]
+
+
 def card_picture(code: str) -> Image.Image:
     """The share card's QR as the card printer draws it (kiosk/qr.py), on a desk, in a 640x480 frame."""
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4,
@@ -129,9 +135,7 @@ def test_a_share_card_shown_to_the_camera_is_taken_and_completes_the_count(
         served: tuple[str, Path], election: KnownBox, tmp_path: Path) -> None:
     base, home = served
     eid = election.election_id
-    video = y4m_of(card_picture(election.cards[1].code), tmp_path / "card.y4m")
-    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"]
+    camera = camera_showing(card_picture(election.cards[1].code), tmp_path / "card.y4m")
     with chromium_browser(camera) as browser:
         context = browser.new_context()
         page = context.new_page()
@@ -154,9 +158,7 @@ def test_a_share_read_by_the_browsers_own_detector_is_never_shown_on_screen(
     # detector path, and the form's visible field is read at the moment the form is sent.
     base, home = served
     eid = election.election_id
-    video = y4m_of(card_picture(election.cards[1].code), tmp_path / "card.y4m")
-    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={video}"]
+    camera = camera_showing(card_picture(election.cards[1].code), tmp_path / "card.y4m")
     detector = """
       window.BarcodeDetector = class {
         static getSupportedFormats() { return Promise.resolve(["qr_code"]); }
