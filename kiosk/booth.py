@@ -40,7 +40,7 @@ from shared import election as elections
 from shared.db import begin_read_only
 from shared.election import BallotView
 from shared.errors import BallotIncomplete, CastAlreadyRecorded, DomainError, ElectionNotOpen
-from shared.models import Booth, Election
+from shared.models import Booth
 from shared.rules import VALID_MARKS
 
 bp = Blueprint("booth", __name__, url_prefix="/booth")
@@ -51,8 +51,9 @@ MAX_FRAME_BYTES = 2 * 1024 * 1024
 DONE_SECONDS = 10  # the "recorded" screen, then back to the start screen
 # Views that only read (a wrong slip code is counted after a rollback, in a new transaction):
 # they keep the read-only transaction the booth check began, with no write lock (shared/db.py).
+# The cast too begins as a read: it encrypts the ballot before it takes the write lock.
 READ_ONLY_VIEWS = frozenset({"booth.start", "booth.begin", "booth.scan", "booth.ballot",
-                             "booth.review", "booth.back"})
+                             "booth.review", "booth.back", "booth.cast"})
 
 
 @bp.before_request
@@ -85,10 +86,6 @@ def _end_voter_session() -> None:
     session.pop("booth_cast_id", None)
     session["booth_reset"] = True  # the next start screen clears text size and contrast
     i18n.forget_language()
-
-
-def _election() -> Election:
-    return elections.get_election(db(), g.booth.election_id)
 
 
 def _ballot_view() -> BallotView:
@@ -166,9 +163,9 @@ def _begin(code: str) -> None:
     if wait:
         db().rollback()
         raise BoothThrottled(wait)
-    begin_read_only(db())
+    view = _ballot_view()
     try:
-        voting.check_token(db(), _election(), code)
+        voting.check_token(db(), view.id, view.state, code)
     except ElectionNotOpen:
         db().rollback()  # not a guess: the code was never checked
         raise
@@ -235,7 +232,7 @@ def heartbeat() -> Any:
     return jsonify({"status": "ok", "voting": "booth_code" in session})
 
 
-def _marks_from_form(e: Election | BallotView) -> list[int | None]:
+def _marks_from_form(e: BallotView) -> list[int | None]:
     marks: list[int | None] = []
     for person in e.persons:
         values = request.form.getlist(f"p{person.number}")
@@ -244,7 +241,7 @@ def _marks_from_form(e: Election | BallotView) -> list[int | None]:
     return marks
 
 
-def _ballot(e: Election | BallotView, marks: dict[int, int], status: int = 200) -> Any:
+def _ballot(e: BallotView, marks: dict[int, int], status: int = 200) -> Any:
     return render_template("booth/ballot.html", e=e, marks=marks, idle=_idle_settings()), status
 
 
@@ -301,13 +298,14 @@ def cast() -> Any:
         flash(_("Trang này thuộc một phiên bỏ phiếu trước nên chưa có gì được ghi. "
                 "Vui lòng đánh dấu lại lá phiếu."), "error")
         return _ballot(_ballot_view(), {}, 409)
-    e = _election()
+    e = _ballot_view()
     marks = _marks_from_form(e)
     try:
         if any(m is None for m in marks):
             raise BallotIncomplete()
-        fingerprint = voting.cast_ballot(db(), e, code, [m for m in marks if m is not None],
-                                         cast_id=cast_id)
+        sealed = voting.seal_ballot(db(), e.id, [m for m in marks if m is not None])
+        db().rollback()  # end the read: the cast's own transaction takes the write lock
+        fingerprint = voting.cast_sealed(db(), sealed, code, cast_id=cast_id)
         db().commit()
     except BallotIncomplete as err:
         db().rollback()

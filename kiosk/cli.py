@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Lỗi: {err}", file=sys.stderr)
         return 1
     except DBAPIError as err:
-        fault = classify(err.orig)
+        fault = classify(err.orig) if err.orig is not None else None
         if fault is None:
             raise
         # Named by its code only: the statement and its parameters stay out of the terminal.

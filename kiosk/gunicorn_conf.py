@@ -54,3 +54,8 @@ def when_ready(server: Any) -> None:
         from gunicorn.sock import ssl_context as build
 
         build(server.cfg)
+
+
+def post_fork(_server: Any, _worker: Any) -> None:
+    import sys
+    sys.setswitchinterval(0.0005)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from shared.canonical import digest
@@ -25,6 +25,8 @@ EVENT_FIELDS = ("seq", "kind", "actor", "at", "data", "prev")
 # Once an election is closed only these may join its chain: any other event after the
 # signed close record would make every exported box fail verification (shared/box.py).
 AFTER_CLOSE_KINDS = frozenset({"election.closed", "box.exported"})
+_ELECTIONS = Election.metadata.tables[Election.__tablename__]
+_EVENTS = AuditEvent.metadata.tables[AuditEvent.__tablename__]
 
 
 def event_hash(election_id: str, event: dict[str, Any]) -> str:
@@ -45,28 +47,33 @@ def lock_chain(session: Session, election_id: str) -> None:
 
 
 def append_event(session: Session, election_id: str, kind: str, actor: str,
-                 data: dict[str, Any] | None = None) -> AuditEvent:
+                 data: dict[str, Any] | None = None, known_open: bool = False) -> None:
     """Append one event to the election's chain, in the caller's transaction."""
-    return append_events(session, election_id, actor, [(kind, data or {})])[0]
+    append_events(session, election_id, actor, [(kind, data or {})], known_open)
 
 
 def append_events(session: Session, election_id: str, actor: str,
-                  events: Sequence[tuple[str, dict[str, Any]]]) -> list[AuditEvent]:
+                  events: Sequence[tuple[str, dict[str, Any]]], known_open: bool = False) -> None:
     """Append (kind, data) events in order, in the caller's transaction.
 
-    One state check, one read of the chain's head and one flush for all of them: the desk's
-    500-slip sheet appends a thousand events, which one by one took most of its time.
+    known_open: the caller has just seen the election open in this transaction, holding
+    its lock (a cast), so the closed-election check below is skipped.
+
+    One state check, one read of the chain's head and one insert for all of them: the desk's
+    500-slip sheet appends a thousand events, and every cast appends one while it holds the
+    write lock, so these are plain table statements (the ORM's per-call work was most of it).
     """
     lock_chain(session, election_id)
-    if election_id and any(kind not in AFTER_CLOSE_KINDS for kind, _data in events):
-        with session.no_autoflush:  # the committed state, not this transaction's pending one
-            state = session.scalar(select(Election.state).where(Election.id == election_id))
+    conn = session.connection()
+    if election_id and not known_open and any(kind not in AFTER_CLOSE_KINDS for kind, _data in events):
+        # A connection statement does not flush the session: this reads the state as stored,
+        # not a change the caller has pending (closing appends its own event first).
+        state = conn.execute(select(_ELECTIONS.c.state).where(_ELECTIONS.c.id == election_id)).scalar()
         if state == "closed":
             raise WrongElectionState("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này.")
-    last = session.scalars(
-        select(AuditEvent).where(AuditEvent.election_id == election_id)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    last = conn.execute(select(_EVENTS.c.seq, _EVENTS.c.hash)
+                        .where(_EVENTS.c.election_id == election_id)
+                        .order_by(_EVENTS.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     at = now_iso()
     rows = []
@@ -74,14 +81,14 @@ def append_events(session: Session, election_id: str, actor: str,
         seq += 1
         fields = {"seq": seq, "kind": kind, "actor": actor, "at": at, "data": data, "prev": prev}
         prev = event_hash(election_id, fields)
-        rows.append(AuditEvent(
-            election_id=election_id, seq=seq, kind=kind, actor=actor, at=at,
-            data=json.dumps(data, sort_keys=True, ensure_ascii=False),
-            prev_hash=fields["prev"], hash=prev,
-        ))
-    session.add_all(rows)
+        rows.append({"election_id": election_id, "seq": seq, "kind": kind, "actor": actor, "at": at,
+                     "data": json.dumps(data, sort_keys=True, ensure_ascii=False),
+                     "prev_hash": fields["prev"], "hash": prev})
+    if rows:
+        conn.execute(insert(_EVENTS), rows)
+    # Callers rely on this to write what they changed before the event (a new state, say):
+    # a later refresh in the same transaction must not read the old one back.
     session.flush()
-    return rows
 
 
 def event_dict(row: AuditEvent) -> dict[str, Any]:

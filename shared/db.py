@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import sqlite3
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import migrations
+from shared.writer_queue import WriterQueue
 
 READ_ONLY_OPTION = "kiosk_read_only"  # execution option read by the SQLite "begin" hook
 # How long a writer waits for the database's write lock before giving up ("busy"; the
@@ -22,7 +24,27 @@ READ_ONLY_OPTION = "kiosk_read_only"  # execution option read by the SQLite "beg
 # A waiting request is answered "busy, try again", never killed half-way (which the booth
 # would see as a reset, not a 503).
 BUSY_TIMEOUT_MS = 5000
-_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def _use_wal(cursor: Any, busy_timeout_ms: int) -> None:
+    """Put the database in WAL mode (kept in the file), waiting like any other lock.
+
+    Switching a new database to WAL needs it unlocked, and SQLite answers "database is
+    locked" at once, without its busy wait, while another connection holds a lock: three
+    workers starting on a new database at the same moment made one of them fail (CI).
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return  # already (the usual case: a read, which does wait for locks)
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
@@ -42,18 +64,18 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
             # DESIGN.md section 6: WAL + synchronous=FULL; no acknowledged ballot is lost.
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            _use_wal(cur, busy_timeout_ms)
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
 
-        # The writers of one process (a gunicorn worker's threads) queue on this lock before
-        # BEGIN IMMEDIATE and are woken the moment it is free. SQLite's busy handler instead
-        # polls in sleeps of up to 100 ms, so threads racing there mostly sleep while the lock
-        # is free; now only one writer per process ever waits in SQLite. Released when the
-        # connection goes back to the pool, which a session does right after COMMIT/ROLLBACK.
-        writers = _WRITER_LOCKS[engine] = threading.Lock()
+        # Writers queue before BEGIN IMMEDIATE (shared/writer_queue.py) instead of polling in
+        # SQLite's busy handler. Released when the connection goes back to the pool, which a
+        # session does right after COMMIT/ROLLBACK.
+        writers = _WRITER_LOCKS[engine] = WriterQueue(engine.url.database
+                                                      if engine.url.database not in (None, "", ":memory:")
+                                                      else None)
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
@@ -107,8 +129,8 @@ def begin_read_only(session: Session) -> None:
     session.connection(execution_options={option: True})
 
 
-def writer_lock(engine: Engine) -> threading.Lock | None:
-    """The lock this process's writers of a SQLite engine queue on (None for PostgreSQL)."""
+def writer_lock(engine: Engine) -> WriterQueue | None:
+    """The queue writers of a SQLite engine wait in (None for PostgreSQL)."""
     return _WRITER_LOCKS.get(engine)
 
 

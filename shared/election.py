@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
-from shared.ballot import ciphertext_length, hpke_info
+from shared.ballot import ciphertext_length
 from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
 from shared.errors import (
@@ -237,6 +237,17 @@ def lock_election(session: Session, election: Election) -> None:
     session.refresh(election, ["state"])
 
 
+def locked_state(session: Session, election_id: str) -> tuple[str, str | None]:
+    """Like lock_election, for a caller without the loaded election: (state, manifest hash)."""
+    audit.lock_chain(session, election_id)
+    table = Election.__table__.c
+    row = session.connection().execute(select(table.state, table.manifest_hash)
+                                       .where(table.id == election_id)).first()
+    if row is None:
+        raise ElectionNotFound()
+    return row.state, row.manifest_hash
+
+
 def manifest_of(election: Election) -> dict[str, Any]:
     """The election manifest (parsed); only after the key ceremony."""
     if election.manifest_json is None:
@@ -286,13 +297,6 @@ def run_key_ceremony(session: Session, election: Election, signing_key: bytes,
                        {"manifest_hash": election.manifest_hash, "shares": len(shares),
                         "threshold": election.threshold})
     return [ShareCard(election.id, election.manifest_hash, i, members[i], s) for i, s in shares]
-
-
-def ballot_info(election: Election) -> bytes:
-    """The HPKE info for this election's ballots."""
-    if election.manifest_hash is None:
-        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
-    return hpke_info(election.id, election.manifest_hash)
 
 
 def checked_in_count(session: Session, election_id: str) -> int:

@@ -17,19 +17,21 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import CursorResult, Update, insert, select, update
+from sqlalchemy import CursorResult, Update, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
-from shared.ballot import seal
+from shared.ballot import hpke_info, seal
 from shared.ballot_store import store_ballot
-from shared.election import ballot_info, lock_election, storable
+from shared.election import lock_election, locked_state, storable
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
     CastAlreadyRecorded,
+    ElectionNotFound,
     ElectionNotOpen,
     TokenAlreadySpent,
     TokenInvalid,
@@ -37,7 +39,7 @@ from shared.errors import (
     VoterNotFound,
     WrongElectionState,
 )
-from shared.models import Election, Token, Voter
+from shared.models import Election, Person, Token, Voter
 from shared.rules import VALID_MARKS
 
 TOKEN_BYTES = 12
@@ -45,6 +47,9 @@ CAST_ID_BYTES = 16  # 128 bits: a retry can only be claimed by the form that car
 CAST_ID_RE = re.compile(rf"[0-9a-f]{{{2 * CAST_ID_BYTES}}}")
 CHECKIN_STATES = ("ready", "open", "paused")
 _shuffler = secrets.SystemRandom()
+# Table statements on the cast path: the ORM's per-call work there was most of a cast's time.
+_ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
+                                 for model in (Election, Person, Token))
 
 
 def new_token_code() -> tuple[bytes, str]:
@@ -168,8 +173,7 @@ def void_slip(session: Session, election: Election, voter_id: str, typed_code: s
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:
-    token_hash = crypto.token_hash(election.id, parse_token(typed_code))
-    token = session.get(Token, token_hash)
+    token = session.get(Token, crypto.token_hash(election.id, parse_token(typed_code)))
     if token is None or token.election_id != election.id:
         raise TokenInvalid()
     return token
@@ -187,64 +191,116 @@ def cast_hash(cast_id: str | None) -> str | None:
     return hashlib.sha256(cast_id.encode("ascii")).hexdigest()
 
 
-def check_token(session: Session, election: Election, typed_code: str,
+def check_token(session: Session, election_id: str, state: str, typed_code: str,
                 retry_hash: str | None = None) -> str:
-    """The token hash of a usable slip of this open election; the matching error otherwise.
+    """The token hash of a usable slip of an election in `state`; the matching error otherwise.
 
     With retry_hash (the hash of the posting form's cast id): CastAlreadyRecorded if that
     very cast spent the slip, even if the vote was paused or closed since.
     """
-    if election.state != "open" and retry_hash is None:
+    if state != "open" and retry_hash is None:
         raise ElectionNotOpen()
-    token = _find_token(session, election, typed_code)
+    token_hash = crypto.token_hash(election_id, parse_token(typed_code))
+    token = session.connection().execute(
+        select(_TOKENS.c.state, _TOKENS.c.cast_hash)
+        .where(_TOKENS.c.token_hash == token_hash, _TOKENS.c.election_id == election_id)).first()
+    if token is None:
+        raise TokenInvalid()
     if token.state == "spent" and retry_hash is not None and token.cast_hash is not None \
             and hmac.compare_digest(token.cast_hash, retry_hash):
         raise CastAlreadyRecorded()
-    if election.state != "open":
+    if state != "open":
         raise ElectionNotOpen()
     if token.state == "spent":
         raise TokenAlreadySpent()
     if token.state == "voided":
         raise TokenVoided()
-    return token.token_hash
+    return token_hash
 
 
-def validate_marks(election: Election, marks: Sequence[int]) -> list[int]:
-    """Exactly one level for every person on the ballot; BallotIncomplete otherwise."""
+def validate_marks(persons: int, marks: Sequence[int]) -> list[int]:
+    """Exactly one level for each of the ballot's `persons`; BallotIncomplete otherwise."""
     # type() rather than `in`: 1.0 and True compare equal to 1 but are not a level.
-    if len(marks) != len(election.persons) or \
-            any(type(m) is not int or m not in VALID_MARKS for m in marks):
+    if len(marks) != persons or any(type(m) is not int or m not in VALID_MARKS for m in marks):
         raise BallotIncomplete()
     return list(marks)
 
 
-def cast_ballot(session: Session, election: Election, typed_code: str, marks: Sequence[int],
+@dataclass(frozen=True)
+class SealedBallot:
+    """An encrypted ballot not yet cast, and the key ceremony it was encrypted for."""
+
+    election_id: str
+    manifest_hash: str
+    ciphertext: bytes
+
+
+def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> SealedBallot:
+    """Check the marks and encrypt them to the election's public key; nothing is written.
+
+    Done before the cast takes the write lock: the encryption needs only what the key
+    ceremony froze, so the lock is held for the few statements that must be atomic.
+    """
+    elections = _ELECTIONS.c
+    persons = select(func.count()).where(_PERSONS.c.election_id == election_id).scalar_subquery()
+    row = session.connection().execute(
+        select(elections.public_key, elections.manifest_hash, persons)
+        .where(elections.id == election_id)).first() if storable(election_id) else None
+    if row is None:
+        raise ElectionNotFound()
+    public_key, manifest_hash, count = row
+    marks = validate_marks(count, marks)
+    if manifest_hash is None or public_key is None:
+        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
+    ciphertext = seal(marks, count, bytes(public_key), hpke_info(election_id, manifest_hash))
+    return SealedBallot(election_id, manifest_hash, ciphertext)
+
+
+def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
                 cast_id: str | None = None) -> str:
-    """Spend the slip and store the encrypted ballot in the caller's transaction; return the fingerprint.
+    """Spend the slip and store the sealed ballot in the caller's transaction; return the fingerprint.
 
     The audit event names only the token hash; the ballot row names nothing: no token,
     no booth, no time. Callers commit once, so both happen or neither does. The token
     keeps only the hash of the form's random cast id (no ballot id, fingerprint or time), so
     a retry of this same cast raises CastAlreadyRecorded and writes nothing.
     """
-    marks = validate_marks(election, marks)
-    lock_election(session, election)
+    election_id = ballot.election_id
+    token_hash = crypto.token_hash(election_id, parse_token(typed_code))
     retry_hash = cast_hash(cast_id)
-    token_hash = check_token(session, election, typed_code, retry_hash)
-    # The guarded UPDATE is the single-use gate: under any race only one caller sees rowcount 1.
-    spent = _rows_changed(session, update(Token).where(Token.token_hash == token_hash,
-                                                       Token.election_id == election.id,
-                                                       Token.state == "issued")
+    audit.lock_chain(session, election_id)  # serialise with close (SQLite: BEGIN IMMEDIATE did)
+    # The single-use gate, and the only check on the way of a good cast (it runs under the
+    # write lock, so every statement counts): the slip is issued and unspent, the vote open,
+    # under the key the ballot was sealed with. Under any race one caller sees rowcount 1.
+    usable = exists().where(_ELECTIONS.c.id == election_id, _ELECTIONS.c.state == "open",
+                            _ELECTIONS.c.manifest_hash == ballot.manifest_hash)
+    spent = _rows_changed(session, update(_TOKENS).where(_TOKENS.c.token_hash == token_hash,
+                                                         _TOKENS.c.election_id == election_id,
+                                                         _TOKENS.c.state == "issued", usable)
                           .values(state="spent", cast_hash=retry_hash))
     if spent != 1:
-        raise TokenAlreadySpent()
-    ciphertext = seal(marks, len(election.persons), bytes(election.public_key or b""),
-                      ballot_info(election))
+        _refuse_cast(session, ballot, typed_code, retry_hash)
     # On PostgreSQL this also rewrites other ballots, so xmin and heap order do not date it.
-    fingerprint = store_ballot(session, election.id, ciphertext)
-    audit.append_event(session, election.id, "token.spent", "booth", {"token_hash": token_hash})
-    session.flush()
+    fingerprint = store_ballot(session, election_id, ballot.ciphertext)
+    audit.append_event(session, election_id, "token.spent", "booth", {"token_hash": token_hash},
+                       known_open=True)
     return fingerprint
+
+
+def _refuse_cast(session: Session, ballot: SealedBallot, typed_code: str,
+                 retry_hash: str | None) -> NoReturn:
+    """Why the gate above let nothing through, as the error the booth shows."""
+    state, manifest_hash = locked_state(session, ballot.election_id)
+    check_token(session, ballot.election_id, state, typed_code, retry_hash)
+    if manifest_hash != ballot.manifest_hash:  # frozen at the key ceremony: cannot happen
+        raise WrongElectionState()
+    raise TokenAlreadySpent()  # spent by a racing cast between the gate and the reads
+
+
+def cast_ballot(session: Session, election_id: str, typed_code: str, marks: Sequence[int],
+                cast_id: str | None = None) -> str:
+    """Seal and cast in the caller's transaction (see seal_ballot and cast_sealed)."""
+    return cast_sealed(session, seal_ballot(session, election_id, marks), typed_code, cast_id)
 
 
 def _rows_changed(session: Session, statement: Update) -> int:

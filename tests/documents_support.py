@@ -86,7 +86,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
         elections.open_vote(s, elections.get_election(s, election_id), "chair")
     for code, marks in zip(codes, ballots):
         with transaction(factory) as s:
-            voting.cast_ballot(s, elections.get_election(s, election_id), code, marks)
+            voting.cast_ballot(s, election_id, code, marks)
     with transaction(factory) as s:
         election = elections.get_election(s, election_id)
         elections.close_vote(s, election, signing_key, "chair")

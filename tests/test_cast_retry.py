@@ -67,7 +67,7 @@ def _counts(r: Rehearsal) -> tuple[int, int, int]:
 
 def _cast(r: Rehearsal, code: str, cast_id: str | None) -> str:
     with transaction(r.factory) as s:
-        return voting.cast_ballot(s, elections.get_election(s, r.election_id), code, [0, 1, 2],
+        return voting.cast_ballot(s, r.election_id, code, [0, 1, 2],
                                   cast_id=cast_id)
 
 
@@ -163,7 +163,7 @@ def test_a_lock_wait_is_bounded_classified_busy_and_the_same_cast_then_succeeds(
     thread, released = _hold_write_lock(rehearsal, db_url)
     try:
         with pytest.raises(OperationalError) as caught, transaction(short) as s:
-            voting.cast_ballot(s, elections.get_election(s, rehearsal.election_id),
+            voting.cast_ballot(s, rehearsal.election_id,
                                rehearsal.codes[0], [0, 1, 2], cast_id=cast_id)
         assert caught.value.orig is not None
         fault = classify(caught.value.orig)
@@ -173,7 +173,7 @@ def test_a_lock_wait_is_bounded_classified_busy_and_the_same_cast_then_succeeds(
         thread.join()
     assert _counts(rehearsal)[:2] == (0, 0)
     with transaction(short) as s:
-        voting.cast_ballot(s, elections.get_election(s, rehearsal.election_id),
+        voting.cast_ballot(s, rehearsal.election_id,
                            rehearsal.codes[0], [0, 1, 2], cast_id=cast_id)
     with pytest.raises(CastAlreadyRecorded):
         _cast(rehearsal, rehearsal.codes[0], cast_id)
@@ -429,7 +429,7 @@ def test_a_lost_database_connection_at_cast_says_the_outcome_is_unknown_and_a_bu
     def fail_with(orig: BaseException) -> None:
         def cast(*_args: object, **_kwargs: object) -> str:
             raise OperationalError("COMMIT", {}, orig)
-        monkeypatch.setattr(voting, "cast_ballot", cast)
+        monkeypatch.setattr(voting, "cast_sealed", cast)
 
     fail_with(ConnectionLost())
     unknown = tablet.post("/booth/cast", data=form)

@@ -22,7 +22,7 @@ def cast_at_booth(home: Path, election_id: str, code: str, marks: list[int]) -> 
     """What the booth does on confirm (the CLI has no cast command: voters use a tablet)."""
     config = load_config(home)
     with transaction(session_factory(make_engine(config.database_url))) as s:
-        voting.cast_ballot(s, elections.get_election(s, election_id), code, marks)
+        voting.cast_ballot(s, election_id, code, marks)
 
 
 def test_full_election_through_the_cli_counts_exactly_the_choices_cast(

@@ -246,7 +246,7 @@ def run_secrecy_election(url: str, engine: str, seed: int) -> Run:
         marks = [rng.randrange(3) for _ in range(PERSONS)]
         began = datetime.now(UTC)
         with transaction(factory) as s:  # one transaction per ballot, as the booth does
-            fingerprint = voting.cast_ballot(s, elections.get_election(s, election_id),
+            fingerprint = voting.cast_ballot(s, election_id,
                                              issued[index], marks)
         casts.append(Cast(position, issued[index], voting.parse_token(issued[index]), marks,
                           fingerprint, seconds_between(began, datetime.now(UTC))))
@@ -538,7 +538,7 @@ def cast_in_order(url: str, n: int) -> tuple[sessionmaker[Session], str, list[st
     fingerprints = []
     for code in issued:
         with transaction(factory) as s:
-            fingerprints.append(voting.cast_ballot(s, elections.get_election(s, election_id), code, [2]))
+            fingerprints.append(voting.cast_ballot(s, election_id, code, [2]))
     return factory, election_id, fingerprints
 
 

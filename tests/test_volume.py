@@ -142,7 +142,7 @@ def cast_everything(app: Flask, meeting: Meeting, tablet: FlaskClient, codes: li
         s.commit()
         for voter in order[BOOTH_CASTS:]:
             with s.begin():
-                voting.cast_ballot(s, election, codes[voter], ballots[voter])
+                voting.cast_ballot(s, election.id, codes[voter], ballots[voter])
 
 
 @pytest.fixture(scope="module")

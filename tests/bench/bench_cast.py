@@ -1,17 +1,24 @@
 """Benchmark: the booth's whole voter flow through gunicorn over HTTPS, at 50, 100 and 200 booths.
 
-Run: python3 -m tests.bench.bench_cast [--db sqlite|postgresql|both] [--rounds 3]
-     [--paced-rounds 2] [--think 5] [--procs 2] [--persons 20] [--levels 50,100,200]
+Run: python3 -m tests.bench.bench_cast [--db sqlite|postgresql|both] [--cast-rounds 5]
+     [--rounds 3] [--paced-rounds 2] [--think 5] [--procs 2] [--persons 20]
+     [--levels 50,100,200]
 
 Each voter does what a tablet does: GET /booth/ (start screen), POST /booth/start (the
 slip code), GET /booth/ballot, POST /booth/review, POST /booth/cast (the fields of the
-review page's cast form, CSRF token included). Two tables:
+review page's cast form, CSRF token included). Three tables:
 
-(a) capacity, closed loop: every booth runs `--rounds` voters back to back with no pause.
-    casts/s = casts / wall time from the common start to the last cast (ramp and drain
-    included). Latency is of POST /booth/cast; at this load it is mostly queueing: with
+(a) cast path, closed loop: the issue's "casts/s". Every booth first takes `--cast-rounds`
+    voters through start, ballot and review (not measured), keeping each voter's session
+    cookie and cast form as the tablet would hold them; then, from a common start, it
+    sends those voters' POST /booth/cast back to back. Only casts are measured: casts/s,
+    their latency, and the server CPU they used.
+(b) whole flow, closed loop: every booth runs `--rounds` voters back to back with no pause,
+    all five requests each. casts/s = casts / wall time from the common start to the last
+    cast (ramp and drain included).
+    In (a) and (b) latency is of POST /booth/cast; at this load it is mostly queueing: with
     B booths always waiting, it is about B / throughput (Little's law).
-(b) paced: each booth runs `--paced-rounds` voters who each pause before scanning, before
+(c) paced: each booth runs `--paced-rounds` voters who each pause before scanning, before
     confirming their marks and before casting (exponential think time, mean `--think` s),
     and the tablet sends its heartbeat every 20 s as kiosk.js does. This is the latency a
     voter sees at that load; "page p99" covers every request (pages and heartbeats).
@@ -19,9 +26,10 @@ review page's cast form, CSRF token included). Two tables:
 The load generator runs on the same 2 cores as the server, so it is kept cheap: booths are
 threads spread over `--procs` processes, each booth keeps one TLS connection alive, as a
 tablet's browser does. Two more columns say what the figures are worth on a given machine:
-"server CPU ms/voter" (user + system time of gunicorn's processes per voter, all five
-requests and the heartbeats; with C cores free for the server, capacity is at most
-C x 1000 / that figure) and
+"server CPU ms" (user + system time of gunicorn's processes per cast in (a), per voter
+with all five requests and the heartbeats in (b) and (c); with C cores free for the server,
+capacity is at most C x 1000 / that figure), "load generator CPU ms" (the same for the
+benchmark's own processes: what the server could not use) and
 the 1-minute load average when the level started (anything above the load the benchmark
 itself makes means other work shared the cores).
 """
@@ -126,6 +134,34 @@ class Voter:
             if status != 200:
                 self.outcome.errors += 1
 
+    def prepare(self, code: str) -> tuple[str, dict[str, str]] | None:
+        """Start, ballot and review for one voter, unmeasured: (session cookie, cast form)."""
+        self.booth.cookies.pop("kiosk_session", None)  # a new voter's browser session
+        status, page = self.booth.request("GET", "/booth/")
+        csrf = CSRF_RE.search(page)
+        if status != 200 or not csrf:
+            return None
+        status, _ = self.booth.request("POST", "/booth/start", {"csrf_token": csrf.group(1), "code": code},
+                                       referer="/booth/")
+        if status != 302:
+            return None
+        self.booth.request("GET", "/booth/ballot")
+        status, page = self.booth.request("POST", "/booth/review",
+                                          {"csrf_token": csrf.group(1), **self.marks},
+                                          referer="/booth/ballot")
+        form = CAST_FORM_RE.search(page)
+        if status != 200 or not form:
+            return None
+        fields = {name: html.unescape(value) for name, value in HIDDEN_RE.findall(form.group(1))}
+        return self.booth.cookies["kiosk_session"], fields
+
+    def cast_prepared(self, prepared: tuple[str, dict[str, str]]) -> bool:
+        """The measured part of (a): one prepared voter's POST /booth/cast."""
+        self.booth.cookies["kiosk_session"], fields = prepared
+        status, page, elapsed = self._timed("POST", "/booth/cast", fields, referer="/booth/review")
+        self.outcome.casts.append(elapsed)
+        return status == 200 and receipt(page) is not None
+
     def open_start_screen(self) -> None:
         status, _, _ = self._timed("GET", "/booth/")
         if status != 200:
@@ -157,22 +193,37 @@ class Voter:
 
 
 def _booth_process(server: Kiosk, cookie: str, assignments: list[list[str]], persons: int,
-                   think: float, seed: int, barrier: Any, results: Any) -> None:
+                   think: float, cast_only: bool, seed: int, barrier: Any, results: Any) -> None:
     """One load-generator process: a thread per booth, each with its list of slip codes."""
     context = ssl.create_default_context(cafile=str(server.tls / "ca.pem"))
     outcomes = [Outcome() for _ in assignments]
+    measured_from: list[float] = []  # this process's CPU time when the measured part began
+
+    def all_ready() -> None:
+        barrier.wait()  # every process's booths are ready: the common start
+        measured_from.append(time.process_time())
+
+    ready = threading.Barrier(len(assignments), action=all_ready)
 
     def run(index: int) -> None:
         outcome = outcomes[index]
         voter = Voter(Booth(server, {"kiosk_booth": cookie}, context=context), outcome, persons,
                       think, random.Random(seed * 1000 + index))
+        prepared: list[tuple[str, dict[str, str]] | None] = []
         try:
+            if cast_only:
+                prepared = [voter.prepare(code) for code in assignments[index]]
             voter.open_start_screen()  # the tablet is on and connected before voting starts
         finally:
-            barrier.wait()
-        for code in assignments[index]:
+            ready.wait()
+        for position, code in enumerate(assignments[index]):
             try:
-                if not voter.vote(code):
+                if cast_only:
+                    voter_ready = prepared[position]
+                    recorded = voter_ready is not None and voter.cast_prepared(voter_ready)
+                else:
+                    recorded = voter.vote(code)
+                if not recorded:
                     outcome.errors += 1
             except Exception:  # noqa: BLE001 - a failed request counts as an error, the booth goes on
                 outcome.errors += 1
@@ -185,33 +236,41 @@ def _booth_process(server: Kiosk, cookie: str, assignments: list[list[str]], per
         t.start()
     for t in threads:
         t.join()
-    results.put([(o.casts, o.requests, o.errors, o.finished) for o in outcomes])
+    results.put((time.process_time() - measured_from[0],
+                 [(o.casts, o.requests, o.errors, o.finished) for o in outcomes]))
 
 
 def run_level(server: Kiosk, cookie: str, codes: list[str], booths: int, persons: int,
-              think: float, procs: int) -> tuple[float, Outcome]:
-    """Every code cast by `booths` booths over `procs` processes: (wall seconds, merged outcome)."""
+              think: float, procs: int, cast_only: bool) -> tuple[float, float, float, Outcome]:
+    """Every code cast by `booths` booths over `procs` processes, from a common start:
+    (wall seconds, server CPU seconds, load generator CPU seconds, merged outcome)."""
     per_booth = [codes[i::booths] for i in range(booths)]
     ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(booths + 1)
+    barrier = ctx.Barrier(procs + 1)
     results = ctx.Queue()
     workers = [ctx.Process(target=_booth_process,
-                           args=(server, cookie, per_booth[p::procs], persons, think, p, barrier, results))
+                           args=(server, cookie, per_booth[p::procs], persons, think, cast_only, p,
+                                 barrier, results))
                for p in range(procs)]
     for w in workers:
         w.start()
     barrier.wait()
     started = time.time()
+    cpu = server_cpu_seconds(server)
     merged = Outcome()
+    generator_cpu = 0.0
     for _ in workers:
-        for casts, requests, errors, finished in results.get():
+        process_cpu, outcomes = results.get()
+        generator_cpu += process_cpu
+        for casts, requests, errors, finished in outcomes:
             merged.casts += casts
             merged.requests += requests
             merged.errors += errors
             merged.finished = max(merged.finished, finished)
+    cpu = server_cpu_seconds(server) - cpu
     for w in workers:
         w.join()
-    return merged.finished - started, merged
+    return merged.finished - started, cpu, generator_cpu, merged
 
 
 @contextlib.contextmanager
@@ -225,14 +284,30 @@ def database(kind: str) -> Iterator[str | None]:
         yield url
 
 
-Row = tuple[str, int, int, float, float, float, float, float, int, float, float]
+@dataclass
+class Row:
+    """One line of a table: a database and a number of booths."""
+
+    db: str
+    booths: int
+    casts: int
+    rate: float
+    p50: float
+    p95: float
+    p99: float
+    page_p99: float
+    errors: int
+    server_cpu_ms: float  # per cast in (a), per voter in (b) and (c)
+    generator_cpu_ms: float
+    load: float
 
 
-def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row]]:
+def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row], list[Row]]:
+    cast_path: list[Row] = []
     capacity: list[Row] = []
     paced: list[Row] = []
     levels = [int(n) for n in args.levels.split(",")]
-    needed = sum(levels) * (args.rounds + args.paced_rounds)
+    needed = sum(levels) * (args.cast_rounds + args.rounds + args.paced_rounds)
     with tempfile.TemporaryDirectory() as tmp, database(kind) as url:
         directory = Path(tmp)
         if url:
@@ -245,36 +320,40 @@ def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row]]:
             cookie = pairing.cookies["kiosk_booth"]
             pairing.close()
             pool = list(server.codes)
-            for table, rounds, think in ((capacity, args.rounds, 0.0),
-                                         (paced, args.paced_rounds, args.think)):
+            for table, rounds, think, cast_only in ((cast_path, args.cast_rounds, 0.0, True),
+                                                    (capacity, args.rounds, 0.0, False),
+                                                    (paced, args.paced_rounds, args.think, False)):
                 for level in levels if rounds else []:
                     codes, pool = pool[:level * rounds], pool[level * rounds:]
                     load = os.getloadavg()[0]
-                    cpu = server_cpu_seconds(server)
-                    wall, out = run_level(server, cookie, codes, level, args.persons, think, args.procs)
-                    cpu = server_cpu_seconds(server) - cpu
-                    table.append((kind, level, len(out.casts), len(out.casts) / wall,
-                                  percentile(out.casts, 50) * 1000, percentile(out.casts, 95) * 1000,
-                                  percentile(out.casts, 99) * 1000,
-                                  percentile(out.requests, 99) * 1000, out.errors,
-                                  cpu * 1000 / max(1, len(out.casts)), load))
+                    wall, cpu, generator_cpu, out = run_level(server, cookie, codes, level,
+                                                              args.persons, think, args.procs,
+                                                              cast_only)
+                    n = max(1, len(out.casts))
+                    table.append(Row(kind, level, len(out.casts), len(out.casts) / wall,
+                                     percentile(out.casts, 50) * 1000, percentile(out.casts, 95) * 1000,
+                                     percentile(out.casts, 99) * 1000,
+                                     percentile(out.requests, 99) * 1000, out.errors,
+                                     cpu * 1000 / n, generator_cpu * 1000 / n, load))
         finally:
             server.stop()
-    return capacity, paced
+    return cast_path, capacity, paced
 
 
-def print_table(title: str, rows: list[Row], pages: bool) -> None:
+def print_table(title: str, rows: list[Row], pages: bool, per: str = "voter") -> None:
+    if not rows:
+        return  # that part was not run (--rounds 0 and the like)
     print(title)
     print()
     head = "| db | booths | casts | casts/s | cast p50 ms | cast p95 ms | cast p99 ms |"
     head += " page p99 ms |" if pages else ""
-    head += " errors | server CPU ms/voter | load avg |"
+    head += f" errors | server CPU ms/{per} | load generator CPU ms/{per} | load avg |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
-    for kind, level, n, rate, p50, p95, p99, page99, errors, cpu, load in rows:
-        line = f"| {kind} | {level} | {n} | {rate:.1f} | {p50:.0f} | {p95:.0f} | {p99:.0f} |"
-        line += f" {page99:.0f} |" if pages else ""
-        line += f" {errors} | {cpu:.1f} | {load:.1f} |"
+    for r in rows:
+        line = f"| {r.db} | {r.booths} | {r.casts} | {r.rate:.1f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} |"
+        line += f" {r.page_p99:.0f} |" if pages else ""
+        line += f" {r.errors} | {r.server_cpu_ms:.1f} | {r.generator_cpu_ms:.1f} | {r.load:.1f} |"
         print(line)
     print()
 
@@ -282,7 +361,8 @@ def print_table(title: str, rows: list[Row], pages: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=3, help="voters per booth, closed loop")
+    parser.add_argument("--cast-rounds", type=int, default=5, help="voters per booth, cast path only")
+    parser.add_argument("--rounds", type=int, default=3, help="voters per booth, whole flow")
     parser.add_argument("--paced-rounds", type=int, default=2, help="voters per booth, paced")
     parser.add_argument("--think", type=float, default=5.0,
                         help="mean think time (s) before each of scan, review and cast (paced)")
@@ -300,13 +380,17 @@ def main() -> None:
           f"{conf.workers} workers x {conf.threads} threads, HTTPS, keep-alive; "
           f"{args.procs} load-generator processes")
     print()
-    print_table(f"(a) capacity, closed loop: {args.rounds} voters per booth back to back, no think "
-                "time; latency of POST /booth/cast (mostly queueing: booths / throughput)",
-                [row for capacity, _ in results for row in capacity], pages=False)
-    print_table(f"(b) paced: {args.paced_rounds} voters per booth, exponential think time of mean "
+    print_table(f"(a) cast path, closed loop: {args.cast_rounds} prepared voters per booth cast back "
+                "to back; only POST /booth/cast measured (latency mostly queueing: booths / "
+                "throughput)", [row for cast_path, _, _ in results for row in cast_path], pages=False,
+                per="cast")
+    print_table(f"(b) whole flow, closed loop: {args.rounds} voters per booth back to back, all five "
+                "requests each, no think time; latency of POST /booth/cast",
+                [row for _, capacity, _ in results for row in capacity], pages=False)
+    print_table(f"(c) paced: {args.paced_rounds} voters per booth, exponential think time of mean "
                 f"{args.think:g} s before scan, review and cast, heartbeat every 20 s; latency of "
                 "POST /booth/cast and of every request (page p99)",
-                [row for _, paced in results for row in paced], pages=True)
+                [row for _, _, paced in results for row in paced], pages=True)
 
 
 if __name__ == "__main__":
