@@ -11,6 +11,7 @@ import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.config import load_config
 from shared import election as elections
+from shared import voting
 from shared.db import (
     begin_read_only,
     init_schema,
@@ -210,6 +212,26 @@ def test_a_cast_after_pause_is_refused_though_the_ballot_page_was_shown(
     assert post(tablet, "/booth/start", "/booth/", {"code": codes[0]}).status_code == 302
     done = post(tablet, "/booth/cast", "/booth/ballot", marks_form([0, 1, 2]))
     assert 'id="receipt"' in done.get_data(as_text=True) and _spent(meeting) == 1
+
+
+def test_the_booth_encrypts_the_ballot_before_it_takes_the_write_lock(
+        booth: tuple[Meeting, FlaskClient, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the statements that must be atomic run under the write lock (issue 7)."""
+    meeting, tablet, codes = booth
+    lock = writer_lock(meeting.app.extensions["kiosk_engine"])
+    assert lock is not None
+    held_while_sealing: list[bool] = []
+    real_seal = voting.seal
+
+    def watched_seal(*args: Any, **kwargs: Any) -> bytes:
+        held_while_sealing.append(lock.locked())
+        return real_seal(*args, **kwargs)
+
+    monkeypatch.setattr(voting, "seal", watched_seal)
+    assert post(tablet, "/booth/start", "/booth/", {"code": codes[0]}).status_code == 302
+    done = post(tablet, "/booth/cast", "/booth/ballot", marks_form([0, 1, 2]))
+    assert 'id="receipt"' in done.get_data(as_text=True) and _spent(meeting) == 1
+    assert held_while_sealing == [False]
 
 
 def test_level_labels_are_translated_on_the_ballot_and_the_review(

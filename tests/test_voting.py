@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -24,6 +25,7 @@ from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
     DomainError,
+    ElectionNotFound,
     ElectionNotOpen,
     QuorumNotMet,
     TokenAlreadySpent,
@@ -513,3 +515,42 @@ def test_check_in_racing_close_is_refused_and_the_box_stays_verifiable(pg_url: s
 def _close(r: Rehearsal) -> None:
     with transaction(r.factory) as s:
         elections.close_vote(s, election(s, r), r.signing_key, "chair")
+
+
+def test_a_ballot_sealed_while_the_vote_was_open_is_refused_once_it_is_paused(
+        rehearse: Rehearse) -> None:
+    """The booth encrypts before it locks; the lock then re-checks the state and writes nothing."""
+    r = rehearse()
+    with transaction(r.factory) as s:
+        sealed = voting.seal_ballot(s, r.election_id, [0, 1, 2])
+    with transaction(r.factory) as s:
+        elections.pause_vote(s, election(s, r), "chair")
+    before = snapshot(r)
+    with pytest.raises(ElectionNotOpen), transaction(r.factory) as s:
+        voting.cast_sealed(s, sealed, r.codes[0])
+    assert snapshot(r) == before
+
+
+def test_a_ballot_sealed_under_another_key_is_refused_and_the_slip_stays_usable(
+        rehearse: Rehearse) -> None:
+    r = rehearse()
+    with transaction(r.factory) as s:
+        sealed = voting.seal_ballot(s, r.election_id, [0, 1, 2])
+    before = snapshot(r)
+    with pytest.raises(WrongElectionState), transaction(r.factory) as s:
+        voting.cast_sealed(s, dataclasses.replace(sealed, manifest_hash="0" * 64), r.codes[0])
+    assert snapshot(r) == before
+    with transaction(r.factory) as s:
+        fingerprint = voting.cast_sealed(s, sealed, r.codes[0])
+    assert fingerprint == crypto.fingerprint(sealed.ciphertext)
+
+
+def test_sealing_checks_the_marks_and_the_election_and_writes_nothing(rehearse: Rehearse) -> None:
+    r = rehearse()
+    before = snapshot(r)
+    for marks in ([0, 1], [0, 1, 2, 0], [0, 1, 3], [0, 1, True], [0, 1, 1.0]):
+        with pytest.raises(BallotIncomplete), transaction(r.factory) as s:
+            voting.seal_ballot(s, r.election_id, marks)  # type: ignore[arg-type]
+    with pytest.raises(ElectionNotFound), transaction(r.factory) as s:
+        voting.seal_ballot(s, "no-such-election", [0, 1, 2])
+    assert snapshot(r) == before
