@@ -11,14 +11,21 @@ dies, so a worker killed mid-cast never leaves the queue locked.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
+import logging
 import os
 import threading
 import time
 import weakref
 
 POLL_SECONDS = 0.0005
+log = logging.getLogger(__name__)
+
+
+def _close(files: list[int]) -> None:
+    for file in files:
+        os.close(file)
+    files.clear()
 
 
 class WriterQueue:
@@ -26,35 +33,63 @@ class WriterQueue:
 
     def __init__(self, database_path: str | None) -> None:
         self._threads = threading.Lock()
-        self._file: int | None = None
-        if database_path:
-            with contextlib.suppress(OSError):  # a read-only disk: SQLite's wait alone
+        self._path = database_path + "-writer" if database_path else None
+        self._files: list[int] = []  # the open lock file, if any (closed with the queue)
+        self._pid = 0
+        weakref.finalize(self, _close, self._files)
+
+    def _file(self) -> int | None:
+        """This process's own descriptor of the lock file, opened on first use.
+
+        An flock belongs to the open file description, which a forked child shares with
+        its parent: a queue opened before gunicorn forked would let every worker in at
+        once. So each process opens the file itself.
+        """
+        if self._path is None:
+            return None
+        if self._pid != os.getpid():
+            _close(self._files)
+            self._pid = os.getpid()
+            try:
                 # Read-only is enough for flock, and works where the disk is read-only.
-                self._file = os.open(database_path + "-writer", os.O_RDONLY | os.O_CREAT, 0o600)
-                weakref.finalize(self, os.close, self._file)  # with its engine
+                self._files.append(os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o600))
+            except OSError as err:
+                # Still correct (SQLite's lock decides), only slower under load.
+                log.warning("writer queue file unavailable (%s): writers wait in SQLite",
+                            type(err).__name__)
+        return self._files[0] if self._files else None
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to timeout seconds for the turn to write; False if it did not come."""
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
-        if self._file is None:
+        try:
+            file = self._file()
+            while file is not None:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._threads.release()
+                        return False
+                    time.sleep(POLL_SECONDS)
+                except OSError as err:  # no locks on this file system (ENOLCK): SQLite alone
+                    log.warning("writer queue lock failed (%s): writers wait in SQLite",
+                                type(err).__name__)
+                    _close(self._files)
+                    file = None
             return True
-        while True:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self._threads.release()
-                    return False
-                time.sleep(POLL_SECONDS)
+        except BaseException:
+            self._threads.release()
+            raise
 
     def locked(self) -> bool:
         """Whether a writer of this process holds the turn."""
         return self._threads.locked()
 
     def release(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
+        if self._files:
+            fcntl.flock(self._files[0], fcntl.LOCK_UN)
         self._threads.release()

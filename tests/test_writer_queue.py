@@ -3,6 +3,9 @@ switch to WAL waits for other connections instead of failing at once (shared/db.
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import logging
 import multiprocessing
 import os
 import signal
@@ -11,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from shared.db import make_engine
 from shared.writer_queue import WriterQueue
@@ -87,9 +92,12 @@ def test_the_threads_of_one_process_take_turns(tmp_path: Path) -> None:
     assert most == 1
 
 
-def test_without_a_place_for_its_file_the_queue_still_orders_this_process(tmp_path: Path) -> None:
+def test_without_a_place_for_its_file_the_queue_still_orders_this_process(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     queue = WriterQueue(str(tmp_path / "no-such-directory" / "kiosk.db"))  # as on a read-only disk
-    assert queue.acquire(timeout=1)
+    with caplog.at_level(logging.WARNING):
+        assert queue.acquire(timeout=1)
+    assert "writer queue file unavailable (FileNotFoundError)" in caplog.text
     assert queue.locked()
     assert not queue.acquire(timeout=0.1)
     queue.release()
@@ -115,3 +123,40 @@ def test_a_new_database_waits_for_a_connection_holding_it_before_switching_to_wa
     assert time.monotonic() - started >= 0.4  # it waited for the other connection
     engine.dispose()
     other.close()
+
+
+def _try_in_child(queue: WriterQueue, go: Any, answer: Any) -> None:
+    go.wait(10)
+    answer.put(queue.acquire(timeout=0.3))
+
+
+def test_a_queue_made_before_a_fork_is_not_shared_with_the_child(tmp_path: Path) -> None:
+    """gunicorn forks its workers: an flock on a file description opened before the fork
+    would count for parent and child alike, letting both write at once."""
+    queue = WriterQueue(str(tmp_path / "kiosk.db"))
+    assert queue.acquire(timeout=1)  # opens the file in this process
+    queue.release()
+    go, answer = FORK.Event(), FORK.Queue()
+    child = FORK.Process(target=_try_in_child, args=(queue, go, answer))
+    child.start()  # forked while the queue is free, its file open
+    assert queue.acquire(timeout=1)  # now this process writes ...
+    go.set()
+    assert answer.get(timeout=10) is False  # ... so the child must wait, and give up
+    child.join(10)
+    queue.release()
+
+
+def test_a_file_system_without_locks_leaves_the_threads_queued_and_sqlite_deciding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = WriterQueue(str(tmp_path / "kiosk.db"))
+
+    def no_locks(_file: int, _operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert queue.acquire(timeout=1)
+    assert queue.locked()
+    queue.release()
+    assert not queue.locked()
+    assert queue.acquire(timeout=1)  # and again: the queue is not left locked
+    queue.release()
