@@ -67,6 +67,11 @@ def parse_token(typed: str) -> bytes:
                            "Vui lòng gõ lại.") from exc
 
 
+def typed_token_hash(election_id: str, typed: str) -> str:
+    """The stored hash of a typed or scanned slip code; TokenInvalid if it does not parse."""
+    return crypto.token_hash(election_id, parse_token(typed))
+
+
 def fold(text: str) -> str:
     """Lower-case, diacritics removed (đ -> d): 'nguyen van son' finds 'Nguyễn Văn Sơn'."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
@@ -173,7 +178,7 @@ def void_slip(session: Session, election: Election, voter_id: str, typed_code: s
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:
-    token = session.get(Token, crypto.token_hash(election.id, parse_token(typed_code)))
+    token = session.get(Token, typed_token_hash(election.id, typed_code))
     if token is None or token.election_id != election.id:
         raise TokenInvalid()
     return token
@@ -200,7 +205,7 @@ def check_token(session: Session, election_id: str, state: str, typed_code: str,
     """
     if state != "open" and retry_hash is None:
         raise ElectionNotOpen()
-    token_hash = crypto.token_hash(election_id, parse_token(typed_code))
+    token_hash = typed_token_hash(election_id, typed_code)
     token = session.connection().execute(
         select(_TOKENS.c.state, _TOKENS.c.cast_hash)
         .where(_TOKENS.c.token_hash == token_hash, _TOKENS.c.election_id == election_id)).first()
@@ -266,7 +271,7 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
     a retry of this same cast raises CastAlreadyRecorded and writes nothing.
     """
     election_id = ballot.election_id
-    token_hash = crypto.token_hash(election_id, parse_token(typed_code))
+    token_hash = typed_token_hash(election_id, typed_code)
     retry_hash = cast_hash(cast_id)
     audit.lock_chain(session, election_id)  # serialise with close (SQLite: BEGIN IMMEDIATE did)
     # The single-use gate, and the only check on the way of a good cast (it runs under the

@@ -66,7 +66,9 @@ class WriterQueue:
             return False
         try:
             file = self._file()
-            while file is not None:
+            if file is None:
+                return True
+            while True:
                 try:
                     fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     return True
@@ -79,8 +81,7 @@ class WriterQueue:
                     log.warning("writer queue lock failed (%s): writers wait in SQLite",
                                 type(err).__name__)
                     _close(self._files)
-                    file = None
-            return True
+                    return True
         except BaseException:
             self._threads.release()
             raise

@@ -137,60 +137,58 @@ class Voter:
             if status != 200:
                 self.outcome.errors += 1
 
-    def prepare(self, code: str) -> tuple[str, dict[str, str]] | None:
-        """Start, ballot and review for one voter, unmeasured: (session cookie, cast form)."""
-        self.booth.cookies.pop("kiosk_session", None)  # a new voter's browser session
-        status, page = self.booth.request("GET", "/booth/")
-        csrf = CSRF_RE.search(page)
-        if status != 200 or not csrf:
-            return None
-        status, _ = self.booth.request("POST", "/booth/start", {"csrf_token": csrf.group(1), "code": code},
-                                       referer="/booth/")
-        if status != 302:
-            return None
-        self.booth.request("GET", "/booth/ballot")
-        status, page = self.booth.request("POST", "/booth/review",
-                                          {"csrf_token": csrf.group(1), **self.marks},
-                                          referer="/booth/ballot")
-        form = CAST_FORM_RE.search(page)
-        if status != 200 or not form:
-            return None
-        fields = {name: html.unescape(value) for name, value in HIDDEN_RE.findall(form.group(1))}
-        return self.booth.cookies["kiosk_session"], fields
-
-    def cast_prepared(self, prepared: tuple[str, dict[str, str]]) -> bool:
-        """The measured part of (a): one prepared voter's POST /booth/cast."""
-        self.booth.cookies["kiosk_session"], fields = prepared
-        status, page, elapsed = self._timed("POST", "/booth/cast", fields, referer="/booth/review")
-        self.outcome.casts.append(elapsed)
-        return status == 200 and receipt(page) is not None
-
     def open_start_screen(self) -> None:
         status, _, _ = self._timed("GET", "/booth/")
         if status != 200:
             raise RuntimeError(f"start screen answered {status}")
 
-    def vote(self, code: str) -> bool:
-        """One voter, from the start screen to the 'recorded' screen; True if it was recorded."""
+    def _to_review(self, code: str) -> dict[str, str] | None:
+        """Scan the slip, open the ballot, mark it and review: the review page's cast form."""
         self.pause()  # walks up, scans the slip
         status, _, _ = self._timed("POST", "/booth/start", {"csrf_token": self.csrf, "code": code},
                                    referer="/booth/")
         if status != 302:
-            return False
+            return None
         status, _, _ = self._timed("GET", "/booth/ballot")
         if status != 200:
-            return False
+            return None
         self.pause()  # marks the ballot
         status, page, _ = self._timed("POST", "/booth/review", {"csrf_token": self.csrf, **self.marks},
                                       referer="/booth/ballot")
         form = CAST_FORM_RE.search(page)
         if status != 200 or not form:
-            return False
-        fields = {name: html.unescape(value) for name, value in HIDDEN_RE.findall(form.group(1))}
-        self.pause()  # reviews, confirms
+            return None
+        return {name: html.unescape(value) for name, value in HIDDEN_RE.findall(form.group(1))}
+
+    def _cast(self, fields: dict[str, str]) -> bool:
+        """POST /booth/cast, timed as a cast; True if the receipt came back."""
         status, page, elapsed = self._timed("POST", "/booth/cast", fields, referer="/booth/review")
         self.outcome.casts.append(elapsed)
-        recorded = status == 200 and receipt(page) is not None
+        return status == 200 and receipt(page) is not None
+
+    def prepare(self, code: str) -> tuple[str, dict[str, str]] | None:
+        """Start, ballot and review for one voter, not reported: (session cookie, cast form)."""
+        reported, self.outcome = self.outcome, Outcome()
+        try:
+            self.booth.cookies.pop("kiosk_session", None)  # a new voter's browser session
+            status, _, _ = self._timed("GET", "/booth/")
+            fields = self._to_review(code) if status == 200 else None
+        finally:
+            self.outcome = reported
+        return None if fields is None else (self.booth.cookies["kiosk_session"], fields)
+
+    def cast_prepared(self, prepared: tuple[str, dict[str, str]]) -> bool:
+        """The measured part of (a): one prepared voter's POST /booth/cast."""
+        self.booth.cookies["kiosk_session"], fields = prepared
+        return self._cast(fields)
+
+    def vote(self, code: str) -> bool:
+        """One voter, from the start screen to the 'recorded' screen; True if it was recorded."""
+        fields = self._to_review(code)
+        if fields is None:
+            return False
+        self.pause()  # reviews, confirms
+        recorded = self._cast(fields)
         self._timed("GET", "/booth/")  # the 'recorded' screen returns to the start screen
         return recorded
 
