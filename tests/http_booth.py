@@ -7,6 +7,7 @@ connection per booth, as a tablet's browser keeps one.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -16,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +77,21 @@ class Kiosk:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Kiosk]:
+        """Started for the block, stopped after it whatever happens."""
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    def configure(self, **settings: object) -> None:
+        """Set keys of the instance's config.json (read when gunicorn starts)."""
+        path = self.home / "config.json"
+        current = json.loads(path.read_text(encoding="utf-8"))
+        path.write_text(json.dumps({**current, **settings}), encoding="utf-8")
 
     def pairing_code(self) -> str:
         return _cli_output(["--home", str(self.home), "pair", self.election_id])

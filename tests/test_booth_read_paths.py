@@ -251,12 +251,8 @@ def test_level_labels_are_translated_on_the_ballot_and_the_review(
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[Kiosk]:
-    k = prepare_kiosk(tmp_path, persons=2, voters=1)
-    k.start()
-    try:
+    with prepare_kiosk(tmp_path, persons=2, voters=1).serving() as k:
         yield k
-    finally:
-        k.stop()
 
 
 def _healthz(sock: ssl.SSLSocket) -> bytes:

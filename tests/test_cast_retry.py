@@ -384,12 +384,8 @@ def test_the_busy_page_speaks_english_when_the_voter_chose_english(app: Flask, t
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[Kiosk]:
-    k = prepare_kiosk(tmp_path, persons=3, voters=4)
-    k.start()
-    try:
+    with prepare_kiosk(tmp_path, persons=3, voters=4).serving() as k:
         yield k
-    finally:
-        k.stop()
 
 
 def test_over_https_the_identical_post_again_is_recorded_and_another_cast_id_is_refused(

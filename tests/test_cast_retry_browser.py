@@ -3,7 +3,6 @@ on its own (same cast id) once the database takes writes again, and the receipt 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +16,9 @@ from tests.http_booth import Kiosk, prepare_kiosk
 @pytest.fixture()
 def server(tmp_path: Path) -> Iterator[Kiosk]:
     k = prepare_kiosk(tmp_path, persons=2, voters=2)
-    config_path = k.home / "config.json"
-    settings = json.loads(config_path.read_text(encoding="utf-8"))
-    config_path.write_text(json.dumps({**settings, "db_busy_timeout_ms": 200}), encoding="utf-8")
-    k.start()
-    try:
+    k.configure(db_busy_timeout_ms=200)
+    with k.serving():
         yield k
-    finally:
-        k.stop()
 
 
 def test_the_busy_page_retries_the_cast_by_itself_and_the_ballot_is_cast_once(server: Kiosk) -> None:

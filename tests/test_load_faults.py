@@ -7,7 +7,6 @@ for a longer local run (the issue asks for at least 20: FAULT_ROUNDS=20).
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import random
 import threading
@@ -35,12 +34,8 @@ RECORDED_AGAIN = "Lá phiếu của đồng chí đã được ghi nhận"  # a 
 @pytest.fixture()
 def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Kiosk]:
     voters = getattr(request, "param", 60)
-    k = prepare_kiosk(tmp_path, persons=3, voters=voters)
-    k.start()
-    try:
+    with prepare_kiosk(tmp_path, persons=3, voters=voters).serving() as k:
         yield k
-    finally:
-        k.stop()
 
 
 def paired_booth(k: Kiosk) -> Booth:
@@ -228,11 +223,8 @@ def test_twice_the_design_load_gets_200_or_503_and_every_slip_is_cast_exactly_on
     casts that find the write lock taken are answered 503 and retried with their cast id."""
     booths_count = 400
     k = prepare_kiosk(tmp_path, persons=3, voters=booths_count)
-    config_path = k.home / "config.json"
-    settings = json.loads(config_path.read_text(encoding="utf-8"))
-    config_path.write_text(json.dumps({**settings, "db_busy_timeout_ms": 20}), encoding="utf-8")
-    k.start()
-    try:
+    k.configure(db_busy_timeout_ms=20)
+    with k.serving():
         tablet_cookie = paired_booth(k).cookies["kiosk_booth"]
         barrier = threading.Barrier(booths_count)
         seen: list[int] = []
@@ -259,8 +251,6 @@ def test_twice_the_design_load_gets_200_or_503_and_every_slip_is_cast_exactly_on
             t.start()
         for t in threads:
             t.join()
-    finally:
-        k.stop()
     statuses = Counter(seen)
     print(f"answers at {booths_count} booths: {dict(sorted(statuses.items()))} (0 = no answer)")
     assert failures == []
