@@ -1,0 +1,530 @@
+"""The election's public-key cryptography: ristretto255 ElGamal, proofs, shared decryption.
+
+docs/crypto-protocol.md is the specification: every equation and byte layout below is
+written there first, with its section number cited here. The group and scalar arithmetic
+are libsodium's (through pysodium); this module only composes them. It is the only
+module that touches the group; signatures, hashes and passwords stay in shared/crypto.py.
+
+Every element read from outside goes through `element()` (canonical ristretto255, and not
+the identity unless the caller says so) and every scalar through `scalar()` (below ℓ):
+nothing unvalidated reaches an equation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import pysodium as _na
+
+# --- the group (docs/crypto-protocol.md 1) ----------------------------------------------
+
+ORDER = 2**252 + 27742317777372353535851937790883648493  # ℓ
+ELEMENT_BYTES = 32
+SCALAR_BYTES = 32
+CHALLENGE_BYTES = 16
+CHALLENGE_MODULUS = 2 ** (8 * CHALLENGE_BYTES)
+IDENTITY = bytes(ELEMENT_BYTES)
+FORMAT_ID = "cv-ballot-box"
+FORMAT_VERSION = 2
+
+
+class ProofError(ValueError):
+    """A point, scalar, ballot, share or decryption failed its check; `reason` names which."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _scalar_bytes(value: int) -> bytes:
+    return (value % ORDER).to_bytes(SCALAR_BYTES, "little")
+
+
+def element(data: bytes, *, identity_allowed: bool = False) -> bytes:
+    """`data` if it is a canonical ristretto255 encoding (non-identity unless allowed)."""
+    if type(data) is not bytes or len(data) != ELEMENT_BYTES \
+            or not _na.crypto_core_ristretto255_is_valid_point(data):
+        raise ProofError("point.invalid", "not a canonical ristretto255 element")
+    if data == IDENTITY and not identity_allowed:
+        raise ProofError("point.invalid", "the identity element")
+    return data
+
+
+def scalar(data: bytes) -> int:
+    """The integer of a 32-byte little-endian scalar; ProofError unless it is below ℓ."""
+    if type(data) is not bytes or len(data) != SCALAR_BYTES:
+        raise ProofError("scalar.invalid", "not 32 bytes")
+    value = int.from_bytes(data, "little")
+    if value >= ORDER:
+        raise ProofError("scalar.invalid", "not below the group order")
+    return value
+
+
+def challenge(data: bytes) -> int:
+    """The integer of a 16-byte little-endian challenge."""
+    if type(data) is not bytes or len(data) != CHALLENGE_BYTES:
+        raise ProofError("challenge.invalid", "not 16 bytes")
+    return int.from_bytes(data, "little")
+
+
+def mul(k: int, point: bytes) -> bytes:
+    """k·P. libsodium refuses a result equal to the identity; here it is just the identity."""
+    k %= ORDER
+    if k == 0 or point == IDENTITY:
+        return IDENTITY
+    return bytes(_na.crypto_scalarmult_ristretto255(_scalar_bytes(k), point))
+
+
+def mul_base(k: int) -> bytes:
+    """k·G."""
+    k %= ORDER
+    if k == 0:
+        return IDENTITY
+    return bytes(_na.crypto_scalarmult_ristretto255_base(_scalar_bytes(k)))
+
+
+def add(p: bytes, q: bytes) -> bytes:
+    """P + Q."""
+    return bytes(_na.crypto_core_ristretto255_add(p, q))
+
+
+def sub(p: bytes, q: bytes) -> bytes:
+    """P − Q."""
+    return bytes(_na.crypto_core_ristretto255_sub(p, q))
+
+
+def _scalar_add(a: int, b: int) -> int:
+    return int.from_bytes(_na.crypto_core_ristretto255_scalar_add(_scalar_bytes(a), _scalar_bytes(b)),
+                          "little")
+
+
+def _scalar_mul(a: int, b: int) -> int:
+    return int.from_bytes(_na.crypto_core_ristretto255_scalar_mul(_scalar_bytes(a), _scalar_bytes(b)),
+                          "little")
+
+
+def _scalar_sub(a: int, b: int) -> int:
+    return int.from_bytes(_na.crypto_core_ristretto255_scalar_sub(_scalar_bytes(a), _scalar_bytes(b)),
+                          "little")
+
+
+def _scalar_invert(a: int) -> int:
+    return int.from_bytes(_na.crypto_core_ristretto255_scalar_invert(_scalar_bytes(a)), "little")
+
+
+GENERATOR = mul_base(1)
+
+
+# --- randomness -----------------------------------------------------------------------
+
+class Randomness:
+    """Where proofs and keys get their random scalars: the OS CSPRNG.
+
+    Tests that rebuild the golden election byte for byte pass a `SeededRandomness`; nothing
+    in the product does.
+    """
+
+    def scalar(self) -> int:
+        """A uniformly random non-zero scalar."""
+        return secrets.randbelow(ORDER - 1) + 1
+
+    def challenge(self) -> int:
+        """A uniformly random 128-bit challenge."""
+        return secrets.randbits(8 * CHALLENGE_BYTES)
+
+
+class SeededRandomness(Randomness):
+    """Deterministic randomness from a seed (SHA-512 in counter mode): test vectors only."""
+
+    def __init__(self, seed: bytes) -> None:
+        self._seed = seed
+        self._counter = 0
+
+    def _next(self) -> bytes:
+        self._counter += 1
+        return hashlib.sha512(self._seed + self._counter.to_bytes(8, "big")).digest()
+
+    def scalar(self) -> int:
+        return int.from_bytes(self._next(), "little") % (ORDER - 1) + 1
+
+    def challenge(self) -> int:
+        return int.from_bytes(self._next()[:CHALLENGE_BYTES], "little")
+
+
+SYSTEM_RANDOMNESS = Randomness()
+
+
+# --- hashing (docs/crypto-protocol.md 1) ----------------------------------------------
+
+def text_part(value: str) -> bytes:
+    """`str(x)`: a 2-byte big-endian length, then the UTF-8 bytes."""
+    raw = value.encode("utf-8")
+    if len(raw) >= 2**16:
+        raise ValueError("text part too long")
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def u16(value: int) -> bytes:
+    """A 2-byte big-endian unsigned integer."""
+    return value.to_bytes(2, "big")
+
+
+def hash_challenge(label: str, *parts: bytes) -> int:
+    """Hc(label, parts…): the first 16 bytes of SHA-512, little-endian."""
+    h = hashlib.sha512(label.encode("ascii") + b"\x00")
+    for part in parts:
+        h.update(part)
+    return int.from_bytes(h.digest()[:CHALLENGE_BYTES], "little")
+
+
+def _challenge_bytes(value: int) -> bytes:
+    return value.to_bytes(CHALLENGE_BYTES, "little")
+
+
+# --- keys and shares (docs/crypto-protocol.md 2) --------------------------------------
+
+@dataclass(frozen=True)
+class KeyShare:
+    """Member `index`'s share of the election key: keep it secret, print it on the card."""
+
+    index: int
+    value: int
+
+    def __repr__(self) -> str:  # a share never reaches a log or a traceback
+        return f"KeyShare(index={self.index}, value=<secret>)"
+
+
+@dataclass(frozen=True)
+class SharedKey:
+    """What a key ceremony publishes (public key, Feldman commitments) and the cards it hands out."""
+
+    public_key: bytes
+    commitments: tuple[bytes, ...]
+    shares: tuple[KeyShare, ...]
+
+
+def share_election_key(threshold: int, members: int, rng: Randomness = SYSTEM_RANDOMNESS) -> SharedKey:
+    """Make an election key in memory and split it k-of-n; the key itself is never returned."""
+    if not 1 <= threshold <= members <= 255:
+        raise ValueError("need 1 <= k <= n <= 255")
+    coefficients = [rng.scalar() for _ in range(threshold)]  # f(0) = x is the election key
+    commitments = tuple(mul_base(a) for a in coefficients)
+    shares = tuple(KeyShare(i, _evaluate(coefficients, i)) for i in range(1, members + 1))
+    coefficients.clear()
+    return SharedKey(commitments[0], commitments, shares)
+
+
+def _evaluate(coefficients: Sequence[int], at: int) -> int:
+    result = 0
+    for a in reversed(coefficients):  # Horner
+        result = _scalar_add(_scalar_mul(result, at), a)
+    return result
+
+
+def share_public_key(commitments: Sequence[bytes], index: int) -> bytes:
+    """Kᵢ = Σ_j i^j·F_j: member i's public share key, from the published commitments."""
+    result = IDENTITY
+    power = 1
+    for commitment in commitments:
+        result = add(result, mul(power, commitment))
+        power = _scalar_mul(power, index)
+    return result
+
+
+def check_share(commitments: Sequence[bytes], share: KeyShare) -> None:
+    """ProofError('share.commitment') unless xᵢ·G = Kᵢ: a card checked on its own."""
+    if not 1 <= share.index <= 255 or not 0 < share.value < ORDER \
+            or not hmac.compare_digest(mul_base(share.value), share_public_key(commitments, share.index)):
+        raise ProofError("share.commitment", f"share {share.index} does not match the commitments")
+
+
+def check_commitments(public_key: bytes, commitments: Sequence[bytes], threshold: int) -> None:
+    """The published key parts are well formed: k non-identity elements, the first being K."""
+    if len(commitments) != threshold:
+        raise ProofError("key.commitments", "one commitment per coefficient (k of them)")
+    for commitment in commitments:
+        element(commitment)
+    if element(public_key) != commitments[0]:
+        raise ProofError("key.commitments", "the first commitment is not the public key")
+
+
+def lagrange_at_zero(indices: Sequence[int]) -> dict[int, int]:
+    """λᵢ = Π_{j≠i} j / (j − i) mod ℓ for the members who decrypted."""
+    if len(set(indices)) != len(indices) or any(not 1 <= i <= 255 for i in indices):
+        raise ValueError("distinct member indices from 1 to 255")
+    result = {}
+    for i in indices:
+        numerator, denominator = 1, 1
+        for j in indices:
+            if j != i:
+                numerator = _scalar_mul(numerator, j)
+                denominator = _scalar_mul(denominator, _scalar_sub(j, i))
+        result[i] = _scalar_mul(numerator, _scalar_invert(denominator))
+    return result
+
+
+# --- rows and ballots (docs/crypto-protocol.md 3-5) -------------------------------------
+
+BASE = 2**20
+MAX_BALLOTS = BASE - 1
+LEVEL_COUNT = 3
+MESSAGES = tuple(mul_base(BASE**v) for v in range(LEVEL_COUNT))
+ROW_BYTES = 2 * ELEMENT_BYTES + LEVEL_COUNT * CHALLENGE_BYTES + LEVEL_COUNT * SCALAR_BYTES  # 208
+
+
+def ballot_length(persons: int) -> int:
+    """The exact length of every ballot of an election with `persons` rows."""
+    return ROW_BYTES * persons
+
+
+@dataclass(frozen=True)
+class ElectionContext:
+    """What every proof of one election binds to: its id, its manifest, its key."""
+
+    election_id: str
+    manifest_hash: bytes  # 32 raw bytes
+    public_key: bytes
+    commitments: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.manifest_hash) != 32:
+            raise ValueError("manifest hash must be 32 bytes")
+        element(self.public_key)
+
+    def statement_prefix(self) -> bytes:
+        """The parts of every row statement that are the same for the whole election."""
+        return (text_part(FORMAT_ID) + u16(FORMAT_VERSION) + text_part(self.election_id)
+                + self.manifest_hash + self.public_key + b"".join(MESSAGES))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a ballot: the ciphertext (A, C) and its proof (c₀, c₁, c₂, s₀, s₁, s₂)."""
+
+    a: bytes
+    c: bytes
+    challenges: tuple[int, int, int]
+    responses: tuple[int, int, int]
+
+    def to_bytes(self) -> bytes:
+        """A ‖ C ‖ c₀ ‖ c₁ ‖ c₂ ‖ s₀ ‖ s₁ ‖ s₂ (docs/crypto-protocol.md 5)."""
+        return (self.a + self.c + b"".join(_challenge_bytes(x) for x in self.challenges)
+                + b"".join(_scalar_bytes(s) for s in self.responses))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Row:
+        """Parse and validate one 208-byte row; ProofError if any part is malformed."""
+        if len(data) != ROW_BYTES:
+            raise ProofError("ballot.length")
+        a, c = element(data[:32]), element(data[32:64])
+        offset = 64
+        cs = []
+        for _ in range(LEVEL_COUNT):
+            cs.append(challenge(data[offset:offset + CHALLENGE_BYTES]))
+            offset += CHALLENGE_BYTES
+        ss = []
+        for _ in range(LEVEL_COUNT):
+            ss.append(scalar(data[offset:offset + SCALAR_BYTES]))
+            offset += SCALAR_BYTES
+        return cls(a, c, (cs[0], cs[1], cs[2]), (ss[0], ss[1], ss[2]))
+
+
+def ballot_digest(ciphertexts: Iterable[tuple[bytes, bytes]]) -> bytes:
+    """SHA-256 of A₁‖C₁‖…‖A_n‖C_n: binds each row's proof to its whole ballot."""
+    h = hashlib.sha256()
+    for a, c in ciphertexts:
+        h.update(a + c)
+    return h.digest()
+
+
+def _row_statement(prefix: bytes, digest: bytes, row: int, a: bytes, c: bytes) -> bytes:
+    return prefix + digest + u16(row) + a + c
+
+
+def encrypt_ballot(context: ElectionContext, levels: Sequence[int],
+                   rng: Randomness = SYSTEM_RANDOMNESS) -> bytes:
+    """Encrypt one complete ballot (a level 0, 1 or 2 per row) with its row proofs."""
+    if not levels or any(type(v) is not int or not 0 <= v < LEVEL_COUNT for v in levels):
+        raise ValueError("one level 0, 1 or 2 per row")
+    key = context.public_key
+    secrets_r = [rng.scalar() for _ in levels]
+    ciphertexts = [(mul_base(r), add(mul(r, key), MESSAGES[v])) for r, v in zip(secrets_r, levels, strict=True)]
+    digest = ballot_digest(ciphertexts)
+    prefix = context.statement_prefix()
+    rows = []
+    for number, (v, r, (a, c)) in enumerate(zip(levels, secrets_r, ciphertexts, strict=True), start=1):
+        rows.append(_prove_row(prefix, digest, number, key, a, c, v, r, rng).to_bytes())
+    return b"".join(rows)
+
+
+def _prove_row(prefix: bytes, digest: bytes, number: int, key: bytes, a: bytes, c: bytes, v: int,
+               r: int, rng: Randomness) -> Row:
+    challenges = [0] * LEVEL_COUNT
+    responses = [0] * LEVEL_COUNT
+    commitments: list[bytes] = []
+    w = rng.scalar()
+    for i in range(LEVEL_COUNT):
+        if i == v:
+            commitments += [mul_base(w), mul(w, key)]
+            continue
+        challenges[i], responses[i] = rng.challenge(), rng.scalar()
+        commitments += [sub(mul_base(responses[i]), mul(challenges[i], a)),
+                        sub(mul(responses[i], key), mul(challenges[i], sub(c, MESSAGES[i])))]
+    total = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, a, c), *commitments)
+    challenges[v] = (total - sum(challenges)) % CHALLENGE_MODULUS
+    responses[v] = _scalar_add(w, _scalar_mul(challenges[v], r))
+    return Row(a, c, (challenges[0], challenges[1], challenges[2]),
+               (responses[0], responses[1], responses[2]))
+
+
+def parse_ballot(data: bytes, persons: int) -> list[Row]:
+    """The rows of a ballot of exactly `persons` rows; ProofError if malformed."""
+    if type(data) is not bytes or len(data) != ballot_length(persons) or persons < 1:
+        raise ProofError("ballot.length", f"a ballot of {persons} rows is {ballot_length(persons)} bytes")
+    return [Row.from_bytes(data[i:i + ROW_BYTES]) for i in range(0, len(data), ROW_BYTES)]
+
+
+def verify_ballot(context: ElectionContext, data: bytes, persons: int) -> list[Row]:
+    """Every row proof of a ballot; the parsed rows, or ProofError('ballot.row-proof')."""
+    rows = parse_ballot(data, persons)
+    digest = ballot_digest((row.a, row.c) for row in rows)
+    prefix = context.statement_prefix()
+    key = context.public_key
+    for number, row in enumerate(rows, start=1):
+        commitments: list[bytes] = []
+        for i in range(LEVEL_COUNT):
+            ci, si = row.challenges[i], row.responses[i]
+            commitments += [sub(mul_base(si), mul(ci, row.a)),
+                            sub(mul(si, key), mul(ci, sub(row.c, MESSAGES[i])))]
+        expected = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, row.a, row.c),
+                                  *commitments)
+        if sum(row.challenges) % CHALLENGE_MODULUS != expected:
+            raise ProofError("ballot.row-proof", f"row {number}")
+    return rows
+
+
+# --- the count (docs/crypto-protocol.md 6) -----------------------------------------------
+
+class Aggregate:
+    """Running sums Â, Ĉ per row over the ballots added so far (the box is streamed)."""
+
+    def __init__(self, persons: int) -> None:
+        self.persons = persons
+        self.ballots = 0
+        self.a = [IDENTITY] * persons
+        self.c = [IDENTITY] * persons
+
+    def add(self, rows: Sequence[Row]) -> None:
+        """Add one verified ballot's rows."""
+        if len(rows) != self.persons:
+            raise ValueError("a ballot of another length")
+        for i, row in enumerate(rows):
+            self.a[i] = add(self.a[i], row.a)
+            self.c[i] = add(self.c[i], row.c)
+        self.ballots += 1
+
+    def rows(self) -> list[tuple[bytes, bytes]]:
+        """(Â, Ĉ) per row."""
+        return list(zip(self.a, self.c, strict=True))
+
+
+@dataclass(frozen=True)
+class PartialDecryption:
+    """Member `index`'s Dᵢ = xᵢ·Â for one row, with its Chaum–Pedersen proof (c, s)."""
+
+    index: int
+    share: bytes
+    challenge: int
+    response: int
+
+
+def _decryption_challenge(context: ElectionContext, index: int, share_key: bytes, row: int,
+                          aggregate: tuple[bytes, bytes], d: bytes, t1: bytes, t2: bytes) -> int:
+    return hash_challenge("cv-decryption-proof-v2", text_part(context.election_id), context.manifest_hash,
+                          u16(index), share_key, u16(row), aggregate[0], aggregate[1], d, t1, t2)
+
+
+def partial_decrypt(context: ElectionContext, share: KeyShare, aggregates: Sequence[tuple[bytes, bytes]],
+                    rng: Randomness = SYSTEM_RANDOMNESS) -> list[PartialDecryption]:
+    """Dᵢ and its proof for every row of the aggregate; the share is checked first."""
+    check_share(context.commitments, share)
+    share_key = share_public_key(context.commitments, share.index)
+    result = []
+    for row, aggregate in enumerate(aggregates, start=1):
+        a_hat = aggregate[0]
+        d = mul(share.value, a_hat)
+        w = rng.scalar()
+        t1, t2 = mul_base(w), mul(w, a_hat)
+        c = _decryption_challenge(context, share.index, share_key, row, aggregate, d, t1, t2)
+        result.append(PartialDecryption(share.index, d, c, _scalar_add(w, _scalar_mul(c, share.value))))
+    return result
+
+
+def verify_partial(context: ElectionContext, row: int, aggregate: tuple[bytes, bytes],
+                   partial: PartialDecryption) -> None:
+    """ProofError('results.decryption-proof') unless Dᵢ is member i's share applied to Â."""
+    share_key = share_public_key(context.commitments, partial.index)
+    d = element(partial.share, identity_allowed=aggregate[0] == IDENTITY)
+    if not 0 <= partial.challenge < CHALLENGE_MODULUS or not 0 <= partial.response < ORDER:
+        raise ProofError("results.decryption-proof", f"row {row}, member {partial.index}: malformed")
+    t1 = sub(mul_base(partial.response), mul(partial.challenge, share_key))
+    t2 = sub(mul(partial.response, aggregate[0]), mul(partial.challenge, d))
+    if _decryption_challenge(context, partial.index, share_key, row, aggregate, d, t1, t2) != partial.challenge:
+        raise ProofError("results.decryption-proof", f"row {row}, member {partial.index}")
+
+
+def combine(partials: Sequence[PartialDecryption], aggregate: tuple[bytes, bytes]) -> bytes:
+    """T·G = Ĉ − Σ λᵢ·Dᵢ for k partial decryptions of one row."""
+    weights = lagrange_at_zero([p.index for p in partials])
+    d = IDENTITY
+    for p in partials:
+        d = add(d, mul(weights[p.index], p.share))
+    return sub(aggregate[1], d)
+
+
+def encoded_total(counts: Sequence[int]) -> int:
+    """T = n₀ + n₁·B + n₂·B² for a row's three counts."""
+    if len(counts) != LEVEL_COUNT or any(type(n) is not int or not 0 <= n <= MAX_BALLOTS for n in counts):
+        raise ProofError("results.counts", "three counts from 0 to 1,048,575")
+    return sum(n * BASE**v for v, n in enumerate(counts))
+
+
+def check_counts(total_point: bytes, counts: Sequence[int], ballots: int) -> None:
+    """ProofError('results.counts') unless the counts sum to N and (n₀ + n₁B + n₂B²)·G = T·G."""
+    if sum(counts) != ballots or not hmac.compare_digest(mul_base(encoded_total(counts)), total_point):
+        raise ProofError("results.counts", "the counts do not match the decrypted total")
+
+
+class CountFinder:
+    """Finds (n₀, n₁, n₂) from T·G for N ballots (docs/crypto-protocol.md 6: baby-step table).
+
+    Build once per election (N + 1 additions), then each row costs at most N + 1 more.
+    """
+
+    def __init__(self, ballots: int, progress: Callable[[], None] | None = None) -> None:
+        if not 0 <= ballots <= MAX_BALLOTS:
+            raise ValueError("too many ballots")
+        self.ballots = ballots
+        step = mul_base(BASE - 1)
+        self._giant = mul_base(BASE**2 - 1)
+        self._table: dict[bytes, int] = {}
+        point = IDENTITY
+        for n1 in range(ballots + 1):
+            self._table[point] = n1
+            point = add(point, step)
+        self._offset = mul_base(ballots)
+
+    def counts(self, total_point: bytes) -> tuple[int, int, int]:
+        """The three counts of a row; ProofError('results.counts') if none fits."""
+        target = sub(total_point, self._offset)  # n₁(B−1)G + n₂(B²−1)G
+        for n2 in range(self.ballots + 1):
+            n1 = self._table.get(target)
+            if n1 is not None and n1 + n2 <= self.ballots:
+                return self.ballots - n1 - n2, n1, n2
+            target = sub(target, self._giant)
+        raise ProofError("results.counts", "no counts fit the decrypted total")
