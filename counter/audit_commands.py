@@ -25,7 +25,7 @@ from shared.box import Check, all_passed
 from shared.canonical import digest
 from shared.errors import ShareError
 from shared.recount import compare, expected_results, recount
-from shared.shares import parse_share_file, rebuild_key
+from shared.shares import parse_share_file
 
 MAX_RESULTS_BYTES = 16 * 1024 * 1024
 RECOUNT_TITLE = "Đếm lại độc lập khớp tệp kết quả"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from counter import audit_commands, document_commands, paper_commands
+from counter import audit_commands, ceremony_commands, document_commands, paper_commands
 from counter.config import (
     COUNT_WAIT_ENV,
     HOME_ENV,
@@ -234,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="khóa công khai của máy kiểm phiếu phải đã ký")
     check.set_defaults(func=cmd_check_results)
 
+    ceremony_commands.add_commands(sub, common)
     document_commands.add_commands(sub, common, _hex_key)
     paper_commands.add_commands(sub, common)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import (Blueprint, Response, current_app, flash, g, jsonify, redirect,
-                   render_template, request, url_for)
+from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -23,7 +22,7 @@ from shared.errors import DomainError
 from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS
 from shared.models import Election
 from shared.rules import quorum_met
-from shared.shares import parse_code, rebuild_key
+from shared.shares import parse_code
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 

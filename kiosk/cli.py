@@ -23,6 +23,7 @@ from kiosk.permissions import ROLES
 from shared import backup, booths, crypto, voting
 from shared import election as elections
 from shared.box import export_box
+from shared.canonical import digest
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.db_faults import BUSY, classify
 from shared.errors import DomainError
@@ -89,31 +90,31 @@ def cmd_election_create(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         print(f"Không đọc được tệp cấu hình {args.spec}: {exc}", file=sys.stderr)
         return 1
-    shares_dir = Path(args.shares_dir)
-    if shares_dir.exists() and any(shares_dir.iterdir()):
-        print(f"Thư mục {shares_dir} không rỗng: không ghi đè mảnh khóa.", file=sys.stderr)
-        return 1
     config = _config(args)
-    # Share files go to a side folder first and move into place after the commit, so a
-    # failure leaves neither an election without shares nor shares without an election.
-    partial = shares_dir.with_name(shares_dir.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True, mode=0o700)
-    try:
-        with transaction(_factory(config)) as s:
-            e = elections.create_election(s, spec, "cli")
-            for card in elections.run_key_ceremony(s, e, config.signing_key, "cli"):
-                path = partial / f"share-{card.index}.json"
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(card.to_json() + "\n")
-            election_id = e.id
-        if shares_dir.exists():
-            shares_dir.rmdir()
-        partial.rename(shares_dir)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+    with transaction(_factory(config)) as s:
+        election_id = elections.create_election(s, spec, "cli").id
+    # No key yet: the board's laptop makes it (`kiosk election definition`, `counter ceremony`).
     print(election_id)
+    return 0
+
+
+def cmd_election_definition(args: argparse.Namespace) -> int:
+    definition = _with_election(args, lambda s, e, c: elections.election_definition(s, e, c.signing_key))
+    Path(args.output).write_text(json.dumps(definition, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"Đã ghi định nghĩa cuộc lấy phiếu vào {args.output}: mang sang máy của Ban kiểm phiếu "
+          "(counter ceremony).")
+    return 0
+
+
+def cmd_election_key(args: argparse.Namespace) -> int:
+    try:
+        key_text = Path(args.key_file).read_bytes()
+    except OSError as exc:
+        print(f"Không đọc được tệp khóa {args.key_file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    manifest = _with_election(args, lambda s, e, c: elections.import_election_key(
+        s, e, key_text, c.signing_key, "cli"))
+    print(f"Đã nhập khóa công khai; mã băm của bản kê khai: {digest(manifest)}")
     return 0
 
 
@@ -244,10 +245,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     election = sub.add_parser("election", help="cuộc lấy phiếu").add_subparsers(dest="election_command",
                                                                                    required=True)
-    p = election.add_parser("create", help="tạo cuộc lấy phiếu từ SPEC.json và chia khóa")
+    p = election.add_parser("create", help="tạo cuộc lấy phiếu từ SPEC.json (chưa có khóa)")
     p.add_argument("spec")
-    p.add_argument("--shares-dir", required=True, help="thư mục ghi các tệp mảnh khóa")
     p.set_defaults(func=cmd_election_create)
+    p = election.add_parser("definition", help="xuất định nghĩa cho lễ tạo khóa trên máy Ban kiểm phiếu")
+    p.add_argument("election")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_election_definition)
+    p = election.add_parser("key", help="nhập tệp khóa công khai do máy Ban kiểm phiếu tạo (KEY.json)")
+    p.add_argument("election")
+    p.add_argument("key_file")
+    p.set_defaults(func=cmd_election_key)
 
     p = sub.add_parser("checkin", help="điểm danh và phát phiếu, in mã phiếu")
     p.add_argument("election")

@@ -1,46 +1,28 @@
-"""The ballot plaintext and its HPKE binding.
+"""The electronic ballot (format version 2): one ElGamal row per person, each with its proof.
 
-Plaintext: the 4 bytes b"CVB1" then one byte per person in ballot order (0 high,
-1 trust, 2 low). Every ballot of an election therefore has the same plaintext length,
-and so the same ciphertext length (DESIGN.md section 5).
+A ballot of n persons is exactly 208·n bytes (docs/crypto-protocol.md 5), so every ballot of
+an election has the same length. The levels are the marks 0 tín nhiệm cao, 1 tín nhiệm,
+2 tín nhiệm thấp (shared.rules.VALID_MARKS), encoded as B^mark in the exponent.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
-from shared import crypto
-from shared.rules import VALID_MARKS
-
-MAGIC = b"CVB1"
-HPKE_ENC_LENGTH = 32  # X25519 encapsulated key
-AEAD_TAG_LENGTH = 16
-
-
-def hpke_info(election_id: str, manifest_hash: str) -> bytes:
-    """The HPKE info string: binds a ballot to one election and its exact manifest."""
-    return b"cv-ballot-v1\x00" + election_id.encode() + b"\x00" + manifest_hash.encode()
-
-
-def encode_marks(marks: Sequence[int], persons: int) -> bytes:
-    """Plaintext of a complete electronic ballot; ValueError if any row is not one level."""
-    if len(marks) != persons or any(m not in VALID_MARKS for m in marks):
-        raise ValueError("exactly one level per person")
-    return MAGIC + bytes(marks)
-
-
-def decode_marks(plaintext: bytes, persons: int) -> list[int] | None:
-    """Marks of a decrypted ballot, or None if it is malformed (invalid in every row)."""
-    if len(plaintext) != len(MAGIC) + persons or not plaintext.startswith(MAGIC):
-        return None
-    return list(plaintext[len(MAGIC):])
+from shared import elgamal
 
 
 def ciphertext_length(persons: int) -> int:
-    """The common length of every ballot ciphertext of an election."""
-    return HPKE_ENC_LENGTH + len(MAGIC) + persons + AEAD_TAG_LENGTH
+    """The common length in bytes of every ballot of an election with `persons` rows."""
+    return elgamal.ballot_length(persons)
 
 
-def seal(marks: Sequence[int], persons: int, public_key: bytes, info: bytes) -> bytes:
-    """Encode and encrypt one ballot."""
-    return crypto.seal_ballot(encode_marks(marks, persons), public_key, info)
+def seal(marks: Sequence[int], context: elgamal.ElectionContext) -> bytes:
+    """Encrypt one complete ballot with its row proofs, then check the proofs before use.
+
+    The kiosk refuses a ballot whose proofs fail even though it made it itself: a fault in
+    this process must not reach the box as a ballot the verifier would then refuse.
+    """
+    ballot = elgamal.encrypt_ballot(context, marks)
+    elgamal.verify_ballot(context, ballot, len(marks))
+    return ballot

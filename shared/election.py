@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from shared import audit, codes, crypto
+from shared import audit, codes, crypto, elgamal
+from shared import manifest as manifests
 from shared.ballot import ciphertext_length
 from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
@@ -27,12 +28,14 @@ from shared.errors import (
 from shared.glossary import LEVELS, PROFILES
 from shared.models import Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
-from shared.shares import ShareCard
 
-MANIFEST_FORMAT = "cv-manifest"
 CLOSE_FORMAT = "cv-close"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the close record of box format version 2
 MAX_PERSONS = 200
+# An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
+# carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
+OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
+                     "dùng bản cũ đó (commit 2baa7f4) để kết thúc và kiểm phiếu; bản này không thay đổi gì.")
 
 
 def storable(value: str) -> bool:
@@ -256,22 +259,19 @@ def manifest_of(election: Election) -> dict[str, Any]:
     return result
 
 
-def run_key_ceremony(session: Session, election: Election, signing_key: bytes,
-                     actor: str) -> list[ShareCard]:
-    """Make the election key in memory, split it k-of-n, freeze the manifest; return the cards.
+def election_definition(session: Session, election: Election, signing_key: bytes) -> dict[str, Any]:
+    """What the board's laptop needs for the key ceremony (docs/formats.md, "Election definition").
 
-    The private key exists only inside this call: it is split, its public half goes in
-    the manifest, and the bytes are wiped. The cards are returned once, to be handed out.
+    Everything the manifest will hold except the key's public parts; the kiosk's own signing
+    key is in it, so the share cards printed on the laptop name this kiosk.
     """
     if election.state != "draft":
-        raise WrongElectionState("Khóa đã được tạo; không thể tạo lại.")
-    private, public = crypto.generate_election_key()
-    try:
-        shares = crypto.split_key(private, election.threshold, len(election.members))
-    finally:
-        crypto.wipe(private)
-    manifest = {
-        "format": MANIFEST_FORMAT, "version": FORMAT_VERSION,
+        raise WrongElectionState("Khóa đã được nhập; định nghĩa không thay đổi được nữa.")
+    voters = session.scalar(select(func.count()).select_from(Voter).where(Voter.election_id == election.id)) or 0
+    if voters > elgamal.MAX_BALLOTS:
+        raise InvalidInput(f"Danh sách ghi phiếu quá lớn (tối đa {elgamal.MAX_BALLOTS:,} người).".replace(",", "."))
+    return {
+        "format": manifests.DEFINITION_FORMAT, "version": manifests.VERSION,
         "election_id": election.id, "title": election.title,
         "organization": election.organization, "place": election.place, "date": election.date,
         "profile": election.profile, "convened": election.convened,
@@ -280,23 +280,36 @@ def run_key_ceremony(session: Session, election: Election, signing_key: bytes,
                     for p in election.persons],
         "board": {"threshold": election.threshold,
                   "members": [{"index": m.index, "name": m.name} for m in election.members]},
-        "election_public_key": public.hex(),
         "kiosk_public_key": crypto.signing_public_key(signing_key).hex(),
-        "hpke": {"suite": crypto.HPKE_SUITE_NAME, "info": "cv-ballot-v1 NUL election_id NUL manifest_hash",
-                 "mode": "base"},
-        "ballot_ciphertext_length": ciphertext_length(len(election.persons)),
-        "share_commitments": [{"index": i, "hash": crypto.share_commitment(election.id, i, s)}
-                              for i, s in shares],
+        "group": manifests.GROUP, "encoding_base": elgamal.BASE,
+        "ballot_length": ciphertext_length(len(election.persons)),
     }
+
+
+def import_election_key(session: Session, election: Election, key_text: str | bytes, signing_key: bytes,
+                        actor: str) -> dict[str, Any]:
+    """Take the public result of the board's key ceremony and freeze the manifest; ready to check in.
+
+    The kiosk never holds the election's private key, not even during the ceremony: the
+    counter made it in memory on the board's laptop and hands over only the public key, the
+    Feldman commitments and its own signing key (docs/crypto-protocol.md 2). InvalidInput
+    names a file made for another definition, a bad signature or a bad element.
+    """
+    lock_election(session, election)
+    if election.state != "draft":
+        raise WrongElectionState("Khóa đã được nhập; không thể nhập lại.")
+    definition = election_definition(session, election, signing_key)
+    key_file = manifests.KeyFile.parse(key_text, definition)
+    manifest = manifests.build_manifest(definition, key_file)
     election.manifest_json = canonical_bytes(manifest).decode()
     election.manifest_hash = digest(manifest)
-    election.public_key = public
+    election.public_key = key_file.election_public_key
     election.state = "ready"
-    members = {m.index: m.name for m in election.members}
     audit.append_event(session, election.id, "ceremony.completed", actor,
-                       {"manifest_hash": election.manifest_hash, "shares": len(shares),
-                        "threshold": election.threshold})
-    return [ShareCard(election.id, election.manifest_hash, i, members[i], s) for i, s in shares]
+                       {"manifest_hash": election.manifest_hash, "shares": len(election.members),
+                        "threshold": election.threshold,
+                        "counter_public_key": key_file.counter_public_key.hex()})
+    return manifest
 
 
 def checked_in_count(session: Session, election_id: str) -> int:

@@ -1,22 +1,29 @@
-"""Key share cards: what each counting-board member holds, and how k of them rebuild the key.
+"""Key share cards: what each counting-board member holds (format version 2).
 
 A card's typed form is Crockford base32 with a check symbol, in groups of four, over
-  index (1 byte) || first 8 bytes of the manifest hash || share (32 bytes).
-The manifest-hash prefix ties the card to one election's exact manifest (and so to the
-kiosk's signing key); the share commitments in the manifest name a wrong share.
+  index (1 byte) || first 8 bytes of the manifest hash || share xᵢ (32 bytes, little-endian)
+(docs/crypto-protocol.md 2). The manifest-hash prefix ties the card to one election's exact
+manifest (and so to the kiosk's and the counter's signing keys); the Feldman commitments in
+the manifest check each card on its own: xᵢ·G must equal the member's public share key.
+
+No function here rebuilds the election key: each card decrypts the totals on its own
+(shared/tally.py), so the whole key never exists again after the ceremony.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
-from shared import codes, crypto
+from shared import codes, elgamal
 from shared.canonical import digest
 from shared.errors import ShareError
 
-CARD_BYTES = 1 + 8 + crypto.SHARE_LENGTH
+CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
+SHARE_FORMAT = "cv-share"
+SHARE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -27,17 +34,21 @@ class ShareCard:
     manifest_hash: str
     index: int
     member: str
-    share: bytes
+    share: elgamal.KeyShare
+
+    def __repr__(self) -> str:  # never print the share
+        return f"ShareCard(election_id={self.election_id!r}, index={self.index}, member={self.member!r})"
 
     @property
     def code(self) -> str:
         """The typed form printed on the card (also the QR content)."""
-        raw = bytes([self.index]) + bytes.fromhex(self.manifest_hash[:16]) + self.share
+        raw = (bytes([self.index]) + bytes.fromhex(self.manifest_hash[:16])
+               + self.share.value.to_bytes(elgamal.SCALAR_BYTES, "little"))
         return codes.grouped(codes.with_check(raw))
 
     def to_json(self) -> str:
-        """The share file written by `kiosk election create --shares-dir`."""
-        return json.dumps({"format": "cv-share", "version": 1, "election_id": self.election_id,
+        """The share file written by `counter ceremony --shares-dir`."""
+        return json.dumps({"format": SHARE_FORMAT, "version": SHARE_VERSION, "election_id": self.election_id,
                            "manifest_hash": self.manifest_hash, "index": self.index,
                            "member": self.member, "code": self.code},
                           ensure_ascii=False, indent=2)
@@ -50,41 +61,46 @@ def parse_code(typed: str, manifest: dict[str, Any], manifest_hash: str) -> Shar
     except codes.CodeError as exc:
         raise ShareError("Mã mảnh khóa gõ sai (sai độ dài hoặc ký tự kiểm tra). "
                          "Vui lòng kiểm tra lại.") from exc
-    index, prefix, share = raw[0], raw[1:9].hex(), raw[9:]
+    index, prefix = raw[0], raw[1:9].hex()
     if prefix != manifest_hash[:16]:
         raise ShareError("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu).")
-    commitments = {c["index"]: c["hash"] for c in manifest["share_commitments"]}
-    election_id = manifest["election_id"]
-    if commitments.get(index) != crypto.share_commitment(election_id, index, share):
-        raise ShareError(f"Mảnh khóa số {index} không đúng (không khớp cam kết trong hòm phiếu).")
+    commitments = [elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]]
+    try:
+        share = elgamal.KeyShare(index, elgamal.scalar(raw[9:]))
+        elgamal.check_share(commitments, share)
+    except elgamal.ProofError as exc:
+        raise ShareError(f"Mảnh khóa số {index} không đúng (không khớp cam kết trong hòm phiếu).") from exc
     members = {m["index"]: m["name"] for m in manifest["board"]["members"]}
-    return ShareCard(election_id, manifest_hash, index, members.get(index, ""), share)
+    if index not in members:
+        raise ShareError(f"Không có thành viên Ban kiểm phiếu số {index}.")
+    return ShareCard(manifest["election_id"], manifest_hash, index, members[index], share)
 
 
 def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) -> ShareCard:
     """Read a share file (JSON with a "code") or a bare code."""
     text = text.strip()
+    if not text:
+        raise ShareError("Tệp mảnh khóa rỗng.")
     if text.startswith("{"):
         try:
-            text = str(json.loads(text)["code"])
-        except (ValueError, KeyError, TypeError) as exc:
+            data = json.loads(text)
+            if data.get("format") == SHARE_FORMAT and data.get("version") == 1:
+                raise ShareError("Mảnh khóa phiên bản 1 (bản HPKE trước đây): không dùng được với "
+                                 "hòm phiếu phiên bản 2.")
+            text = str(data["code"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ShareError("Tệp mảnh khóa sai định dạng.") from exc
     return parse_code(text, manifest, manifest_hash)
 
 
-def rebuild_key(cards: Sequence[ShareCard], manifest: dict[str, Any]) -> bytearray:
-    """The election private key from at least k distinct valid cards; ShareError if not."""
+def chosen_cards(cards: Sequence[ShareCard], manifest: dict[str, Any]) -> list[ShareCard]:
+    """k distinct valid cards of this exact manifest, by index; ShareError if fewer."""
     threshold = int(manifest["board"]["threshold"])
     # A card is bound to one exact manifest: a box re-signed around another manifest (other
-    # names, another kiosk key) must not be decrypted with it, whoever parsed the card.
+    # names, another kiosk key) must not be counted with it, whoever parsed the card.
     if any(c.manifest_hash != digest(manifest) for c in cards):
         raise ShareError("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu).")
     distinct = {c.index: c for c in cards}
     if len(distinct) < threshold:
         raise ShareError(f"Cần ít nhất {threshold} mảnh khóa khác nhau; mới có {len(distinct)}.")
-    chosen = [(c.index, c.share) for c in list(distinct.values())[:threshold]]
-    key = crypto.combine_shares(chosen)
-    if crypto.election_public_key(key).hex() != manifest["election_public_key"]:
-        crypto.wipe(key)
-        raise ShareError("Các mảnh khóa không dựng lại được khóa của cuộc lấy phiếu.")
-    return key
+    return [distinct[i] for i in sorted(distinct)[:threshold]]

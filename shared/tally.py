@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import crypto
-from shared.ballot import decode_marks, hpke_info
 from shared.box import BallotSetDigest, all_passed, verify_box
 from shared.canonical import canonical_bytes, digest
 from shared.errors import BoxInvalid
 from shared.rules import PersonResult, count_rows
-from shared.shares import ShareCard, rebuild_key
+from shared.shares import ShareCard
 
 RESULTS_FORMAT = "cv-results"
 # Called with (ballots decrypted so far, ballots in the box): a progress bar's figures.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import unicodedata
@@ -24,9 +25,11 @@ from sqlalchemy import CursorResult, Update, exists, func, insert, select, updat
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
-from shared.ballot import hpke_info, seal
+from shared import manifest as manifests
+from shared.ballot import seal
 from shared.ballot_store import store_ballot
-from shared.election import lock_election, locked_state, storable
+from shared.elgamal import ElectionContext
+from shared.election import OLD_BUILD_MESSAGE, lock_election, locked_state, storable
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
@@ -241,24 +244,42 @@ class SealedBallot:
 
 
 def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> SealedBallot:
-    """Check the marks and encrypt them to the election's public key; nothing is written.
+    """Check the marks, encrypt them with their row proofs and check the proofs; nothing is written.
 
     Done before the cast takes the write lock: the encryption needs only what the key
     ceremony froze, so the lock is held for the few statements that must be atomic.
     """
     elections = _ELECTIONS.c
-    persons = select(func.count()).where(_PERSONS.c.election_id == election_id).scalar_subquery()
     row = session.connection().execute(
-        select(elections.public_key, elections.manifest_hash, persons)
+        select(elections.manifest_hash, elections.manifest_json)
         .where(elections.id == election_id)).first() if storable(election_id) else None
     if row is None:
         raise ElectionNotFound()
-    public_key, manifest_hash, count = row
-    marks = validate_marks(count, marks)
-    if manifest_hash is None or public_key is None:
-        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
-    ciphertext = seal(marks, count, bytes(public_key), hpke_info(election_id, manifest_hash))
-    return SealedBallot(election_id, manifest_hash, ciphertext)
+    manifest_hash, manifest_json = row
+    if manifest_hash is None or manifest_json is None:
+        raise WrongElectionState("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này.")
+    context, persons = _context(manifest_hash, manifest_json)
+    marks = validate_marks(persons, marks)
+    return SealedBallot(election_id, manifest_hash, seal(marks, context))
+
+
+_CONTEXTS: dict[str, tuple[ElectionContext, int]] = {}
+
+
+def _context(manifest_hash: str, manifest_json: str) -> tuple[ElectionContext, int]:
+    """The proof context and row count of a frozen manifest, parsed once per process.
+
+    Keyed by the manifest hash, which the key import froze: a manifest never changes under
+    its hash, so the cache can never serve a stale key.
+    """
+    cached = _CONTEXTS.get(manifest_hash)
+    if cached is None:
+        manifest = json.loads(manifest_json)
+        if manifests.manifest_version(manifest) != manifests.VERSION:
+            raise WrongElectionState(OLD_BUILD_MESSAGE)
+        cached = (manifests.context_of(manifest), len(manifest["persons"]))
+        _CONTEXTS[manifest_hash] = cached
+    return cached
 
 
 def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,

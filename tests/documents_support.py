@@ -24,7 +24,7 @@ from shared.db import transaction
 from shared.rules import person_result
 from shared.shares import ShareCard
 from shared.tally import Results
-from tests.factories import election_spec, new_factory
+from tests.factories import election_spec, hold_ceremony, new_factory
 
 # Four persons whose names carry most Vietnamese diacritics (each fits on one line of the
 # PDF's name column, so a text tool reads it back whole).
@@ -65,7 +65,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
     """Run an election through the domain functions with exactly these marks, and seal it."""
     persons = persons or KNOWN_PERSONS
     columns = columns or KNOWN_MARKS
-    ballots = [list(row) for row in zip(*columns)]
+    ballots = [list(row) for row in zip(*columns, strict=True)]
     factory = new_factory(f"sqlite:///{directory}/known.db")
     signing_key = crypto.generate_signing_key()
     spec = election_spec(persons=len(persons), voters=len(ballots) + 1, profile=profile)
@@ -76,7 +76,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
         spec["organization"] = organization
     with transaction(factory) as s:
         election = elections.create_election(s, spec, "chair")
-        cards = elections.run_key_ceremony(s, election, signing_key, "chair")
+        cards = hold_ceremony(s, election, signing_key, "chair")
         election_id = election.id
     codes = []
     for i in range(1, len(ballots) + 2):
@@ -84,7 +84,8 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
             codes.append(voting.check_in(s, elections.get_election(s, election_id), f"V{i:03d}", "desk"))
     with transaction(factory) as s:
         elections.open_vote(s, elections.get_election(s, election_id), "chair")
-    for code, marks in zip(codes, ballots):
+    # One slip more than ballots: the last voter checks in and does not cast.
+    for code, marks in zip(codes, ballots, strict=False):
         with transaction(factory) as s:
             voting.cast_ballot(s, election_id, code, marks)
     with transaction(factory) as s:

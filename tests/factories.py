@@ -9,11 +9,25 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import box as box_mod
-from shared import crypto
+from shared import crypto, voting
 from shared import election as elections
-from shared import voting
 from shared.db import init_schema, make_engine, session_factory, transaction
+from shared.ceremony import run_ceremony
+from shared.models import Election
 from shared.shares import ShareCard
+
+# The board laptop's signing key in tests: one per test process is enough.
+COUNTER_SIGNING_KEY = crypto.generate_signing_key()
+
+
+def hold_ceremony(session: Session, election: Election, kiosk_signing_key: bytes,
+                  actor: str = "chair") -> list[ShareCard]:
+    """The key ceremony as the meeting holds it: definition out, key made by the counter's
+    code (as on the board's laptop), only the key file back into the kiosk; the cards."""
+    result = run_ceremony(elections.election_definition(session, election, kiosk_signing_key),
+                          COUNTER_SIGNING_KEY)
+    elections.import_election_key(session, election, result.key_file.to_json(), kiosk_signing_key, actor)
+    return list(result.cards)
 
 
 def election_spec(persons: int = 8, voters: int = 30, members: int = 3, threshold: int = 2,
@@ -71,7 +85,7 @@ def run_election(url: str, persons: int = 8, voters: int = 30, casting: int = 25
     signing_key = crypto.generate_signing_key()
     with transaction(factory) as s:
         e = elections.create_election(s, election_spec(persons, voters, members, threshold), "chair")
-        cards = elections.run_key_ceremony(s, e, signing_key, "chair")
+        cards = hold_ceremony(s, e, signing_key)
         rehearsal = Rehearsal(factory, signing_key, e.id, cards)
     for i in range(1, voters + 1):
         with transaction(factory) as s:

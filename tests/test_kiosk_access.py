@@ -24,7 +24,7 @@ from shared import booths, crypto, voting
 from shared import election as elections
 from shared.db import session_factory, transaction
 from shared.models import Base, Booth, Election, Token, Voter
-from tests.factories import election_spec
+from tests.factories import election_spec, hold_ceremony
 from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post
 
 ROLE_PASSWORD = "mat-khau-vai-tro"
@@ -91,7 +91,7 @@ def election_in(app: Flask, state: str) -> str:
     with transaction(session_factory(app.extensions["kiosk_engine"])) as s:
         e = elections.create_election(s, election_spec(persons=1, voters=3), "test")
         if state != "draft":
-            elections.run_key_ceremony(s, e, key, "test")
+            hold_ceremony(s, e, key, "test")
             voting.check_in(s, e, "V001", "test")
             voting.check_in(s, e, "V002", "test")
         if state in ("open", "paused", "closed"):

@@ -47,7 +47,7 @@ from shared.db import transaction
 from shared.models import Ballot, Base
 from shared.recount import Recount, recount
 from shared.shares import ShareCard, rebuild_key
-from tests.factories import election_spec, new_factory
+from tests.factories import election_spec, hold_ceremony, new_factory
 
 BALLOTS = 1000
 PERSONS = 3  # small ballots keep 1,000 casts fast; the order and the leaks do not depend on it
@@ -73,7 +73,7 @@ def spearman(xs: list[float], ys: list[float]) -> float:
 
     rx, ry = ranks(xs), ranks(ys)
     mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry, strict=True))
     sxx = sum((a - mx) ** 2 for a in rx)
     syy = sum((b - my) ** 2 for b in ry)
     return 0.0 if sxx == 0 or syy == 0 else sxy / math.sqrt(sxx * syy)
@@ -228,7 +228,7 @@ def run_secrecy_election(url: str, engine: str, seed: int) -> Run:
     spec = secrecy_spec()
     with transaction(factory) as s:
         e = elections.create_election(s, spec, "chutri")
-        cards = elections.run_key_ceremony(s, e, signing_key, "chutri")
+        cards = hold_ceremony(s, e, signing_key, "chutri")
         election_id = e.id
         booth_ids = [booths.pair_booth(s, booths.create_pairing(s, e, label, "chutri"))[0]
                      for label in ("Máy tính bảng 1", "Máy tính bảng 2")]
@@ -531,7 +531,7 @@ def cast_in_order(url: str, n: int) -> tuple[sessionmaker[Session], str, list[st
     factory = new_factory(url)
     with transaction(factory) as s:
         e = elections.create_election(s, election_spec(persons=1, voters=n), "chutri")
-        elections.run_key_ceremony(s, e, crypto.generate_signing_key(), "chutri")
+        hold_ceremony(s, e, crypto.generate_signing_key(), "chutri")
         issued = [voting.check_in(s, e, f"V{i:03d}", "banphat") for i in range(1, n + 1)]
         elections.open_vote(s, e, "chutri")
         election_id = e.id

@@ -49,7 +49,7 @@ def run_old_election(url: str, signing_key: bytes, seed: int) -> dict[str, Any]:
         create_user(s, "chutri", "mat-khau-chu-tri", "chair")
         create_user(s, "banphat", "mat-khau-ban-phat", "desk")
         e = elections.create_election(s, election_spec(PERSONS, VOTERS), "chair")
-        cards = elections.run_key_ceremony(s, e, signing_key, "chair")
+        cards = elections.run_key_ceremony(s, e, signing_key, "chair")  # type: ignore[attr-defined]  # the build of dfddf95
         election_id = e.id
     codes = []
     for i in range(1, CHECKED_IN + 1):
@@ -61,7 +61,9 @@ def run_old_election(url: str, signing_key: bytes, seed: int) -> dict[str, Any]:
     for code in codes[:CAST]:
         choice = [rng.randrange(3) for _ in range(PERSONS)]
         with transaction(factory) as s:
-            voting.cast_ballot(s, elections.get_election(s, election_id), code, choice)
+            # dfddf95's signature, cast_ballot(session, election, ...): this runs on that build only
+            # (main() refuses a newer one); mypy checks it against today's, which takes the id.
+            voting.cast_ballot(s, elections.get_election(s, election_id), code, choice)  # type: ignore[arg-type]
         marks.append(choice)
     with factory() as s:
         fingerprints = sorted(s.scalars(

@@ -1,0 +1,203 @@
+"""The election definition, the key file and the manifest (format version 2): one owner.
+
+The key is made on the counting board's laptop, not on the kiosk (the seed's Bước 2: the
+Ban kiểm phiếu is elected at the meeting, then holds the key). So the manifest is built in
+two halves, each written by the machine that owns it:
+
+1. the **definition** (`kiosk election definition`): everything the kiosk knows before the
+   ceremony: the meeting, the ballot rows, the board and k, the kiosk's signing key;
+2. the **key file** (`counter ceremony`): only public parts: the election public key, the
+   Feldman commitments and the counter's signing key, signed by that key, naming the
+   definition it was made for by hash;
+3. the **manifest** = the definition's fields plus the key file's three public parts. Both
+   machines compute it from the same two halves, so the share cards (printed on the
+   laptop) and the kiosk's box name the same manifest hash.
+
+Formats: docs/formats.md ("Election definition", "Key file") and docs/ballot-box-format.md
+(the manifest).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shared import crypto, elgamal
+from shared.canonical import canonical_bytes, digest
+from shared.errors import InvalidInput
+
+DEFINITION_FORMAT = "cv-election-definition"
+KEY_FORMAT = "cv-election-key"
+MANIFEST_FORMAT = "cv-manifest"
+VERSION = 2
+GROUP = "ristretto255"
+# The definition's fields, exactly (a definition with more or fewer is refused).
+DEFINITION_FIELDS = frozenset({
+    "format", "version", "election_id", "title", "organization", "place", "date", "profile",
+    "convened", "levels", "persons", "board", "kiosk_public_key", "group", "encoding_base",
+    "ballot_length"})
+KEY_PARTS = ("election_public_key", "share_commitments", "counter_public_key")
+MAX_FILE_BYTES = 2_000_000
+
+
+def _hex32(value: Any, label: str) -> bytes:
+    if not isinstance(value, str) or len(value) != 64 or value != value.lower():
+        raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.")
+    try:
+        return bytes.fromhex(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.") from exc
+
+
+def strict_json(text: str | bytes, what: str) -> Any:
+    """Parse JSON refusing duplicate keys, NaN/Infinity and oversized input, in Vietnamese."""
+    if len(text) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{what} quá lớn.")
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise InvalidInput(f"{what} có khóa “{key}” lặp lại.")
+            result[key] = value
+        return result
+
+    def constant(name: str) -> Any:
+        raise InvalidInput(f"{what} chứa giá trị không cho phép ({name}).")
+
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{what} không phải JSON hợp lệ (UTF-8).") from exc
+
+
+# --- the definition -------------------------------------------------------------------
+
+def check_definition(definition: Any) -> dict[str, Any]:
+    """The definition if it is a version-2 election definition; InvalidInput otherwise."""
+    if not isinstance(definition, dict) or definition.get("format") != DEFINITION_FORMAT:
+        raise InvalidInput("Không phải tệp định nghĩa cuộc lấy phiếu (cv-election-definition).")
+    if type(definition.get("version")) is not int or definition["version"] != VERSION:
+        raise InvalidInput("Tệp định nghĩa thuộc phiên bản khác (cần phiên bản 2).")
+    if set(definition) != DEFINITION_FIELDS:
+        raise InvalidInput("Tệp định nghĩa thiếu hoặc thừa trường.")
+    board = definition["board"]
+    persons = definition["persons"]
+    if not isinstance(persons, list) or not persons or not isinstance(board, dict) \
+            or not isinstance(board.get("members"), list) or type(board.get("threshold")) is not int \
+            or not 1 <= board["threshold"] <= len(board["members"]) <= 255:
+        raise InvalidInput("Tệp định nghĩa: danh sách người được lấy phiếu hoặc Ban kiểm phiếu không hợp lệ.")
+    if [m.get("index") if isinstance(m, dict) else None for m in board["members"]] \
+            != list(range(1, len(board["members"]) + 1)):
+        raise InvalidInput("Tệp định nghĩa: thành viên Ban kiểm phiếu phải đánh số từ 1.")
+    if definition["group"] != GROUP or definition["encoding_base"] != elgamal.BASE \
+            or definition["ballot_length"] != elgamal.ballot_length(len(persons)):
+        raise InvalidInput("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2.")
+    _hex32(definition["kiosk_public_key"], "Khóa ký của máy kiosk")
+    return definition
+
+
+def definition_hash(definition: dict[str, Any]) -> str:
+    """D(definition): what the key file names."""
+    return digest(definition)
+
+
+# --- the key file -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KeyFile:
+    """The public result of a key ceremony, signed by the counter that ran it."""
+
+    election_id: str
+    definition_hash: str
+    election_public_key: bytes
+    share_commitments: tuple[bytes, ...]
+    counter_public_key: bytes
+    signature: bytes
+
+    def body(self) -> dict[str, Any]:
+        """Everything but the signature: what the signature covers (canonical JSON)."""
+        return {"format": KEY_FORMAT, "version": VERSION, "election_id": self.election_id,
+                "definition_hash": self.definition_hash,
+                "election_public_key": self.election_public_key.hex(),
+                "share_commitments": [c.hex() for c in self.share_commitments],
+                "counter_public_key": self.counter_public_key.hex()}
+
+    def to_json(self) -> str:
+        """KEY.json as written by `counter ceremony`."""
+        return json.dumps({**self.body(), "signature": self.signature.hex()}, indent=2) + "\n"
+
+    @classmethod
+    def signed(cls, definition: dict[str, Any], public_key: bytes, commitments: tuple[bytes, ...],
+               counter_signing_key: bytes) -> KeyFile:
+        """The key file for `definition`, signed with the counter's Ed25519 key."""
+        unsigned = cls(definition["election_id"], definition_hash(definition), public_key, commitments,
+                       crypto.signing_public_key(counter_signing_key), b"")
+        signature = crypto.sign(counter_signing_key, canonical_bytes(unsigned.body()))
+        return cls(unsigned.election_id, unsigned.definition_hash, public_key, commitments,
+                   unsigned.counter_public_key, signature)
+
+    @classmethod
+    def parse(cls, text: str | bytes, definition: dict[str, Any]) -> KeyFile:
+        """Read KEY.json for this definition; InvalidInput naming what is wrong."""
+        data = strict_json(text, "Tệp khóa")
+        fields = {"format", "version", "election_id", "definition_hash", "election_public_key",
+                  "share_commitments", "counter_public_key", "signature"}
+        if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
+            raise InvalidInput("Không phải tệp khóa cuộc lấy phiếu (cv-election-key).")
+        if type(data.get("version")) is not int or data["version"] != VERSION or set(data) != fields:
+            raise InvalidInput("Tệp khóa sai phiên bản hoặc thiếu/thừa trường.")
+        if data["election_id"] != definition["election_id"]:
+            raise InvalidInput("Tệp khóa này của cuộc lấy phiếu khác.")
+        if data["definition_hash"] != definition_hash(definition):
+            raise InvalidInput("Tệp khóa được tạo cho một định nghĩa khác: cuộc lấy phiếu đã sửa sau khi "
+                               "xuất định nghĩa. Xuất lại định nghĩa và làm lại lễ tạo khóa.")
+        commitments = data["share_commitments"]
+        if not isinstance(commitments, list):
+            raise InvalidInput("Tệp khóa: cam kết mảnh khóa không hợp lệ.")
+        signature = data["signature"]
+        if not isinstance(signature, str) or len(signature) != 128 or signature != signature.lower():
+            raise InvalidInput("Tệp khóa: chữ ký không hợp lệ.")
+        key_file = cls(data["election_id"], data["definition_hash"],
+                       _hex32(data["election_public_key"], "Khóa công khai"),
+                       tuple(_hex32(c, "Cam kết mảnh khóa") for c in commitments),
+                       _hex32(data["counter_public_key"], "Khóa ký của máy kiểm phiếu"),
+                       bytes.fromhex(signature))
+        try:
+            elgamal.check_commitments(key_file.election_public_key, key_file.share_commitments,
+                                      definition["board"]["threshold"])
+        except elgamal.ProofError as exc:
+            raise InvalidInput(f"Tệp khóa: khóa công khai hoặc cam kết không hợp lệ ({exc.reason}).") from exc
+        if not crypto.verify_signature(key_file.counter_public_key, key_file.signature,
+                                       canonical_bytes(key_file.body())):
+            raise InvalidInput("Tệp khóa: chữ ký của máy kiểm phiếu không đúng.")
+        return key_file
+
+
+# --- the manifest ---------------------------------------------------------------------------
+
+def build_manifest(definition: dict[str, Any], key_file: KeyFile) -> dict[str, Any]:
+    """The manifest: the definition's fields (format renamed) plus the key's public parts."""
+    return {**definition, "format": MANIFEST_FORMAT,
+            "election_public_key": key_file.election_public_key.hex(),
+            "share_commitments": [c.hex() for c in key_file.share_commitments],
+            "counter_public_key": key_file.counter_public_key.hex()}
+
+
+def manifest_version(manifest: Any) -> int | None:
+    """The manifest's version (1 for the HPKE build's), None if it is not a manifest."""
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    version = manifest.get("version")
+    return version if type(version) is int else None
+
+
+def context_of(manifest: dict[str, Any]) -> elgamal.ElectionContext:
+    """What every proof of the election binds to, from a version-2 manifest."""
+    return elgamal.ElectionContext(
+        election_id=manifest["election_id"], manifest_hash=bytes.fromhex(digest(manifest)),
+        public_key=elgamal.element(bytes.fromhex(manifest["election_public_key"])),
+        commitments=tuple(elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]))
