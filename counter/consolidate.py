@@ -174,7 +174,7 @@ def consolidate(documents: Sequence[tuple[str, dict[str, Any]]]) -> Consolidatio
             signer_key=str(document["signature"]["public_key"])))
         wording = wording_for(document.get("profile"))
         names = [name_key(str(p["name"])) for p in document["persons"]]
-        for person, key_name in zip(document["persons"], names):
+        for person, key_name in zip(document["persons"], names, strict=True):
             outcome = _outcome(person, wording.band_label(person.get("band")))
             homonym = names.count(key_name) > 1
             row = _matching_row(by_name.get(key_name, []), number, name_key(outcome.position_unit),

@@ -262,7 +262,7 @@ def review() -> Any:
     _language_from_form()
     e = _ballot_view()
     marks = _marks_from_form(e)
-    chosen = {p.number: m for p, m in zip(e.persons, marks) if m is not None}
+    chosen = {p.number: m for p, m in zip(e.persons, marks, strict=True) if m is not None}
     if len(chosen) != len(e.persons):
         flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
                 chosen=len(chosen), total=len(e.persons)), "error")
@@ -279,7 +279,7 @@ def back() -> Any:
     session["booth_at"] = time.time()
     _language_from_form()
     e = _ballot_view()
-    chosen = {p.number: m for p, m in zip(e.persons, _marks_from_form(e)) if m is not None}
+    chosen = {p.number: m for p, m in zip(e.persons, _marks_from_form(e), strict=True) if m is not None}
     return _ballot(e, chosen)
 
 

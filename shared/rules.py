@@ -114,7 +114,7 @@ def count_rows(persons: Sequence[dict[str, str]], ballots: Iterable[Sequence[int
                 counts[row][mark] += 1
     rows = [
         person_result(i + 1, person, c[HIGH], c[TRUST], c[LOW], collected)
-        for i, (person, c) in enumerate(zip(persons, counts))
+        for i, (person, c) in enumerate(zip(persons, counts, strict=True))
     ]
     return collected, rows
 

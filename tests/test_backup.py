@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shared import backup, crypto, voting
 from shared import election as elections
@@ -28,6 +29,12 @@ def _cast(factory: object, election_id: str, code: str, rng: random.Random) -> N
         voting.cast_ballot(s, election_id, code, [rng.randrange(3) for _ in range(4)])
 
 
+def _token_state(s: Session, election_id: str, code: str) -> str:
+    token = s.get(Token, crypto.token_hash(election_id, voting.parse_token(code)))
+    assert token is not None, "every slip of the rehearsal was issued"
+    return token.state
+
+
 def test_backup_taken_mid_vote_restores_and_the_vote_continues(db_url: str, tmp_path: Path) -> None:
     rehearsal = run_election(db_url, persons=4, voters=30, casting=10, close=False)
     factory, eid = rehearsal.factory, rehearsal.election_id
@@ -36,7 +43,11 @@ def test_backup_taken_mid_vote_restores_and_the_vote_continues(db_url: str, tmp_
 
     # Voting goes on in another thread while the backup is taken.
     rng = random.Random(5)
-    during = threading.Thread(target=lambda: [_cast(factory, eid, c, rng) for c in rehearsal.codes[10:15]])
+    def cast_five() -> None:
+        for code in rehearsal.codes[10:15]:
+            _cast(factory, eid, code, rng)
+
+    during = threading.Thread(target=cast_five)
     during.start()
     backup.backup(db_url, tmp_path / "kiosk.backup")
     during.join()
@@ -55,8 +66,7 @@ def test_backup_taken_mid_vote_restores_and_the_vote_continues(db_url: str, tmp_
         spent = s.scalars(select(Token).where(Token.election_id == eid, Token.state == "spent")).all()
         assert len(spent) == len(after)  # no token spent without its ballot, nor the reverse
         assert verify_chain(eid, chain_events(s, eid)) == []
-        usable = [c for c in rehearsal.codes
-                  if s.get(Token, crypto.token_hash(eid, voting.parse_token(c))).state == "issued"]
+        usable = [c for c in rehearsal.codes if _token_state(s, eid, c) == "issued"]
 
     for code in usable[:5]:
         _cast(restored, eid, code, rng)

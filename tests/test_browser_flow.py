@@ -50,7 +50,7 @@ def meeting_spec() -> dict[str, Any]:
                  "Giám đốc Sở Tài chính", "Chánh Thanh tra tỉnh"]
     names = ["Nguyễn Văn Sơn", "Trần Thị Hương", "Lê Đức Dũng", "Phạm Minh Lan", "Hoàng Thu Tuấn"]
     spec["persons"] = [{"name": n, "position": p, "unit": "Ủy ban nhân dân tỉnh Hà Giang"}
-                       for n, p in zip(names, positions)]
+                       for n, p in zip(names, positions, strict=True)]
     spec["voters"] = [{"id": f"UV{i:02d}", "name": name, "position": "Ủy viên Ban Chấp hành"}
                       for i, name in enumerate(ROSTER, start=1)]
     return spec

@@ -162,13 +162,13 @@ def test_a_share_read_by_the_browsers_own_detector_is_never_shown_on_screen(
     detector = """
       window.BarcodeDetector = class {
         static getSupportedFormats() { return Promise.resolve(["qr_code"]); }
-        detect() { return Promise.resolve([{ rawValue: %s }]); }
+        detect() { return Promise.resolve([{ rawValue: SHARE_CODE }]); }
       };
       document.addEventListener("submit", function () {
         var field = document.getElementById("present-share");
         sessionStorage.setItem("visible-share", field ? field.value : "(none)");
       }, true);
-    """ % json.dumps(election.cards[1].code)
+    """.replace("SHARE_CODE", json.dumps(election.cards[1].code))
     with chromium_browser(camera) as browser:
         page = browser.new_context().new_page()
         page.add_init_script(detector)

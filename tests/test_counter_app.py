@@ -157,7 +157,7 @@ def test_tally_with_k_typed_codes_counts_exactly_the_choices_cast(
     assert document["ballots_issued"] == VOTERS
     expected = election.rehearsal.expected_counts(PERSONS)
     assert [(p["high"], p["trust"], p["low"]) for p in document["persons"]] == expected
-    for person, (high, trust, low) in zip(document["persons"], expected):
+    for person, (high, trust, low) in zip(document["persons"], expected, strict=True):
         assert person["valid"] == CASTING
         assert person["pct_high"] == str(percentage(high, CASTING))
         assert person["pct_trust"] == str(percentage(trust, CASTING))

@@ -272,7 +272,7 @@ def test_tally_writes_signed_results_equal_to_the_choices_cast(
     expected = election.rehearsal.expected_counts(PERSONS)
     assert document["ballots_collected"] == CASTING
     assert [(p["high"], p["trust"], p["low"]) for p in document["persons"]] == expected
-    for person, (high, trust, low) in zip(document["persons"], expected):
+    for person, (high, trust, low) in zip(document["persons"], expected, strict=True):
         assert (person["pct_high"], person["pct_trust"], person["pct_low"]) == \
             (str(percentage(high, CASTING)), str(percentage(trust, CASTING)), str(percentage(low, CASTING)))
     assert check_results_signature(document)

@@ -94,7 +94,7 @@ def test_pdf_text_has_every_name_with_diacritics_and_the_jsons_figures_in_its_ro
         known: dict[str, Any], known_pdf: bytes) -> None:
     assert known_pdf.startswith(b"%PDF-")
     lines = pdf_layout_lines(known_pdf)
-    for person, spec in zip(known["persons"], KNOWN_PERSONS):
+    for person, spec in zip(known["persons"], KNOWN_PERSONS, strict=True):
         assert person["name"] == spec["name"]
         words = row_line(lines, person["name"])
         assert words[0] == str(person["number"])

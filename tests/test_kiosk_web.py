@@ -49,7 +49,9 @@ class Meeting:
     def booth(self) -> FlaskClient:
         html = post(self.chair, f"{self.page}/booths", self.page, {"label": "Máy 1"}).get_data(as_text=True)
         tablet = client(self.app)
-        response = post(tablet, "/booth/pair", "/booth/pair", {"code": PAIR_RE.search(html).group(1)})
+        pairing = PAIR_RE.search(html)
+        assert pairing, html
+        response = post(tablet, "/booth/pair", "/booth/pair", {"code": pairing.group(1)})
         assert response.status_code == 302
         return tablet
 
@@ -62,7 +64,7 @@ class Meeting:
         assert match, response.get_data(as_text=True)
         return match.group(1)
 
-    def chair_action(self, action: str, data: dict[str, str] | None = None) -> Any:
+    def chair_action(self, action: str, data: dict[str, Any] | None = None) -> Any:
         return post(self.chair, f"{self.page}/{action}", self.page, data)
 
     def scalar(self, query: Any) -> Any:
@@ -113,7 +115,9 @@ def test_full_election_through_the_web_tallies_exactly_the_choices_cast(app: Fla
         marks = [rng.randrange(3) for _ in range(8)]
         html = vote(tablet, code, marks).get_data(as_text=True)
         assert "Phiếu của đồng chí đã được ghi nhận" in html
-        receipts.append(RECEIPT_RE.search(html).group(1))
+        receipt = RECEIPT_RE.search(html)
+        assert receipt, html
+        receipts.append(receipt.group(1))
         cast.append(marks)
     meeting.chair_action("close", {"password": CHAIR[1]})
     assert meeting.scalar(select(Election.state)) == "closed"

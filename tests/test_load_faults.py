@@ -88,7 +88,7 @@ def test_token_spends_once_under_50_parallel_casts_across_gunicorn_workers(serve
 def test_200_booths_casting_at_once_get_no_error_and_lose_no_ballot(server: Kiosk) -> None:
     tablet = paired_booth(server)
     booths = [Booth(server, {"kiosk_booth": tablet.cookies["kiosk_booth"]}) for _ in range(200)]
-    for b, code in zip(booths, server.codes):
+    for b, code in zip(booths, server.codes, strict=True):
         assert b.start(code)[0] == 302
     barrier = threading.Barrier(200)
     receipts: list[str | None] = []
@@ -126,7 +126,8 @@ def test_kill_9_under_load_loses_no_acknowledged_ballot_and_the_vote_continues(
     for _ in range(rounds):
         stop = threading.Event()
 
-        def voter() -> None:
+        # This round's stop event is passed in, not read from the loop variable.
+        def voter(stop: threading.Event) -> None:
             booth = Booth(server, {"kiosk_booth": tablet_cookie})
             while not stop.is_set():
                 with lock:
@@ -146,7 +147,7 @@ def test_kill_9_under_load_loses_no_acknowledged_ballot_and_the_vote_continues(
                     with lock:
                         acknowledged.add(got)
 
-        threads = [threading.Thread(target=voter) for _ in range(8)]
+        threads = [threading.Thread(target=voter, args=(stop,)) for _ in range(8)]
         for t in threads:
             t.start()
         time.sleep(rng.uniform(2.0, 5.0))  # casts complete and others are mid-flight

@@ -63,7 +63,7 @@ def test_cli_paper_new_records_the_serials_and_prints_a_ballot_per_serial_with_i
                           check=True).stdout
     pages = [" ".join(page.split()) for page in text.split("\f") if page.strip()]
     assert len(pages) == 3
-    for page, serial in zip(pages, batch.serials):
+    for page, serial in zip(pages, batch.serials, strict=True):
         for words in ("HỘI ĐỒNG NHÂN DÂN TỈNH VĨNH PHÚC", "(Đóng dấu treo)", "PHIẾU TÍN NHIỆM",
                       "của các đại biểu Hội đồng nhân dân tỉnh", "năm 2023", "Nguyễn Văn Khước",
                       "Phó Chủ tịch, Ủy ban nhân dân tỉnh", "Cao", "Tín nhiệm", "Thấp",
@@ -104,7 +104,7 @@ def test_2023_figures_keyed_in_the_browser_forms_make_the_usual_signed_report_an
         browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
-    for serial, marks in zip(batch.serials, vinh_phuc_marks()):
+    for serial, marks in zip(batch.serials, vinh_phuc_marks(), strict=True):
         assert key(browser, batch, "a", HEAD, serial_label(serial), marks, token).status_code == 302
         assert key(browser, batch, "b", SECOND, serial.lower(), marks, token).status_code == 302
     response = browser.post(f"/paper/{batch.batch_id}/finish",

@@ -196,7 +196,7 @@ class BallotLayout:
                 widths = [self.pdf.get_string_width(w) for w in words]
                 gap = (width - sum(widths)) / (len(words) - 1)
                 x = LEFT
-                for word, word_width in zip(words, widths):
+                for word, word_width in zip(words, widths, strict=True):
                     self.put(word, x, self.y, word_width, line_h, "", size)
                     x += word_width + gap
             self.y += line_h

@@ -87,7 +87,7 @@ def _table_sheet(sheet: Worksheet, consolidation: Consolidation, organization: s
                 values += [None] * GROUP_WIDTH
                 continue
             values.append(outcome.valid)
-            for count, percent in zip(outcome.counts, outcome.percents):
+            for count, percent in zip(outcome.counts, outcome.percents, strict=True):
                 values += [count, Decimal(percent)]
             values.append(nfc(outcome.band_label))
         sheet.row_dimensions[row].height = row_height(values, widths)
@@ -159,5 +159,5 @@ def render_consolidated_html(consolidation: Consolidation,
     return _ENV.get_template("consolidated.html").render(
         c=consolidation, organization=organization, title=TITLE, note=NOTE,
         meeting_heading=meeting_heading, meeting_headings=MEETING_HEADINGS,
-        meeting_rows=meeting_rows(consolidation), level_columns=[LEVEL_COLUMNS[l] for l in LEVELS],
+        meeting_rows=meeting_rows(consolidation), level_columns=[LEVEL_COLUMNS[level] for level in LEVELS],
         band_heading=BAND_HEADING, embedded_css=css, secret_mark=SECRET_MARK)

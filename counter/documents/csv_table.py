@@ -20,7 +20,7 @@ def csv_rows(document: dict[str, Any]) -> list[list[str]]:
     model = report_model(document)
     rows = [model.flat_headings()]
     # report_rows() keeps the document's person order, so the two lists run in step.
-    for row, person in zip(model.rows, document["persons"]):
+    for row, person in zip(model.rows, document["persons"], strict=True):
         figures = [str(x) for level in LEVELS for x in (person[level], person["pct_" + level])]
         rows.append([str(row.number), nfc(row.name), nfc(str(person.get("position", ""))),
                      nfc(str(person.get("unit", ""))), str(row.valid), *figures,

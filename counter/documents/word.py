@@ -147,10 +147,10 @@ def _narrow_cell_margins(table: Table, twips: int = 40) -> None:
 def _widths(table: Table, widths_cm: tuple[float, ...]) -> None:
     """Fixed column widths: the grid (which LibreOffice reads) and every cell (which Word reads)."""
     table.autofit = False
-    for column, width in zip(table.columns, widths_cm):
+    for column, width in zip(table.columns, widths_cm, strict=True):
         column.width = Cm(width)
     for row in table.rows:
-        for cell, width in zip(row.cells, widths_cm):
+        for cell, width in zip(row.cells, widths_cm, strict=True):
             cell.width = Cm(width)
 
 
@@ -213,7 +213,7 @@ def _results_table(document: Any, model: ReportModel) -> None:
         _cell_text(cells[1][first].merge(cells[1][first + 1]), label, bold=True, size=9)
         _cell_text(cells[2][first], "Số phiếu", bold=True, size=8)
         _cell_text(cells[2][first + 1], "Tỷ lệ %", bold=True, size=8)
-    for person, row in zip(model.rows, cells[HEADING_ROWS:]):
+    for person, row in zip(model.rows, cells[HEADING_ROWS:], strict=True):
         figures = [str(person.valid)] + [text for cell in person.cells
                                          for text in (str(cell.count), cell.percent)]
         _cell_text(row[0], str(person.number))
@@ -247,9 +247,9 @@ def _signature_block(document: Any, model: ReportModel) -> None:
     _narrow_cell_margins(members, 80)
     _widths(members, (1.2, 7.8, 3.5, 4.5))
     for cell, label in zip(members.rows[0].cells, ("STT", "Thành viên Ban Kiểm phiếu", "Nhiệm vụ",
-                                                    "Chữ ký")):
+                                                    "Chữ ký"), strict=True):
         _cell_text(cell, label, bold=True, size=11)
-    for number, (row, member) in enumerate(zip(members.rows[1:], model.members), start=1):
+    for number, (row, member) in enumerate(zip(members.rows[1:], model.members, strict=True), start=1):
         row.height = Cm(1.2)
         _cell_text(row.cells[0], str(number), size=11)
         _cell_text(row.cells[1], member, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)

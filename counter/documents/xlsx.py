@@ -105,10 +105,10 @@ def _results_sheet(sheet: Worksheet, model: ReportModel) -> None:
         heading(sheet, top + 2, 6 + 2 * number, "Tỷ lệ %")
     first_data = top + HEADING_ROWS
     # report_rows() keeps the document's person order, so the two lists run in step.
-    for row, (person, raw) in enumerate(zip(model.rows, document["persons"]), start=first_data):
+    for row, (person, raw) in enumerate(zip(model.rows, document["persons"], strict=True), start=first_data):
         values: list[Any] = [person.number, nfc(person.name), nfc(person.position_unit), person.valid]
         # The JSON's figures, untouched: "40,43" on screen is Decimal("40.43") here.
-        for level, cell in zip(LEVELS, person.cells):
+        for level, cell in zip(LEVELS, person.cells, strict=True):
             values += [cell.count, Decimal(str(raw["pct_" + level]))]
         values.append(nfc(person.band_label))
         sheet.row_dimensions[row].height = row_height(values, COLUMN_WIDTHS)

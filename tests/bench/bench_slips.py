@@ -130,7 +130,7 @@ def main() -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(row, widths))))
+                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))))
 
 
 if __name__ == "__main__":
