@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -14,15 +15,14 @@ from kiosk.auth import check_password
 from kiosk.forms import spec_from_form
 from kiosk.i18n import error_text
 from kiosk.permissions import permission_required
-from kiosk.qr import qr_data_uri
-from shared import audit, booths, crypto
+from shared import audit, booths
+from shared import manifest as manifests
 from shared import election as elections
 from shared.box import export_box
 from shared.errors import DomainError
 from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS
 from shared.models import Election
 from shared.rules import quorum_met
-from shared.shares import parse_code
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -122,40 +122,34 @@ def _act(election_id: str, action: Any, done: str) -> Any:
     return redirect(url_for("chair.election", election_id=election_id))
 
 
-@bp.post("/<election_id>/ceremony")
+@bp.get("/<election_id>/definition.json")
 @permission_required("ceremony.run")
-def ceremony(election_id: str) -> Any:
-    try:
-        e = elections.get_election(db(), election_id, lock=True)
-        cards = elections.run_key_ceremony(db(), e, _signing_key(), g.user.username)
-        db().commit()
-    except DomainError as err:
-        db().rollback()
-        flash(error_text(err), "error")
-        return redirect(url_for("chair.election", election_id=election_id))
-    # Shown exactly once: the shares exist nowhere else (the private key is already gone).
-    return render_template("chair/cards.html", e=e,
-                           cards=[(c, qr_data_uri(c.code)) for c in cards])
-
-
-@bp.post("/<election_id>/share-check")
-@permission_required("share.check")
-def share_check(election_id: str) -> Any:
+def definition(election_id: str) -> Any:
+    """The election definition for the board's laptop (`counter ceremony DEF.json`)."""
     e = _load(election_id)
     try:
-        manifest = elections.manifest_of(e)
-        cards = [parse_code(code, manifest, e.manifest_hash or "")
-                 for code in request.form.getlist("share") if code.strip()]
-        crypto.wipe(rebuild_key(cards, manifest))
-        audit.append_event(db(), e.id, "ceremony.share_check", g.user.username,
-                                     {"ok": True, "shares": len(cards)})
-        db().commit()
-        flash(_("Kiểm tra thành công: %(n)s mảnh khóa dựng lại đúng khóa của cuộc lấy phiếu.",
-                n=len(cards)), "ok")
+        body = elections.election_definition(db(), e, _signing_key())
     except DomainError as err:
-        db().rollback()
         flash(error_text(err), "error")
-    return redirect(url_for("chair.election", election_id=election_id))
+        return redirect(url_for("chair.election", election_id=election_id))
+    audit.append_event(db(), e.id, "ceremony.definition_exported", g.user.username,
+                       {"definition_hash": manifests.definition_hash(body)})
+    db().commit()
+    response = Response(json.dumps(body, ensure_ascii=False, indent=2) + "\n",
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="dinh-nghia-{e.id}.json"'
+    return response
+
+
+@bp.post("/<election_id>/key")
+@permission_required("ceremony.run")
+def import_key(election_id: str) -> Any:
+    """The key file made on the board's laptop: only public parts; the kiosk never sees a share."""
+    upload = request.files.get("key_file")
+    text = upload.read(manifests.MAX_FILE_BYTES + 1) if upload else request.form.get("key_text", "").encode()
+    return _act(election_id, lambda e: elections.import_election_key(db(), e, text, _signing_key(),
+                                                                     g.user.username),
+                _("Đã nhập khóa công khai của Ban kiểm phiếu. Có thể điểm danh, phát phiếu và mở bỏ phiếu."))
 
 
 @bp.post("/<election_id>/open")

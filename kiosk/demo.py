@@ -61,12 +61,35 @@ def prepare(demo_dir: Path) -> dict[str, Any]:
         election = s.scalars(select(Election).order_by(Election.date)).first()
         if election is None:
             election = elections.create_election(s, demo_spec(), "demo")
-            shutil.rmtree(shares_dir, ignore_errors=True)
-            shares_dir.mkdir(parents=True)
-            for card in elections.run_key_ceremony(s, election, config.signing_key, "demo"):
-                (shares_dir / f"share-{card.index}.json").write_text(card.to_json() + "\n", encoding="utf-8")
+        election_id = election.id
+        definition = (elections.election_definition(s, election, config.signing_key)
+                      if election.state == "draft" else None)
+    if definition is not None:
+        key_text = board_laptop_ceremony(definition, demo_dir)
+        with transaction(factory) as s:
+            elections.import_election_key(s, elections.get_election(s, election_id, lock=True), key_text,
+                                          config.signing_key, "demo")
+    with transaction(factory) as s:
+        election = elections.get_election(s, election_id)
         pairing = booths.create_pairing(s, election, "Máy demo", "demo") if election.state != "closed" else ""
         return {"election_id": election.id, "pairing": pairing, "shares_dir": str(shares_dir)}
+
+
+def board_laptop_ceremony(definition: dict[str, Any], demo_dir: Path) -> bytes:
+    """The key ceremony as the board's laptop runs it: the counter's own command, in its own
+    process with its own folder, so the election's private key never enters the kiosk's process."""
+    ceremony_dir = demo_dir / "ceremony"
+    shutil.rmtree(ceremony_dir, ignore_errors=True)
+    ceremony_dir.mkdir(parents=True, mode=0o700)
+    definition_path = ceremony_dir / "definition.json"
+    definition_path.write_text(json.dumps(definition, ensure_ascii=False), encoding="utf-8")
+    shares_dir = demo_dir / "shares"
+    shutil.rmtree(shares_dir, ignore_errors=True)
+    key_path = ceremony_dir / "key.json"
+    subprocess.run([sys.executable, "-m", "counter.cli", "--home", str(demo_dir / "counter"), "ceremony",
+                    str(definition_path), "--shares-dir", str(shares_dir), "-o", str(key_path)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return key_path.read_bytes()
 
 
 def run_demo(demo_dir: Path, kiosk_port: int, counter_port: int) -> int:

@@ -45,7 +45,6 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     # Board members and auditors may only watch the turnout (projector view, live counts).
     "status.view": {role: ELECTION_STATES for role in ROLES if role != "desk"},
     "ceremony.run": {"chair": ("draft",)},
-    "share.check": {"chair": LIVE},
     "booth.pair": {"chair": LIVE, "admin": LIVE},
     "vote.open": {"chair": ("ready", "paused")},
     "vote.pause": {"chair": ("open",)},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -36,7 +36,7 @@ def event_hash(election_id: str, event: dict[str, Any]) -> str:
 
 def now_iso() -> str:
     """Current UTC time, to the second, ISO 8601."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def lock_chain(session: Session, election_id: str) -> None:

@@ -6,9 +6,9 @@ half up; bands compare the low-confidence count L with N in integers, never floa
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Sequence
 
 from shared.glossary import LEVELS
 

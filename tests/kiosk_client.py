@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,10 @@ from flask.testing import FlaskClient
 from kiosk.app import create_app
 from kiosk.auth import create_user
 from kiosk.config import ensure_home, load_config
+from shared.ceremony import run_ceremony
 from shared.db import transaction
+from shared.shares import ShareCard
+from tests.factories import COUNTER_SIGNING_KEY
 
 # Set by tests/conftest.py for a test's PostgreSQL run: the database URL for a kiosk home,
 # a fresh one for each home the test makes, as each would have its own SQLite file.
@@ -76,3 +81,16 @@ def form_from_spec(spec: dict[str, Any]) -> dict[str, str]:
         "members": "\n".join(spec["board"]["members"]),
         "threshold": str(spec["board"]["threshold"]),
     }
+
+
+def web_ceremony(c: FlaskClient, election_page: str) -> tuple[Any, list[ShareCard]]:
+    """The key ceremony through the chair's screens: download the definition, let the
+    counter's code make the key (as the board's laptop does), upload only the key file.
+    Returns the upload's response and the board's cards."""
+    definition_response = c.get(f"{election_page}/definition.json")
+    assert definition_response.status_code == 200, definition_response.get_data(as_text=True)
+    result = run_ceremony(json.loads(definition_response.get_data(as_text=True)), COUNTER_SIGNING_KEY)
+    response = post(c, f"{election_page}/key", election_page,
+                    {"key_file": (io.BytesIO(result.key_file.to_json().encode()), "key.json")},
+                    content_type="multipart/form-data")
+    return response, list(result.cards)

@@ -12,7 +12,6 @@ import pytest
 from counter.cli import main as counter
 from kiosk.cli import main as kiosk
 from kiosk.config import load_config
-from shared import election as elections
 from shared import voting
 from shared.db import make_engine, session_factory, transaction
 from tests.factories import election_spec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
 import re
 from pathlib import Path
@@ -14,13 +16,12 @@ from sqlalchemy import func, select
 
 from shared.box import all_passed, load_box, verify_box
 from shared.models import AuditEvent, Ballot, Election, Token, Voter
+from shared.ceremony import run_ceremony
 from shared.shares import parse_code
 from shared.tally import tally_box
-from tests.factories import election_spec
-from tests.kiosk_client import (CHAIR, CODE_RE, DESK, client, form_from_spec, login, make_app,
-                                post)
+from tests.factories import COUNTER_SIGNING_KEY, election_spec
+from tests.kiosk_client import CHAIR, CODE_RE, DESK, client, form_from_spec, login, make_app, post, web_ceremony
 
-SHARE_RE = re.compile(r'aria-label="Mã mảnh khóa">([^<]+)<')
 PAIR_RE = re.compile(r'class="code huge">([^<]+)<')
 RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')
 
@@ -42,8 +43,9 @@ class Meeting:
         self.shares: list[str] = []
 
     def ceremony(self) -> list[str]:
-        html = post(self.chair, f"{self.page}/ceremony", self.page).get_data(as_text=True)
-        self.shares = SHARE_RE.findall(html)
+        response, cards = web_ceremony(self.chair, self.page)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self.shares = [card.code for card in cards]
         return self.shares
 
     def booth(self) -> FlaskClient:
@@ -291,21 +293,26 @@ def test_checkin_posted_twice_issues_one_slip(app: Flask) -> None:
     assert meeting.scalar(select(func.count()).select_from(Token)) == 1
 
 
-def test_share_cards_are_shown_once(app: Flask) -> None:
+def test_key_is_imported_once_and_the_kiosk_never_sees_a_share(app: Flask) -> None:
     meeting = Meeting(app, election_spec(persons=2, voters=3))
-    assert len(meeting.ceremony()) == 3
-    again = post(meeting.chair, f"{meeting.page}/ceremony", meeting.page)
-    assert again.status_code == 403  # ready: the permission table refuses a second ceremony
-    assert not SHARE_RE.findall(again.get_data(as_text=True))
+    cards = meeting.ceremony()
+    assert len(cards) == 3
+    again, _cards = web_ceremony(meeting.chair, meeting.page)
+    assert again.status_code == 403  # ready: the permission table refuses a second key
+    pages = [meeting.chair.get(meeting.page).get_data(as_text=True)]
+    assert not any(code in page for code in cards for page in pages)
 
 
-def test_share_check_accepts_k_shares_and_names_a_wrong_one(app: Flask) -> None:
-    meeting = Meeting(app, election_spec(persons=2, voters=3))
-    shares = meeting.ceremony()
-    ok = meeting.chair_action("share-check", {"share": [shares[0], shares[2]]})
-    assert "Kiểm tra thành công" in meeting.chair.get(ok.headers["Location"]).get_data(as_text=True)
-    one = meeting.chair_action("share-check", {"share": [shares[0]]})
-    assert "Cần ít nhất 2" in meeting.chair.get(one.headers["Location"]).get_data(as_text=True)
+def test_key_file_for_another_definition_is_refused_and_changes_nothing(app: Flask) -> None:
+    first = Meeting(app, election_spec(persons=2, voters=3))
+    second = Meeting(app, election_spec(persons=3, voters=3))
+    definition = json.loads(first.chair.get(f"{first.page}/definition.json").get_data(as_text=True))
+    result = run_ceremony(definition, COUNTER_SIGNING_KEY)
+    response = post(second.chair, f"{second.page}/key", second.page,
+                    {"key_file": (io.BytesIO(result.key_file.to_json().encode()), "key.json")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert "cuộc lấy phiếu khác" in response.get_data(as_text=True)
+    assert second.scalar(select(Election.state).where(Election.id == second.id)) == "draft"
 
 
 def test_bad_setup_form_shows_a_clear_error_and_creates_nothing(app: Flask) -> None:
@@ -345,7 +352,7 @@ def test_roster_csv_import_with_vietnamese_names(app: Flask) -> None:
                     content_type="multipart/form-data")
     assert response.status_code == 302
     eid = response.headers["Location"].rstrip("/").split("/")[-1]
-    post(c, f"/chair/{eid}/ceremony", f"/chair/{eid}")
+    web_ceremony(c, f"/chair/{eid}")
     page = c.get(f"/desk/{eid}?q=nguyen van son").get_data(as_text=True)
     assert "Nguyễn Văn Sơn" in page and "Đặng Thị Hà" not in page
 

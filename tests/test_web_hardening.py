@@ -23,7 +23,7 @@ from shared.db import session_factory
 from shared.models import AuditEvent, Booth, Election, Token, Voter
 from tests.counter_support import BASE_URL, build_election
 from tests.factories import election_spec
-from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post
+from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post, web_ceremony
 
 PAIR_RE = re.compile(r'class="code huge">([^<]+)<')
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
@@ -99,7 +99,7 @@ def staff_and_booth(app: Flask) -> tuple[FlaskClient, str, list[TestResponse]]:
         "username": CHAIR[0], "password": CHAIR[1]}))
     created = post(c, "/chair/new", "/chair/new", form_from_spec(election_spec(persons=2, voters=3)))
     election_id = created.headers["Location"].rstrip("/").split("/")[-1]
-    responses += [created, post(c, f"/chair/{election_id}/ceremony", f"/chair/{election_id}")]
+    responses += [created, web_ceremony(c, f"/chair/{election_id}")[0]]
     for voter in ("V001", "V002", "V003"):
         responses.append(post(c, f"/desk/{election_id}/checkin", f"/desk/{election_id}",
                               {"voter_id": voter}))
@@ -227,7 +227,7 @@ def ready_election(tmp_path: Path) -> tuple[Flask, str]:
     login(c, CHAIR)
     created = post(c, "/chair/new", "/chair/new", form_from_spec(election_spec(persons=2, voters=3)))
     election_id = created.headers["Location"].rstrip("/").split("/")[-1]
-    post(c, f"/chair/{election_id}/ceremony", f"/chair/{election_id}")
+    web_ceremony(c, f"/chair/{election_id}")
     for voter in ("V001", "V002"):
         post(c, f"/desk/{election_id}/checkin", f"/desk/{election_id}", {"voter_id": voter})
     return app, election_id
