@@ -15,7 +15,7 @@ from kiosk.auth import check_password
 from kiosk.forms import spec_from_form
 from kiosk.i18n import error_text
 from kiosk.permissions import permission_required
-from shared import audit, booths
+from shared import audit, booths, crypto
 from shared import manifest as manifests
 from shared import election as elections
 from shared.box import export_box
@@ -90,8 +90,12 @@ def _load(election_id: str) -> Election:
 @permission_required("election.view")
 def election(election_id: str) -> Any:
     e = _load(election_id)
-    return render_template("chair/election.html", e=e, counts=live_counts(e),
-                           profiles=PROFILE_LABELS, state_labels=_state_labels())
+    # Published before the vote (printed, read out): auditors pin the box to this key with
+    # `counter verify --kiosk-key`, and the results to the board laptop's key.
+    kiosk_key = crypto.signing_public_key(_signing_key()).hex()
+    counter_key = json.loads(e.manifest_json)["counter_public_key"] if e.manifest_json else None
+    return render_template("chair/election.html", e=e, counts=live_counts(e), kiosk_key=kiosk_key,
+                           counter_key=counter_key, profiles=PROFILE_LABELS, state_labels=_state_labels())
 
 
 @bp.get("/<election_id>/screen")

@@ -32,6 +32,9 @@ KEY_FORMAT = "cv-election-key"
 MANIFEST_FORMAT = "cv-manifest"
 VERSION = 2
 GROUP = "ristretto255"
+# The last build whose ballots were HPKE-encrypted (manifest and box version 1): it alone can
+# close, export and count such an election (docs/ballot-box-format.md 13).
+HPKE_BUILD = "2baa7f4"
 # The definition's fields, exactly (a definition with more or fewer is refused).
 DEFINITION_FIELDS = frozenset({
     "format", "version", "election_id", "title", "organization", "place", "date", "profile",

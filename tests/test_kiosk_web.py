@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from shared import crypto
 from shared.box import all_passed, load_box, verify_box
-from shared.models import AuditEvent, Ballot, Election, Token, Voter
 from shared.ceremony import run_ceremony
+from shared.models import AuditEvent, Ballot, Election, Token, Voter
 from shared.shares import parse_code
 from shared.tally import tally_box
 from tests.factories import COUNTER_SIGNING_KEY, election_spec
@@ -301,6 +302,16 @@ def test_key_is_imported_once_and_the_kiosk_never_sees_a_share(app: Flask) -> No
     assert again.status_code == 403  # ready: the permission table refuses a second key
     pages = [meeting.chair.get(meeting.page).get_data(as_text=True)]
     assert not any(code in page for code in cards for page in pages)
+
+
+def test_chair_page_publishes_the_kiosk_key_and_after_the_ceremony_the_counter_key(app: Flask) -> None:
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    kiosk_key = crypto.signing_public_key(app.extensions["kiosk_config"].signing_key).hex()
+    before = meeting.chair.get(meeting.page).get_data(as_text=True)
+    assert f'id="kiosk-public-key">{kiosk_key}<' in before and "counter-public-key" not in before
+    meeting.ceremony()
+    after = meeting.chair.get(meeting.page).get_data(as_text=True)
+    assert f'id="counter-public-key">{crypto.signing_public_key(COUNTER_SIGNING_KEY).hex()}<' in after
 
 
 def test_key_file_for_another_definition_is_refused_and_changes_nothing(app: Flask) -> None:
