@@ -16,8 +16,8 @@ from kiosk.forms import spec_from_form
 from kiosk.i18n import error_text
 from kiosk.permissions import permission_required
 from shared import audit, booths, crypto
-from shared import manifest as manifests
 from shared import election as elections
+from shared import manifest as manifests
 from shared.box import export_box
 from shared.errors import DomainError
 from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import box as box_mod
 from shared import crypto, voting
 from shared import election as elections
-from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.ceremony import run_ceremony
+from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.models import Election
 from shared.shares import ShareCard
 

@@ -61,10 +61,6 @@ PINNED = (
     (4, HIGH, 32),    # 3.125 %: exactly half way, rounds up to 3.13 (half-even would say 3.12)
     (5, TRUST, 96),   # 9.375 %: half way, 9.38
 )
-    (3, LOW, 5121),   # over half
-    (4, HIGH, 64),    # 0.625 %: exactly half way, rounds up to 0.63 (half-even would say 0.62)
-    (5, TRUST, 192),  # 1.875 %: half way, 1.88
-)
 
 
 @dataclass
