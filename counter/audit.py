@@ -2,8 +2,9 @@
 
 Everything here is read from the box file alone, as `counter verify` does, so an auditor
 (UBKT, Ban Tổ chức, Sở Nội vụ) sees the same result on the web page and on the command
-line. Nothing is decrypted and no share is asked for. The pages show token hashes, never
-tokens: the kiosk never had the tokens to put in a box.
+line. Nothing is decrypted and no share is asked for: once the box is counted, its signed
+results are checked against it as `counter verify --results` does (shared/recount.py). The
+pages show token hashes, never tokens: the kiosk never had the tokens to put in a box.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
+from counter.audit_commands import RESULTS_TITLE, ResultsCheck
 from counter.store import Store
 from shared.ballot_list import (
     FingerprintInvalid,
@@ -22,9 +24,10 @@ from shared.ballot_list import (
     normalise_fingerprint,
     published_fingerprints,
 )
-from shared.box import Check, all_passed, verify_box
+from shared.box import BoxVerification
 from shared.canonical import digest
 from shared.errors import BoxInvalid
+from shared.recount import check_results
 from shared.voting import receipt
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -41,15 +44,23 @@ VOID_REASONS = {
 TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
 
 
-def _box_or_404(election_id: str) -> dict[str, Any]:
+def _store() -> Store:
     store: Store = current_app.extensions["counter_store"]
+    return store
+
+
+def _checked_or_404(election_id: str) -> tuple[dict[str, Any], BoxVerification]:
     try:
-        box = store.load_box(election_id)
+        checked = _store().checked_box(election_id)
     except BoxInvalid:
         abort(404)
-    if box is None:
+    if checked is None:
         abort(404)
-    return box
+    return checked
+
+
+def _box_or_404(election_id: str) -> dict[str, Any]:
+    return _checked_or_404(election_id)[0]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -62,28 +73,43 @@ def _list(value: Any) -> list[Any]:
 
 def _context(election_id: str, box: dict[str, Any]) -> dict[str, Any]:
     """What every auditor page shows on top: which box, and whether it passed."""
-    checks: list[Check] = verify_box(box)
+    verification = _checked_or_404(election_id)[1]
     manifest = _dict(box.get("manifest"))
-    return {"election_id": election_id, "manifest": manifest, "checks": checks,
-            "all_ok": all_passed(checks),
+    return {"election_id": election_id, "manifest": manifest, "checks": list(verification.checks),
+            "all_ok": verification.verified is not None,
             "manifest_hash": " ".join(grouped(digest(manifest))),
             "kiosk_key": " ".join(grouped(str(manifest.get("kiosk_public_key", ""))))}
 
 
+def results_check(box: dict[str, Any], box_ok: bool, document: Any) -> ResultsCheck:
+    """The stored results against the box, with no share (as `counter verify --results`)."""
+    problems = check_results(box, document)
+    messages = tuple(p.message for p in problems)
+    if problems or not box_ok:
+        detail = ("hòm phiếu không qua kiểm tra; " if not box_ok else "") + f"{len(problems)} chỗ không khớp"
+        return ResultsCheck("results", RESULTS_TITLE, False, detail,
+                            problems[0].reason if problems else "box.invalid", messages)
+    return ResultsCheck("results", RESULTS_TITLE, True,
+                        "tổng mã hóa, mọi bằng chứng giải mã, số phiếu, tỷ lệ, mức cảnh báo và chữ ký "
+                        "đều khớp hòm phiếu")
+
+
 @bp.get("/<election_id>")
 def checks_page(election_id: str) -> str:
-    """Every verifier check, as `counter verify` prints them."""
+    """Every verifier check, as `counter verify` prints them, and the results check once counted."""
     box = _box_or_404(election_id)
+    context = _context(election_id, box)
+    document = _store().load_results(election_id)
+    checked = results_check(box, context["all_ok"], document) if document is not None else None
     return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
-                           **_context(election_id, box))
+                           results_check=checked, **context)
 
 
 @bp.get("/<election_id>/box.json")
 def box_file(election_id: str) -> BaseResponse:
     """The box file exactly as imported, for an auditor's own verifier."""
     _box_or_404(election_id)
-    store: Store = current_app.extensions["counter_store"]
-    return send_file(store.box_path(election_id), mimetype="application/json",
+    return send_file(_store().box_path(election_id), mimetype="application/json",
                      as_attachment=True, download_name=f"hom-phieu-{election_id}.json")
 
 
@@ -161,8 +187,9 @@ def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, A
     counts = _dict(_dict(_dict(box.get("close")).get("record")).get("counts"))
     kinds = [e.get("kind") for e in events if isinstance(e, dict)]
     issued, spent, voided = (kinds.count(k) for k in ("token.issued", "token.spent", "token.voided"))
-    spent_hashes = [_dict(e.get("data")).get("token_hash") for e in events
-                    if isinstance(e, dict) and e.get("kind") == "token.spent"]
+    # token.spent names no token (docs/storage-secrecy.md D1): with the log's hashes unique,
+    # a slip used twice shows as more spend events than spent entries in the log.
+    log_spent = sum(1 for t in _list(box.get("token_log")) if _dict(t).get("state") == "spent")
     ballots = len(published_fingerprints(box))
     checked_in = kinds.count("voter.checked_in")
     unspent = issued - spent - voided
@@ -171,8 +198,8 @@ def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, A
                    unspent >= 0),
         Reconciled("Không còn mã chưa dùng, chưa hủy khi kết thúc", f"còn {unspent}", unspent == 0),
         Reconciled("Số phiếu trong hòm = số mã đã dùng", f"{ballots} = {spent}", ballots == spent),
-        Reconciled("Không mã nào được dùng hai lần", f"{len(spent_hashes) - len(set(spent_hashes))} mã dùng lại",
-                   len(spent_hashes) == len(set(spent_hashes))),
+        Reconciled("Không mã nào được dùng hai lần", f"{spent} lần dùng, {log_spent} mã đã dùng",
+                   spent == log_spent),
         Reconciled("Số phiếu ≤ số người đã điểm danh", f"{ballots} ≤ {checked_in}", ballots <= checked_in),
         Reconciled("Biên bản kết thúc ghi đúng các con số trên",
                    f"phát ra {counts.get('tokens_issued')}, đã dùng {counts.get('tokens_spent')}, "

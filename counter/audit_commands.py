@@ -1,10 +1,12 @@
-"""The auditor's extras of `counter verify`: a voter's receipt and an independent recount.
+"""The auditor's extras of `counter verify`: a voter's receipt and the results check.
 
 - `counter verify BOX --fingerprint F`: is the ballot with this receipt (the 16 hex digits
   the booth showed) or full fingerprint in the box?
-- `counter verify BOX --recount --share FILE --share FILE ... --results RESULTS.json`:
-  decrypt with k shares through shared/recount.py, which does not use the tally code, and
-  compare with a results file, naming every difference.
+- `counter verify BOX --results RESULTS.json`: are the published counts exactly what the
+  box's ballots add up to? shared/recount.py recomputes the sums from the box, checks every
+  partial decryption's proof against the manifest's commitments, the counts, then the
+  percentages and bands, and the signature by the manifest's counter key. No share and no
+  secret is needed, and none of the tally's code is used.
 
 Each adds one more check line after the box checks; `counter verify` exits 0 only if
 every line passed.
@@ -15,25 +17,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from shared import crypto, voting
+from shared import voting
 from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint
-from shared.box import Check, all_passed
-from shared.canonical import digest
-from shared.errors import ShareError
-from shared.recount import compare, expected_results, recount
-from shared.shares import parse_share_file
+from shared.box import Check
+from shared.recount import check_results
 
 MAX_RESULTS_BYTES = 16 * 1024 * 1024
-RECOUNT_TITLE = "Đếm lại độc lập khớp tệp kết quả"
+RESULTS_TITLE = "Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa)"
 
 
 @dataclasses.dataclass(frozen=True)
-class RecountCheck(Check):
-    """The recount line, with every difference it found."""
+class ResultsCheck(Check):
+    """The results line, with every problem it found."""
 
     differences: tuple[str, ...] = ()
 
@@ -47,21 +44,12 @@ def _fingerprint(value: str) -> str:
 
 
 def add_verify_options(verify: argparse.ArgumentParser) -> None:
-    """--fingerprint, --recount, --share, --results on `counter verify`."""
+    """--fingerprint and --results on `counter verify`."""
     verify.add_argument("--fingerprint", type=_fingerprint, metavar="MÃ",
                         help="mã biên nhận máy bỏ phiếu hiện (16 ký tự) hoặc dấu vân tay đầy đủ: "
                              "phiếu này có trong hòm không?")
-    verify.add_argument("--recount", action="store_true",
-                        help="giải mã độc lập bằng k mảnh khóa và so với --results")
-    verify.add_argument("--share", action="append", default=[], metavar="FILE",
-                        help="tệp mảnh khóa cho --recount; lặp lại cho mỗi mảnh")
-    verify.add_argument("--results", metavar="RESULTS.json", help="tệp kết quả cần đối chiếu khi --recount")
-
-
-def _usage_error(message: str) -> None:
-    # Same exit code and stream as argparse's own usage errors.
-    print(f"counter verify: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    verify.add_argument("--results", metavar="RESULTS.json",
+                        help="tệp kết quả đã ký: kiểm tra các con số với hòm phiếu, không cần mảnh khóa")
 
 
 def fingerprint_check(box: dict[str, Any], typed: str) -> Check:
@@ -91,61 +79,41 @@ def _read_results(path: str) -> Any:
         raise Unreadable(f"Tệp {path} không phải là tệp kết quả (không đọc được JSON).") from exc
 
 
-def recount_check(box: dict[str, Any], box_ok: bool, share_paths: list[str], results_path: str
-                  ) -> RecountCheck:
-    """Decrypt with the shares, count independently, compare with the results file."""
-    from counter.cli import read_share_file
-
-    if not box_ok:
-        return RecountCheck("recount", RECOUNT_TITLE, False,
-                            "không giải mã: hòm phiếu không qua các bước kiểm tra ở trên")
-    texts = [(path, read_share_file(path)) for path in share_paths]
+def results_check(box: dict[str, Any], box_ok: bool, results_path: str) -> ResultsCheck:
+    """Check a results file against the box with no secret (shared/recount.py)."""
     document = _read_results(results_path)
-    manifest = box["manifest"]
-    try:
-        cards = []
-        for path, text in texts:
-            try:
-                cards.append(parse_share_file(text, manifest, digest(manifest)))
-            except ShareError as exc:
-                raise ShareError(f"Tệp mảnh khóa {Path(path).name}: {exc}") from None
-        key = rebuild_key(cards, manifest)
-    except ShareError as exc:
-        return RecountCheck("recount", RECOUNT_TITLE, False, f"không giải mã được: {exc}")
-    try:
-        counted = recount(box, key)
-    finally:
-        crypto.wipe(key)
-    differences = tuple(compare(expected_results(box, counted), document))
-    unreadable = f"; {counted.unreadable} phiếu không giải mã được (không hợp lệ ở mọi dòng)" \
-        if counted.unreadable else ""
-    if differences:
-        return RecountCheck("recount", RECOUNT_TITLE, False,
-                            f"{len(differences)} chỗ khác nhau{unreadable}", differences)
-    return RecountCheck("recount", RECOUNT_TITLE, True,
-                        f"{counted.collected} phiếu thu về, {len(counted.persons)} người được lấy "
-                        f"phiếu: mọi con số trùng khớp{unreadable}")
+    problems = check_results(box, document)
+    messages = tuple(p.message for p in problems)
+    reason = problems[0].reason if problems else ""
+    if not box_ok:
+        return ResultsCheck("results", RESULTS_TITLE, False,
+                            "hòm phiếu không qua các bước kiểm tra ở trên"
+                            + (f"; {len(problems)} chỗ không khớp" if problems else ""),
+                            reason or "box.invalid", messages)
+    if problems:
+        return ResultsCheck("results", RESULTS_TITLE, False, f"{len(problems)} chỗ không khớp", reason, messages)
+    persons = len(document["persons"])
+    return ResultsCheck("results", RESULTS_TITLE, True,
+                        f"{document['ballots_collected']} phiếu thu về, {persons} người được lấy phiếu: "
+                        "tổng mã hóa, mọi bằng chứng giải mã, số phiếu, tỷ lệ và mức cảnh báo đều khớp; "
+                        "chữ ký đúng khóa máy kiểm phiếu trong manifest")
 
 
 def extra_checks(args: argparse.Namespace, box: dict[str, Any], checks: list[Check]) -> list[Check]:
-    """The lines --fingerprint and --recount add after the box checks."""
-    if (args.share or args.results) and not args.recount:
-        _usage_error("--share và --results chỉ dùng cùng --recount.")
-    if args.recount and (not args.share or not args.results):
-        _usage_error("--recount cần ít nhất một --share FILE và --results RESULTS.json.")
+    """The lines --fingerprint and --results add after the box checks."""
     extras: list[Check] = []
     if args.fingerprint:
         extras.append(fingerprint_check(box, args.fingerprint))
-    if args.recount:
-        extras.append(recount_check(box, all_passed(checks), args.share, args.results))
+    if args.results:
+        extras.append(results_check(box, not any(c.failed for c in checks), args.results))
     return extras
 
 
 def check_json(check: Check) -> dict[str, Any]:
-    """One check for --json: id, title, ok, detail (and the recount's differences)."""
+    """One check for --json: id, title, ok (null: not checked), detail, reason (and the results' problems)."""
     return dataclasses.asdict(check)
 
 
 def check_lines(check: Check) -> list[str]:
-    """The recount's differences, one indented line each, to print under its check line."""
+    """The results check's problems, one indented line each, to print under its check line."""
     return [f"  - {difference}" for difference in getattr(check, "differences", ())]

@@ -29,7 +29,7 @@ from counter.documents.formats import FORMATS
 from counter.report import day_month_year, render_report
 from counter.store import AlreadyCounted, Store
 from shared import crypto
-from shared.box import Check, all_passed, verify_box
+from shared.box import BoxVerification
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.tally import check_results_signature
@@ -66,18 +66,16 @@ def grouped_hex(value: str, size: int = 4) -> str:
 
 def _summary(store: Store, election_id: str) -> BoxSummary:
     try:
-        box = store.load_box(election_id)
+        checked = store.checked_box(election_id)
     except BoxInvalid:
-        box = None
-    if box is None:
+        checked = None
+    if checked is None:
         return BoxSummary(election_id, "(tệp hòm phiếu hỏng, không đọc được)", False,
                           store.has_results(election_id))
-    try:
-        verified = all_passed(verify_box(box))
-    except (AttributeError, KeyError, TypeError, ValueError):
-        verified = False  # one malformed box must not take the whole list down
-    return BoxSummary(election_id, str(box["manifest"].get("title", "")), verified,
-                      store.has_results(election_id))
+    box, verification = checked
+    manifest = box.get("manifest")
+    title = str(manifest.get("title", "")) if isinstance(manifest, dict) else ""
+    return BoxSummary(election_id, title, verification.verified is not None, store.has_results(election_id))
 
 
 @bp.get("/healthz")
@@ -137,26 +135,31 @@ def import_box() -> BaseResponse:
 
 
 def _load_box_or_404(election_id: str) -> dict[str, Any]:
+    return checked_box_or_404(election_id)[0]
+
+
+def checked_box_or_404(election_id: str) -> tuple[dict[str, Any], BoxVerification]:
+    """The stored box and its verification (kept per file hash, shared.box.check_box); 404 if none."""
     try:
-        box = _store().load_box(election_id)
+        checked = _store().checked_box(election_id)
     except BoxInvalid:
         abort(404)
-    if box is None:
+    if checked is None:
         abort(404)
-    return box
+    return checked
 
 
 def render_box_page(election_id: str, error: str | None = None, status: int = 200
                     ) -> tuple[str, int]:
     """The verification page: every check, the fingerprints to compare, and the share form."""
-    box = _load_box_or_404(election_id)
-    checks: list[Check] = verify_box(box)
+    box, verification = checked_box_or_404(election_id)
+    checks = list(verification.checks)
     manifest = box["manifest"]
     board_info = manifest.get("board") if isinstance(manifest.get("board"), dict) else {}
     threshold = board_info.get("threshold")
     page = render_template(
         "box.html", election_id=election_id, manifest=manifest, checks=checks,
-        all_ok=all_passed(checks), counted=_store().has_results(election_id),
+        all_ok=verification.verified is not None, counted=_store().has_results(election_id),
         manifest_hash=grouped_hex(digest(manifest)),
         # The kiosk's share cards print the first 16 hex digits of the manifest hash.
         manifest_short=digest(manifest)[:16],
@@ -166,6 +169,8 @@ def render_box_page(election_id: str, error: str | None = None, status: int = 20
         members=board_info.get("members") if isinstance(board_info.get("members"), list) else [],
         meeting_day=day_month_year(str(manifest.get("date", ""))),
         ballots=len(box.get("ballots", [])), error=error,
+        counter_key=grouped_hex(str(manifest.get("counter_public_key", ""))),
+        this_counter=str(manifest.get("counter_public_key", "")) == _counter_public_key(),
     )
     return page, status
 
@@ -213,13 +218,28 @@ UNTRUSTED_RESULTS = ("Tệp kết quả đã bị sửa hoặc không do máy ki
 
 
 def _trusted_results(election_id: str) -> dict[str, Any] | None:
-    """Stored results if this counter's signature over them still holds; 404 if not counted."""
+    """Stored results if signed by the pinned counter key and of this box; 404 if not counted.
+
+    For a box the key is its manifest's counter key (the one that held the key ceremony): a
+    file re-signed by any other key is not shown. A paper batch has no box and no ceremony;
+    its results were signed here, so they are pinned to this counter's own key.
+    """
     document = _store().load_results(election_id)
     if document is None:
         abort(404)
-    signature = document.get("signature") or {}
-    if check_results_signature(document) and document.get("election_id") == election_id \
-            and signature.get("public_key") == _counter_public_key():
+    try:
+        box = _store().load_box(election_id)
+    except BoxInvalid:
+        return None
+    if box is None:
+        pinned, belongs = _counter_public_key(), True
+    else:
+        manifest = box.get("manifest")
+        if not isinstance(manifest, dict):
+            return None
+        pinned = str(manifest.get("counter_public_key", ""))
+        belongs = document.get("manifest_hash") == digest(manifest)
+    if belongs and document.get("election_id") == election_id and check_results_signature(document, pinned):
         return document
     return None
 

@@ -1,4 +1,4 @@
-"""`counter`: verify a sealed box, tally it with k share files, check signed results, serve the web app.
+"""`counter`: verify a sealed box (and its results), tally it with k share files, check signed results, serve.
 
 Exit codes: 0 success; 1 refused (a check failed, a share is wrong, a signature is bad);
 2 a file could not be read at all (or a usage error, as argparse does).
@@ -30,7 +30,7 @@ from counter.store import results_bytes, write_atomic
 from shared.box import Check, all_passed, load_box, read_box, verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
-from shared.tally import RESULTS_FORMAT, check_results_signature
+from shared.tally import RESULTS_FORMAT, TallyFailed, WrongCounter, check_results_signature
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
 MAX_SHARE_FILE_BYTES = 16 * 1024
@@ -91,12 +91,12 @@ def read_share_file(path: str) -> str:
 
 
 def _check_line(check: Check) -> str:
-    mark = "[OK]" if check.ok else "[LỖI]"
+    mark = "[OK]" if check.ok else "[CHƯA KIỂM]" if check.ok is None else "[LỖI]"
     return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Every box check, one line each, then --fingerprint and --recount; 0 only if all pass."""
+    """Every box check, one line each, then --fingerprint and --results; 0 only if none failed."""
     box = read_box_file(args.box)
     checks = verify_box(box, args.kiosk_key)
     extras = audit_commands.extra_checks(args, box, checks)
@@ -111,18 +111,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"Khóa ký của máy bỏ phiếu: {manifest.get('kiosk_public_key', '')}")
     for check in checks:
         print(_check_line(check))
-    passed = sum(c.ok for c in checks)
+    passed = sum(c.ok is True for c in checks)
+    unchecked = sum(c.ok is None for c in checks)
+    tail = f", {unchecked} chưa kiểm" if unchecked else ""
     if all_passed(checks):
-        print(f"Kết luận: hòm phiếu HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
+        print(f"Kết luận: hòm phiếu HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt{tail}).")
     else:
-        print(f"Kết luận: hòm phiếu KHÔNG HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt).")
+        print(f"Kết luận: hòm phiếu KHÔNG HỢP LỆ ({passed}/{len(checks)} kiểm tra đạt{tail}).")
     for extra in extras:
         print("\n".join([_check_line(extra), *audit_commands.check_lines(extra)]))
     return EXIT_OK if all_passed(checks + extras) else EXIT_REFUSED
 
 
 def cmd_tally(args: argparse.Namespace) -> int:
-    """Decrypt and count with the share files; writes nothing unless the whole count succeeds."""
+    """Decrypt the totals with the share files; writes nothing unless the whole count succeeds."""
     config = _config(args)
     box = stream_box_file(args.box)
     shares = [(f"Tệp mảnh khóa {path}", read_share_file(path)) for path in args.share]
@@ -130,7 +132,7 @@ def cmd_tally(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     try:
         document = count_box(box, shares, config.signing_key, args.kiosk_key)
-    except (ShareError, BoxInvalid) as exc:
+    except (ShareError, BoxInvalid, WrongCounter, TallyFailed) as exc:
         _err(f"Từ chối kiểm phiếu: {exc}")
         _err("Không giải mã, không ghi tệp kết quả nào.")
         return EXIT_REFUSED
@@ -147,7 +149,7 @@ def cmd_tally(args: argparse.Namespace) -> int:
 
 
 def cmd_check_results(args: argparse.Namespace) -> int:
-    """0 if the results JSON carries a valid counter signature (and the pinned key, if given)."""
+    """0 if the results JSON is signed by the pinned counter key (--counter-key, or the box's manifest)."""
     try:
         document = json.loads(Path(args.results).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -156,14 +158,20 @@ def cmd_check_results(args: argparse.Namespace) -> int:
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         _err("Tệp không phải là tệp kết quả kiểm phiếu.")
         return EXIT_REFUSED
-    if not check_results_signature(document):
-        _err("Chữ ký KHÔNG hợp lệ: tệp kết quả đã bị sửa hoặc không được ký.")
+    if args.box:
+        manifest = read_box_file(args.box).get("manifest")
+        pinned = str(manifest.get("counter_public_key", "")) if isinstance(manifest, dict) else ""
+        if isinstance(manifest, dict) and document.get("manifest_hash") != digest(manifest):
+            _err("Tệp kết quả này không thuộc hòm phiếu đã chỉ định (mã băm manifest khác).")
+            return EXIT_REFUSED
+    else:
+        pinned = args.counter_key
+    # A signature by any key but the pinned one proves nothing: anyone can re-sign an edited file.
+    if not check_results_signature(document, pinned):
+        _err("Chữ ký KHÔNG hợp lệ: tệp kết quả đã bị sửa, được ký lại bằng khóa khác với khóa máy "
+             "kiểm phiếu đã chỉ định, hoặc không được ký.")
         return EXIT_REFUSED
-    signer = document["signature"]["public_key"]
-    if args.counter_key and args.counter_key != signer.lower():
-        _err("Chữ ký hợp lệ nhưng do một khóa khác với khóa máy kiểm phiếu được chỉ định.")
-        return EXIT_REFUSED
-    print(f"Chữ ký hợp lệ. Khóa ký của máy kiểm phiếu: {signer}")
+    print(f"Chữ ký hợp lệ, đúng khóa máy kiểm phiếu {pinned}.")
     return EXIT_OK
 
 
@@ -211,14 +219,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Máy kiểm phiếu: kiểm tra hòm phiếu, giải mã, kiểm phiếu.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="LỆNH")
 
-    verify = sub.add_parser("verify", parents=[common], help="kiểm tra hòm phiếu (độc lập)")
+    verify = sub.add_parser("verify", parents=[common],
+                            help="kiểm tra hòm phiếu và (--results) tệp kết quả, độc lập, không cần mảnh khóa")
     verify.add_argument("box", metavar="BOX", help="tệp hòm phiếu")
     verify.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     verify.add_argument("--kiosk-key", type=_hex_key, metavar="HEX", help="khóa ký máy bỏ phiếu đã công bố")
     audit_commands.add_verify_options(verify)
     verify.set_defaults(func=cmd_verify)
 
-    tally = sub.add_parser("tally", parents=[common], help="giải mã bằng k mảnh khóa và kiểm phiếu")
+    tally = sub.add_parser("tally", parents=[common], help="giải mã tổng các phiếu bằng k mảnh khóa và kiểm phiếu")
     tally.add_argument("box", metavar="BOX", help="tệp hòm phiếu")
     tally.add_argument("--share", action="append", required=True, metavar="FILE",
                        help="tệp mảnh khóa (JSON hoặc mã gõ); lặp lại cho mỗi mảnh")
@@ -230,8 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-results", parents=[common], help="kiểm tra chữ ký trên tệp kết quả")
     check.add_argument("results", metavar="RESULTS.json")
-    check.add_argument("--counter-key", type=_hex_key, metavar="HEX",
-                       help="khóa công khai của máy kiểm phiếu phải đã ký")
+    signer = check.add_mutually_exclusive_group(required=True)
+    signer.add_argument("--counter-key", type=_hex_key, metavar="HEX",
+                        help="khóa công khai của máy kiểm phiếu phải đã ký")
+    signer.add_argument("--box", metavar="BOX",
+                        help="hòm phiếu: khóa máy kiểm phiếu ghi trong manifest của hòm phải đã ký")
     check.set_defaults(func=cmd_check_results)
 
     ceremony_commands.add_commands(sub, common)

@@ -118,12 +118,14 @@ def read_results(source: str, data: bytes, trusted_keys: Sequence[str] = ()) -> 
         raise ConsolidationError(f"{source}: không đọc được (không phải tệp JSON).") from None
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         raise ConsolidationError(f"{source}: không phải là tệp kết quả kiểm phiếu.")
-    if not check_results_signature(document):
-        raise ConsolidationError(f"{source}: chữ ký KHÔNG hợp lệ (tệp đã bị sửa hoặc không được ký).")
-    signer = str(document["signature"]["public_key"]).lower()
-    if trusted_keys and signer not in {k.lower() for k in trusted_keys}:
-        raise ConsolidationError(f"{source}: chữ ký hợp lệ nhưng do một máy kiểm phiếu không nằm "
-                                 "trong danh sách khóa được chỉ định.")
+    # Pinned: anyone can edit a results file and re-sign it with a key of their own, so only
+    # a signature by a key the user named (the manifest's counter key) means anything.
+    if not trusted_keys:
+        raise ConsolidationError(f"{source}: chưa chỉ định khóa máy kiểm phiếu phải đã ký "
+                                 "(--counter-key, hoặc --box cho khóa ghi trong hòm phiếu).")
+    if not any(check_results_signature(document, key) for key in trusted_keys):
+        raise ConsolidationError(f"{source}: chữ ký KHÔNG hợp lệ: tệp đã bị sửa, không được ký, hoặc do "
+                                 "một máy kiểm phiếu không nằm trong danh sách khóa được chỉ định ký.")
     return document
 
 

@@ -1,17 +1,18 @@
 """A count runs in a background thread while its page shows real progress (issue 4).
 
-Decrypting a large box takes minutes: longer than a request should last, and the board
-wants to see it move. So the k-th share starts a thread that verifies, decrypts and counts
-the box streamed from its file (shared/box_file.py) and writes its progress, ballots
-decrypted / ballots in the box, to COUNTER_HOME/counting/<election_id>.json. The progress
+Checking every ballot's row proofs in a large box takes minutes: longer than a request
+should last, and the board wants to see it move. So the k-th share starts a thread that
+verifies the box streamed from its file (shared/box_file.py), adding up its ballots as it
+goes, then decrypts only the totals and counts; it writes its progress, ballots checked /
+ballots in the box, to COUNTER_HOME/counting/<election_id>.json. The progress
 page and its JSON read that file, so any gunicorn worker can answer them.
 
 - One count per box at a time, across workers: the thread holds an exclusive `flock` on
   counting/<election_id>.lock for the whole count; a second start finds it taken. The
   kernel drops the lock if the worker dies, so a "running" file without a held lock is a
   count that was interrupted, shown as such.
-- The key exists only inside `tally_box`, which wipes it; the share codes live only in
-  this thread's memory and are dropped with it. The progress file holds counts and
+- No key is ever rebuilt: inside `tally_box` each share decrypts the totals on its own; the
+  share codes live only in this thread's memory and are dropped with it. The progress file holds counts and
   Vietnamese messages, never a share, a choice or a result figure.
 - Nothing is half-written: the signed results are written atomically, once, after the
   whole count succeeded; a failure (tampered box, wrong share, box changed on disk)
@@ -33,6 +34,7 @@ from typing import IO
 from counter.counting import count_box
 from counter.store import Store
 from shared.errors import BoxInvalid, ShareError
+from shared.tally import TallyFailed, WrongCounter
 
 COUNTING_DIR = "counting"
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -43,7 +45,7 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CountStatus:
-    """Where a box's count is: state, ballots decrypted so far, ballots in the box, message."""
+    """Where a box's count is: state, ballots checked so far, ballots in the box, message."""
 
     state: str
     done: int = 0
@@ -131,7 +133,7 @@ def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO
         document = count_box(box, shares, store.config.signing_key, progress=progress)
         store.save_results(election_id, document)
         _write_status(store, election_id, CountStatus(DONE, total, total))
-    except (ShareError, BoxInvalid) as exc:
+    except (ShareError, BoxInvalid, WrongCounter, TallyFailed) as exc:
         _write_status(store, election_id, CountStatus(
             FAILED, 0, total, f"{exc} Các mảnh khóa đã nhập đã được xóa; không có kết quả nào được ghi."))
     except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state

@@ -1,7 +1,9 @@
-"""One count: verify the box, read k shares, decrypt, tally, sign (used by the web view and CLI).
+"""One count: verify the box, read k shares, decrypt the totals, sign (used by the web view and CLI).
 
-The box is verified before any share is read, so a tampered box is named as tampered
-rather than making every honest share look foreign.
+The box is verified (every ballot's proofs included) before any share is read, so a
+tampered box is named as tampered rather than making every honest share look foreign; and
+only the counter that held the key ceremony counts, so the results it signs are the ones
+an auditor checks against the manifest's counter key.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.box import verify_box
-from shared.canonical import digest
-from shared.errors import BoxInvalid, ShareError
+from shared.box import Progress, VerifiedBox, verified_box
+from shared.errors import ShareError
 from shared.shares import ShareCard, parse_share_file
-from shared.tally import Progress, signed_results, tally_box
+from shared.tally import require_ceremony_counter, signed_results, tally_box
 
 Clock = Callable[[], datetime]
 
@@ -30,21 +31,12 @@ def time_stamp(moment: datetime) -> str:
     return moment.strftime("%H:%M %d/%m/%Y")
 
 
-def require_valid_box(box: dict[str, Any], kiosk_key: str | None = None) -> None:
-    """BoxInvalid naming every failed check; DESIGN.md: no decryption of an unverified box."""
-    failed = [c.title for c in verify_box(box, kiosk_key) if not c.ok]
-    if failed:
-        raise BoxInvalid(f"Hòm phiếu không qua kiểm tra, không giải mã: {', '.join(failed)}.")
-
-
-def read_cards(shares: Sequence[tuple[str, str]], box: dict[str, Any]) -> list[ShareCard]:
+def read_cards(shares: Sequence[tuple[str, str]], verified: VerifiedBox) -> list[ShareCard]:
     """Parse (label, share file or typed code) pairs; ShareError names the label that failed."""
-    manifest = box["manifest"]
-    manifest_hash = digest(manifest)
     cards = []
     for label, text in shares:
         try:
-            cards.append(parse_share_file(text, manifest, manifest_hash))
+            cards.append(parse_share_file(text, verified.manifest, verified.manifest_hash))
         except ShareError as exc:
             # The message names where the share came from, never the share itself.
             raise ShareError(f"{label}: {exc}") from None
@@ -54,11 +46,15 @@ def read_cards(shares: Sequence[tuple[str, str]], box: dict[str, Any]) -> list[S
 def count_box(box: dict[str, Any], shares: Sequence[tuple[str, str]], counter_key: bytes,
               kiosk_key: str | None = None, clock: Clock = local_now,
               progress: Progress | None = None) -> dict[str, Any]:
-    """The signed results JSON of a box; BoxInvalid or ShareError and nothing decrypted if not."""
+    """The signed results JSON of a box; BoxInvalid, WrongCounter or ShareError and nothing decrypted if not.
+
+    `progress` follows the verifying pass (every ballot's proofs): the slow part of a count.
+    """
     began = clock()
-    require_valid_box(box, kiosk_key)
-    cards = read_cards([(label, text) for label, text in shares if text.strip()], box)
-    results = tally_box(box, cards, time_stamp(began), "", kiosk_key, progress)
+    verified = verified_box(box, kiosk_key, progress)
+    require_ceremony_counter(verified, counter_key)
+    cards = read_cards([(label, text) for label, text in shares if text.strip()], verified)
+    results = tally_box(verified, cards, time_stamp(began), "")
     # counted_to is when the tally ended, known only after tally_box returns.
     results = dataclasses.replace(results, counted_to=time_stamp(clock()))
     return signed_results(results, counter_key)

@@ -2,7 +2,8 @@
 
 - `counter tally BOX ... --pdf/--docx/--xlsx/--csv OUT` (options added to `tally`);
 - `counter report RESULTS.json --pdf/--docx/--xlsx/--csv/--html OUT`: the same files again
-  from a stored signed results file (its signature is checked first);
+  from a stored signed results file (its signature by the pinned counter key, --counter-key
+  or the manifest's of --box, is checked first);
 - `counter consolidate RESULTS.json... --xlsx OUT --html OUT`: the Sở Nội vụ table.
 
 Every file is rendered in memory before any is written, so a failure leaves none behind.
@@ -25,6 +26,8 @@ from counter.documents.fonts import FontMissing, find_fonts
 from counter.documents.formats import FORMATS
 from counter.report import render_report
 from counter.store import write_atomic
+from shared.box import read_box
+from shared.errors import BoxInvalid
 
 # The exit codes of counter.cli (0 done, 1 refused, 2 unreadable input).
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
@@ -86,6 +89,20 @@ def _read(path: str) -> bytes | None:
     return data
 
 
+def _trusted_keys(args: argparse.Namespace) -> list[str] | None:
+    """The pinned counter keys: every --counter-key, and the counter key of each --box's manifest."""
+    keys = list(args.counter_key or ())
+    for path in args.box or ():
+        try:
+            manifest = read_box(path).get("manifest")
+        except BoxInvalid as exc:
+            _err(f"{path}: {exc}")
+            return None
+        if isinstance(manifest, dict) and isinstance(manifest.get("counter_public_key"), str):
+            keys.append(manifest["counter_public_key"])
+    return keys
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Documents from a stored signed results file; nothing is written if its signature fails."""
     if not any(getattr(args, key, None) for key in (*FORMATS, "html")):
@@ -94,8 +111,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     data = _read(args.results)
     if data is None:
         return EXIT_UNREADABLE
+    keys = _trusted_keys(args)
+    if keys is None:
+        return EXIT_UNREADABLE
     try:
-        document = read_results(args.results, data, args.counter_key or ())
+        document = read_results(args.results, data, keys)
     except ConsolidationError as exc:
         _err(f"Từ chối: {exc}")
         return EXIT_REFUSED
@@ -112,13 +132,16 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     if not (args.xlsx or args.html):
         _err("Hãy chỉ định ít nhất một tệp ra: --xlsx hoặc --html.")
         return EXIT_REFUSED
+    keys = _trusted_keys(args)
+    if keys is None:
+        return EXIT_UNREADABLE
     documents = []
     for path in args.results:
         data = _read(path)
         if data is None:
             return EXIT_UNREADABLE
         try:
-            documents.append((Path(path).name, read_results(path, data, args.counter_key or ())))
+            documents.append((Path(path).name, read_results(path, data, keys)))
         except ConsolidationError as exc:
             _err(f"Từ chối tổng hợp: {exc}")
             _err("Không ghi tệp nào.")
@@ -152,6 +175,8 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, hex_key: Any) -> Non
     report.add_argument("--html", metavar="OUT", help="nơi ghi báo cáo in (Phụ lục 4, HTML)")
     report.add_argument("--counter-key", type=hex_key, action="append", metavar="HEX",
                         help="khóa công khai của máy kiểm phiếu phải đã ký")
+    report.add_argument("--box", action="append", metavar="BOX",
+                        help="hòm phiếu: khóa máy kiểm phiếu ghi trong manifest của hòm phải đã ký")
     report.set_defaults(func=cmd_report)
 
     merge = sub.add_parser("consolidate", parents=[common],
@@ -163,4 +188,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser, hex_key: Any) -> Non
                        help=f"cơ quan tổng hợp (mặc định: {DEFAULT_ORGANIZATION})")
     merge.add_argument("--counter-key", type=hex_key, action="append", metavar="HEX",
                        help="chỉ nhận kết quả do các máy kiểm phiếu có khóa này ký (lặp lại được)")
+    merge.add_argument("--box", action="append", metavar="BOX",
+                       help="hòm phiếu: nhận kết quả do máy kiểm phiếu ghi trong manifest của hòm ký (lặp lại được)")
     merge.set_defaults(func=cmd_consolidate)

@@ -23,6 +23,7 @@ from counter.documents.ballots import render_ballots
 from counter.documents.fonts import FontMissing, find_fonts
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.store import Store, results_bytes, write_atomic
+from shared import crypto
 from shared.errors import DomainError
 from shared.paper import LOG_FORMAT, Batch, check_log, log_record, recount_differences, replay
 from shared.tally import check_results_signature
@@ -162,7 +163,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     lines = [(not problems, title, "; ".join(problems[:5]))]
     if not problems and results is not None:
         state = replay(batch, events)
-        signed = check_results_signature(results) if isinstance(results, dict) else False
+        # Pinned: the given counter key, else this counter's own (paper results are signed where counted).
+        pinned = args.counter_key or crypto.signing_public_key(_paper_store(args).config.signing_key).hex()
+        signed = check_results_signature(results, pinned) if isinstance(results, dict) else False
         lines.append((signed, "Chữ ký của máy kiểm phiếu trên tệp kết quả", ""))
         differences = recount_differences(batch, state, results) if isinstance(results, dict) \
             else ["tệp kết quả sai định dạng"]
@@ -204,4 +207,6 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
                                  help="kiểm tra nhật ký nhập phiếu và đếm lại kết quả")
     verify.add_argument("batch", metavar="BATCH|FILE", help="mã đợt phiếu hoặc tệp xuất bằng export")
     verify.add_argument("--results", metavar="RESULTS.json", help="tệp kết quả đã ký cần đối chiếu")
+    verify.add_argument("--counter-key", metavar="HEX",
+                        help="khóa công khai của máy kiểm phiếu phải đã ký kết quả (mặc định: máy này)")
     verify.set_defaults(func=cmd_verify)

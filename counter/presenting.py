@@ -3,9 +3,9 @@
 Where the shares wait between requests, given several gunicorn workers (so not in one
 process's memory) and never in a cookie:
 
-- each accepted share code goes into COUNTER_HOME/pending/<random id>.bin, HPKE-sealed
-  (shared.crypto, the project's one crypto module) to a key pair made for this browser
-  session; the session cookie holds only that random id and the session's private key;
+- each accepted share code goes into COUNTER_HOME/pending/<random id>.bin, sealed with
+  AES-256-GCM (shared.crypto.seal_secret) under a random key made for this browser
+  session; the session cookie holds only that random id and that key;
 - the file alone (a copied disk) or the cookie alone (a stolen browser profile) opens
   nothing; and the file never holds k shares: the k-th share is not stored, it completes
   the count at once, after which file and cookie entry are deleted. Fewer than k Shamir
@@ -41,8 +41,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, render_box_page
-from counter.counting import require_valid_box
+from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, checked_box_or_404, render_box_page
 from counter.progress import count_outcome
 from counter.store import Store, valid_election_id, write_atomic
 from shared import crypto
@@ -56,7 +55,7 @@ bp = Blueprint("presenting", __name__)
 PENDING_DIR = "pending"
 PENDING_TTL_SECONDS = 30 * 60
 SESSION_KEY = "presented_shares"
-_INFO = b"cv-pending-shares-v1\x00"
+_INFO = b"cv-pending-shares-v2\x00"
 _SLOT_ID = re.compile(r"[0-9a-f]{32}")
 # A camera frame as counter.js sends it: a JPEG of at most 960 pixels across.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -106,15 +105,15 @@ def load_presented(election_id: str) -> dict[int, str]:
         return {}
     try:
         sealed = _path(slot).read_bytes()
-        private_key = bytearray(bytes.fromhex(slot["key"]))
+        key = bytearray(bytes.fromhex(slot["key"]))
     except (OSError, KeyError, ValueError):
         return {}
     try:
-        plaintext = crypto.open_ballot(sealed, private_key, _INFO + election_id.encode())
+        plaintext = crypto.open_secret(sealed, key, _INFO + election_id.encode())
     except crypto.CryptoError:
         return {}
     finally:
-        crypto.wipe(private_key)
+        crypto.wipe(key)
     codes = json.loads(plaintext)
     return {int(index): str(code) for index, code in codes.items()}
 
@@ -122,13 +121,12 @@ def load_presented(election_id: str) -> dict[int, str]:
 def _save_presented(election_id: str, codes: dict[int, str]) -> None:
     slot = _slot(election_id)
     if slot is None:
-        private_key, _ = crypto.generate_election_key()
-        slot = {"id": secrets.token_hex(16), "key": bytes(private_key).hex()}
-        crypto.wipe(private_key)
+        key = crypto.new_secret_key()
+        slot = {"id": secrets.token_hex(16), "key": bytes(key).hex()}
+        crypto.wipe(key)
         session[SESSION_KEY] = {**(session.get(SESSION_KEY) or {}), election_id: slot}
-    public_key = crypto.election_public_key(bytes.fromhex(slot["key"]))
     plaintext = json.dumps({str(i): c for i, c in codes.items()}).encode()
-    sealed = crypto.seal_ballot(plaintext, public_key, _INFO + election_id.encode())
+    sealed = crypto.seal_secret(plaintext, bytes.fromhex(slot["key"]), _INFO + election_id.encode())
     _pending_dir().mkdir(mode=0o700, exist_ok=True)
     write_atomic(_path(slot), sealed, 0o600)
 
@@ -189,7 +187,7 @@ def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
         flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
         return Taken(url_for("board.report", election_id=election_id))
     try:
-        require_valid_box(box)
+        checked_box_or_404(election_id)[1].require()
         if not text:
             raise ShareError("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa.")
         manifest = box["manifest"]

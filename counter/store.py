@@ -15,12 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from counter.config import CounterConfig
-from shared.box import load_box, read_box
+from shared.box import BoxVerification, check_box, load_box, read_box
+from shared.canonical import sha256_hex
 from shared.errors import BoxInvalid
 
 # Election ids are Crockford base32 (shared.election.new_election_id); anything else in a
 # box is refused before it can become a file name (no path traversal via the manifest).
 _ELECTION_ID = re.compile(r"^[0-9A-Z]{8,64}$")
+
+
+# Verifying a box checks every ballot's row proofs: seconds for a large box, too slow for each
+# page view. The outcome depends only on the file's bytes, so each process keeps it per SHA-256
+# of the file (a changed file is a new key); the count itself always verifies afresh.
+_VERIFIED: dict[str, BoxVerification] = {}
+_VERIFIED_MAX = 16
 
 
 class AlreadyCounted(Exception):
@@ -95,6 +103,24 @@ class Store:
         if not valid_election_id(election_id) or not self.box_path(election_id).is_file():
             return None
         return parse_box(self.box_path(election_id).read_bytes())[1]
+
+    def checked_box(self, election_id: str) -> tuple[dict[str, Any], BoxVerification] | None:
+        """The stored box and its verification (no pinned kiosk key), None if there is none.
+
+        BoxInvalid if the stored file is damaged.
+        """
+        if not valid_election_id(election_id) or not self.box_path(election_id).is_file():
+            return None
+        data = self.box_path(election_id).read_bytes()
+        box = parse_box(data)[1]
+        key = sha256_hex(data)
+        verification = _VERIFIED.get(key)
+        if verification is None:
+            verification = check_box(box)
+            if len(_VERIFIED) >= _VERIFIED_MAX:
+                _VERIFIED.clear()
+            _VERIFIED[key] = verification
+        return box, verification
 
     def open_box(self, election_id: str) -> dict[str, Any]:
         """The stored box with its ballots left on disk (shared.box_file): for the count."""

@@ -1,7 +1,11 @@
-"""The sealed ballot box: one signed JSON file per election (docs/ballot-box-format.md).
+"""The sealed ballot box, format version 2: one signed JSON file per election.
 
-`export_box` builds it from the database after close; `verify_box` re-checks everything
-from the file alone, so an auditor needs neither the kiosk nor its database.
+docs/ballot-box-format.md is the specification. `export_box` builds the box from the
+database after close; `check_box` re-checks everything from the file alone (every
+signature, the audit chain, the close record, the token log, every ballot's row proofs),
+so an auditor needs neither the kiosk nor its database nor any secret. A box that passes
+is handed on as a `VerifiedBox`: the only thing the tally takes, carrying the per-row sums
+of the ballots computed during that one verifying pass, so nothing is read twice.
 """
 
 from __future__ import annotations
@@ -9,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,17 +23,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import audit, crypto
+from shared import audit, crypto, elgamal
+from shared import manifest as manifests
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
-from shared.election import manifest_of, token_log
-from shared.errors import BoxInvalid, WrongElectionState
+from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
+from shared.errors import BoxInvalid, InvalidInput, WrongElectionState
+from shared.glossary import LEVELS
 from shared.models import Ballot, Election
 
 BOX_FORMAT = "cv-ballot-box"
-BOX_VERSION = 1
+BOX_VERSION = 2
+BALLOT_FIELDS = frozenset({"fingerprint", "ballot"})
 # Events allowed in the chain after the close event (exports only).
 AFTER_CLOSE_KINDS = {"box.exported"}
+# Called with (ballots checked so far, ballots in the box): a progress bar's figures.
+Progress = Callable[[int, int], None]
+PROGRESS_EVERY = 100
 
 
 def export_box(session: Session, election: Election, signing_key: bytes, actor: str) -> bytes:
@@ -44,7 +55,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
         "manifest": manifest,
         "manifest_signature": crypto.sign(signing_key, canonical_bytes(manifest)).hex(),
         # DESIGN.md section 5: ballots sorted by hash, never in cast order.
-        "ballots": [{"fingerprint": fp, "ciphertext": base64.b64encode(ct).decode()} for fp, ct in rows],
+        "ballots": [{"fingerprint": fp, "ballot": base64.b64encode(ct).decode()} for fp, ct in rows],
         "token_log": token_log(session, election.id),
         "audit": audit.chain_events(session, election.id),
         "close": json.loads(election.close_record_json),
@@ -56,7 +67,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
 
 
 def load_box(data: bytes) -> dict[str, Any]:
-    """Parse a box file; BoxInvalid if it is not one."""
+    """Parse a box file; BoxInvalid if it is not one (or is a version 1 box)."""
     try:
         box = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -75,8 +86,11 @@ def read_box(path: Path | str) -> dict[str, Any]:
 def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
         raise BoxInvalid("Tệp không phải là hòm phiếu.")
-    if box.get("version") != BOX_VERSION:
-        raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ.")
+    if box.get("version") == 1:
+        # Its ballots carry no proofs and its shares cannot decrypt sums: only the old build counts it.
+        raise BoxInvalid(f"Hòm phiếu phiên bản 1. {OLD_BUILD_MESSAGE}")
+    if type(box.get("version")) is not int or box["version"] != BOX_VERSION:
+        raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ (cần phiên bản 2).")
     return box
 
 
@@ -87,12 +101,23 @@ def _refuse_constant(name: str) -> Any:
 
 @dataclass(frozen=True)
 class Check:
-    """One verifier check: a stable id, a Vietnamese title, pass/fail and what was found."""
+    """One verifier check: a stable id, a Vietnamese title, the outcome and what was found.
+
+    `ok` is True (passed), False (failed) or None (not checked: nothing to check against,
+    as the kiosk key when no published key is given); `reason` is the protocol's refusal
+    reason when there is one (docs/crypto-protocol.md: "ballot.row-proof", ...).
+    """
 
     id: str
     title: str
-    ok: bool
+    ok: bool | None
     detail: str
+    reason: str = ""
+
+    @property
+    def failed(self) -> bool:
+        """True only for a check that ran and failed."""
+        return self.ok is False
 
 
 def _hex(value: Any) -> bytes:
@@ -103,10 +128,13 @@ def _hex(value: Any) -> bytes:
 
 
 _TITLES = {
+    "manifest": "Bản mô tả cuộc lấy phiếu (manifest) phiên bản 2: nhóm ristretto255, khóa và cam kết hợp lệ",
+    "kiosk_key": "Khóa ký của máy bỏ phiếu đúng như đã công bố",
     "audit_chain": "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
     "close_record": "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký",
     "token_log": "Sổ mã phiếu: phát ra = đã dùng + đã hủy, mỗi mã dùng một lần",
     "ballots": "Phiếu: đúng định dạng, cùng độ dài, không trùng, khớp biên bản và số mã đã dùng",
+    "ballot_proofs": "Mọi phiếu có bằng chứng hợp lệ (mỗi dòng đánh đúng một mức), không phiếu nào dùng lại",
 }
 
 
@@ -114,17 +142,71 @@ def _guarded(check_id: str, run: Callable[[], Check]) -> Check:
     """Run one check; a part too malformed to read fails that check instead of crashing."""
     try:
         return run()
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return Check(check_id, _TITLES[check_id], False, "phần này của hòm phiếu sai định dạng")
 
+
+# --- the manifest --------------------------------------------------------------------------
+
+def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext | None]:
+    """The version-2 shape of the manifest, and the proof context it defines if it is sound."""
+    title = _TITLES["manifest"]
+
+    def refused(detail: str, reason: str = "") -> tuple[Check, None]:
+        return Check("manifest", title, False, detail, reason), None
+
+    version = manifests.manifest_version(manifest)
+    if version == 1:
+        return refused(OLD_BUILD_MESSAGE)
+    if version != manifests.VERSION:
+        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})")
+    if set(manifest) != manifests.DEFINITION_FIELDS | set(manifests.KEY_PARTS):
+        return refused("manifest thiếu hoặc thừa trường")
+    definition = {k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS}
+    try:
+        manifests.check_definition({**definition, "format": manifests.DEFINITION_FORMAT})
+    except InvalidInput as exc:
+        return refused(str(exc))
+    persons = manifest["persons"]
+    if any(not isinstance(p, dict) or type(p.get("number")) is not int or not isinstance(p.get("name"), str)
+           for p in persons) or [p["number"] for p in persons] != list(range(1, len(persons) + 1)):
+        return refused("danh sách người được lấy phiếu phải đánh số 1, 2, 3… theo thứ tự")
+    if manifest["levels"] != list(LEVELS):
+        return refused("các mức tín nhiệm không đúng thứ tự cao, tín nhiệm, thấp")
+    commitments = manifest["share_commitments"]
+    threshold = manifest["board"]["threshold"]
+    if not isinstance(commitments, list) or len(commitments) != threshold:
+        return refused(f"cần đúng {threshold} cam kết mảnh khóa (một cho mỗi hệ số)", "key.commitments")
+    keys = [manifest["election_public_key"], *commitments, manifest["counter_public_key"]]
+    if any(not isinstance(k, str) or len(k) != 64 or k != k.lower() or len(_hex(k)) != 32 for k in keys):
+        return refused("khóa hoặc cam kết không phải 64 chữ số hex viết thường")
+    try:
+        context = manifests.context_of(manifest)
+        elgamal.check_commitments(context.public_key, context.commitments, threshold)
+    except elgamal.ProofError as exc:
+        return refused(f"khóa công khai hoặc cam kết không hợp lệ ({exc.reason})", exc.reason)
+    members = len(manifest["board"]["members"])
+    return Check("manifest", title, True,
+                 f"{len(persons)} người được lấy phiếu, mỗi phiếu {manifest['ballot_length']} byte, "
+                 f"cần {threshold}/{members} mảnh khóa"), context
+
+
+# --- signatures ----------------------------------------------------------------------------
 
 def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
     manifest = box.get("manifest", {})
     public = _hex(manifest.get("kiosk_public_key"))
     checks = []
-    pinned = kiosk_key is None or kiosk_key.lower() == manifest.get("kiosk_public_key", "")
-    checks.append(Check("kiosk_key", "Khóa ký của máy bỏ phiếu đúng như đã công bố", pinned,
-                        "" if pinned else "khóa ký trong hòm khác với khóa được chỉ định"))
+    if kiosk_key is None:
+        # Not [OK]: the key in the box is what the box says; only a published key can pin it.
+        checks.append(Check("kiosk_key", _TITLES["kiosk_key"], None,
+                            "chưa kiểm: không có khóa đã công bố để so (dùng --kiosk-key); hãy so khóa "
+                            "ký trong hòm với khóa đã công bố trước khi bỏ phiếu"))
+    else:
+        pinned = kiosk_key.lower() == manifest.get("kiosk_public_key", "")
+        checks.append(Check("kiosk_key", _TITLES["kiosk_key"], pinned,
+                            "khóa ký trong hòm trùng khóa được chỉ định" if pinned
+                            else "khóa ký trong hòm khác với khóa được chỉ định"))
     ok = crypto.verify_signature(public, _hex(box.get("manifest_signature")), canonical_bytes(manifest))
     checks.append(Check("manifest_signature", "Chữ ký trên bản mô tả cuộc lấy phiếu (manifest)", ok,
                         "" if ok else "chữ ký không khớp: manifest đã bị sửa hoặc ký sai khóa"))
@@ -138,6 +220,8 @@ def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
     return checks
 
 
+# --- close record and token log -----------------------------------------------------------------
+
 def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
     title = _TITLES["close_record"]
     manifest = box["manifest"]
@@ -148,6 +232,8 @@ def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
     if not crypto.verify_signature(_hex(manifest.get("kiosk_public_key")), _hex(close.get("signature")),
                                    canonical_bytes(record)):
         return Check("close_record", title, False, "chữ ký biên bản kết thúc không khớp")
+    if record.get("format") != "cv-close" or record.get("version") != BOX_VERSION:
+        return Check("close_record", title, False, "biên bản kết thúc không phải phiên bản 2")
     if record.get("election_id") != manifest.get("election_id") or \
             record.get("manifest_hash") != digest(manifest):
         return Check("close_record", title, False, "biên bản kết thúc thuộc cuộc lấy phiếu khác")
@@ -174,74 +260,72 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     if digest(log) != record.get("token_log_digest"):
         return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc")
     state = {t["hash"]: t.get("state") for t in log}
-    # Issue events carry no token hash (so the chain cannot pair a voter with a token):
-    # they are counted; spent and voided events name their token hash.
-    issued = sum(1 for e in events if e.get("kind") == "token.issued")
-    by_kind: dict[str, list[str]] = {"token.spent": [], "token.voided": []}
-    for e in events:
-        if e.get("kind") in by_kind:
-            by_kind[e["kind"]].append(e.get("data", {}).get("token_hash"))
-    spent, voided = by_kind["token.spent"], by_kind["token.voided"]
-    twice = [h for h, n in Counter(spent).items() if n > 1]
-    if twice:
-        return Check("token_log", title, False, f"{len(twice)} mã được dùng hơn một lần trong nhật ký")
+    # token.issued and token.spent events name no token (DESIGN.md 5: neither may pair a
+    # voter, or a cast's place in the chain, with a token): they are counted. token.voided
+    # names the voided token, which never cast.
+    kinds = Counter(e.get("kind") for e in events)
+    issued, spent = kinds["token.issued"], kinds["token.spent"]
+    voided = [e.get("data", {}).get("token_hash") for e in events if e.get("kind") == "token.voided"]
+    spent_in_log = sum(1 for s in state.values() if s == "spent")
     if issued != len(hashes):
         return Check("token_log", title, False,
                      f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})")
-    if sorted(spent) != sorted(h for h, s in state.items() if s == "spent"):
-        return Check("token_log", title, False, "mã đã dùng trong nhật ký khác sổ mã")
-    if sorted(voided) != sorted(h for h, s in state.items() if s == "voided") or set(spent) & set(voided):
+    if spent > spent_in_log:
+        return Check("token_log", title, False,
+                     f"nhật ký ghi {spent} lần dùng mã nhưng sổ mã chỉ có {spent_in_log} mã đã dùng: "
+                     "có mã được dùng hơn một lần")
+    if spent != spent_in_log:
+        return Check("token_log", title, False,
+                     f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})")
+    if len(set(voided)) != len(voided):
+        return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký")
+    if sorted(voided) != sorted(h for h, s in state.items() if s == "voided"):
         return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã")
     if any(s not in ("spent", "voided") for s in state.values()):
         return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc")
     counts = record.get("counts", {})
     if (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided")) != \
-            (len(hashes), len(spent), len(voided)):
+            (len(hashes), spent, len(voided)):
         return Check("token_log", title, False, "số mã trong biên bản kết thúc không khớp sổ mã")
-    return Check("token_log", title, True, f"phát ra {len(hashes)}, đã dùng {len(spent)}, đã hủy {len(voided)}")
+    replaced = _replaced(events, counts, record)
+    if replaced:
+        return Check("token_log", title, False, replaced)
+    return Check("token_log", title, True, f"phát ra {len(hashes)}, đã dùng {spent}, đã hủy {len(voided)} "
+                 f"(trong đó {counts['replaced_slips']} phiếu hỏng đã thay)")
 
 
-def _ballots(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any]) -> Check:
-    title = _TITLES["ballots"]
-    ballots = box.get("ballots", [])
-    if not isinstance(ballots, (list, BallotStream)):
-        raise TypeError("ballots is not an array")
-    length = box["manifest"].get("ballot_ciphertext_length")
-    # One pass, holding no fingerprint list (a box may be streamed from its file): sorted
-    # and unique together mean each fingerprint is greater than the one before it.
-    set_digest = BallotSetDigest()
-    previous, duplicate, unsorted = "", False, False
-    for i, b in enumerate(ballots, start=1):
-        try:
-            ct = base64.b64decode(b["ciphertext"], validate=True)
-        except (KeyError, TypeError, ValueError):
-            return Check("ballots", title, False, f"phiếu thứ {i} sai định dạng")
-        fingerprint = crypto.fingerprint(ct)
-        if fingerprint != b.get("fingerprint"):
-            return Check("ballots", title, False, f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)")
-        if len(ct) != length:
-            return Check("ballots", title, False, f"phiếu thứ {i} có độ dài khác các phiếu còn lại")
-        duplicate = duplicate or fingerprint == previous
-        unsorted = unsorted or fingerprint < previous
-        previous = fingerprint
-        set_digest.add(fingerprint)
-    if duplicate:
-        return Check("ballots", title, False, "có phiếu trùng lặp")
-    if unsorted:
-        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay")
-    if set_digest.hexdigest() != record.get("ballot_set_digest"):
-        return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
-                     "(có phiếu bị thêm, bớt hoặc thay)")
-    counts = record.get("counts", {})
-    spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
-    checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
-    if set_digest.count != spent or counts.get("ballots") != set_digest.count:
-        return Check("ballots", title, False, f"số phiếu ({set_digest.count}) khác số mã đã dùng ({spent})")
-    if set_digest.count > checked_in or counts.get("checked_in") != checked_in:
-        return Check("ballots", title, False, "số phiếu lớn hơn số người đã điểm danh, "
-                     "hoặc số điểm danh không khớp nhật ký")
-    return Check("ballots", title, True, f"{set_digest.count} phiếu, mỗi phiếu {length} byte")
+VOID_REASONS = ("spoiled", "unused_at_close")
 
+
+def _replaced(events: list[dict[str, Any]], counts: dict[str, Any], record: dict[str, Any]) -> str:
+    """What is wrong with the spent events and the replaced slips, "" if nothing.
+
+    docs/storage-secrecy.md D1 and section 4: a spend names no token; a slip voided at the
+    desk names the voter on whose row it was voided, and the close record counts them by
+    voter; one slip per voter checked in plus one per replacement.
+    """
+    if any(e.get("data") for e in events if e.get("kind") == "token.spent"):
+        return "sự kiện dùng mã ghi thêm dữ liệu (có thể nối phiếu với mã): chuỗi nhật ký sai định dạng"
+    voids = [e.get("data", {}) for e in events if e.get("kind") == "token.voided"]
+    if any(v.get("reason") not in VOID_REASONS for v in voids):
+        return "có mã bị hủy không rõ lý do"
+    spoiled = [v for v in voids if v.get("reason") == "spoiled"]
+    by_voter = Counter(v.get("voter_id") for v in spoiled)
+    if None in by_voter or any(not isinstance(v, str) for v in by_voter):
+        return "có phiếu hỏng bị hủy không ghi người ghi phiếu"
+    checked_in = {e.get("data", {}).get("voter_id") for e in events if e.get("kind") == "voter.checked_in"}
+    if not set(by_voter) <= checked_in:
+        return "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
+    if counts.get("replaced_slips") != len(spoiled) or \
+            record.get("replaced_by_voter") != [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]:
+        return "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
+    if counts.get("tokens_issued", 0) > len(checked_in) + len(spoiled):
+        return (f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm danh "
+                f"({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
+    return ""
+
+
+# --- ballots and their proofs ---------------------------------------------------------------
 
 class BallotSetDigest:
     """ballot_set_digest (shared.election) of fingerprints added one by one, in their order.
@@ -254,7 +338,7 @@ class BallotSetDigest:
         self.count = 0
 
     def add(self, fingerprint: str) -> None:
-        """Append one fingerprint (already checked to be the hex SHA-256 of its ciphertext)."""
+        """Append one fingerprint (already checked to be the hex SHA-256 of its ballot)."""
         self._sha.update((',"' if self.count else '"').encode() + fingerprint.encode() + b'"')
         self.count += 1
 
@@ -265,12 +349,243 @@ class BallotSetDigest:
         return sha.hexdigest()
 
 
-def verify_box(box: dict[str, Any], kiosk_key: str | None = None) -> list[Check]:
-    """Every check of docs/ballot-box-format.md on a parsed box, in order."""
+def _entry_bytes(entry: Any) -> bytes | None:
+    """The ballot bytes of one box entry, None if the entry is malformed."""
+    if not isinstance(entry, dict) or set(entry) != BALLOT_FIELDS or not isinstance(entry["ballot"], str) \
+            or not isinstance(entry["fingerprint"], str):
+        return None
+    try:
+        return base64.b64decode(entry["ballot"], validate=True)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """What one pass over the ballots found."""
+
+    count: int
+    set_digest: str
+    first_problem: str  # the first malformed, altered or wrong-length entry, "" if none
+    duplicate: bool
+    unsorted: bool
+    proof_failures: int
+    first_failure: tuple[str, str, str]  # (fingerprint, reason, detail) of the first failing ballot
+    shared_rows: bool  # two rows (of any ballots) with the same A
+    aggregate: elgamal.Aggregate | None
+
+
+def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, persons: int, length: int,
+          total: int, progress: Progress | None) -> _Walk:
+    """One pass: fingerprints, lengths, order, set digest, every row proof, the sums.
+
+    Holds no list of ballots or fingerprints (a box may be streamed from its file). The row
+    components A are remembered as their first 8 bytes, packed 8 bytes each (`_Prefixes`);
+    a repeated prefix is confirmed on the full bytes by a second pass (`_rows_repeat`),
+    which an honest box needs with probability about rows² / 2⁶⁵.
+    """
+    set_digest = BallotSetDigest()
+    aggregate = elgamal.Aggregate(persons) if context is not None else None
+    previous, first_problem, duplicate, unsorted = "", "", False, False
+    failures, first_failure = 0, ("", "", "")
+    prefixes = _Prefixes()
+    for i, entry in enumerate(ballots, start=1):
+        raw = _entry_bytes(entry)
+        if raw is None:
+            first_problem = first_problem or f"phiếu thứ {i} sai định dạng"
+            continue
+        fingerprint = crypto.fingerprint(raw)
+        if fingerprint != entry["fingerprint"]:
+            first_problem = first_problem or f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)"
+            continue
+        if len(raw) != length:
+            first_problem = first_problem or f"phiếu thứ {i} có độ dài khác các phiếu còn lại"
+            continue
+        duplicate = duplicate or fingerprint == previous
+        unsorted = unsorted or fingerprint < previous
+        previous = fingerprint
+        set_digest.add(fingerprint)
+        if context is not None and aggregate is not None:
+            try:
+                rows = elgamal.verify_ballot(context, raw, persons)
+            except elgamal.ProofError as exc:
+                failures += 1
+                first_failure = first_failure if first_failure[0] else (fingerprint, exc.reason, exc.detail)
+            else:
+                aggregate.add(rows)
+                for row in rows:
+                    prefixes.add(row.a)
+        if progress is not None and (i % PROGRESS_EVERY == 0 or i == total):
+            progress(i, total)
+    suspects = prefixes.repeated()
+    shared_rows = bool(suspects) and _rows_repeat(ballots, suspects, length)
+    return _Walk(set_digest.count, set_digest.hexdigest(), first_problem, duplicate, unsorted,
+                 failures, first_failure, shared_rows, aggregate)
+
+
+class _Prefixes:
+    """The first 8 bytes of every row's A, 8 bytes each in 256 packed arrays (no object per row)."""
+
+    def __init__(self) -> None:
+        self._buckets = [array("Q") for _ in range(256)]
+
+    def add(self, a: bytes) -> None:
+        """Remember one row component."""
+        prefix = int.from_bytes(a[:8], "little")
+        # Byte 0 of a canonical ristretto255 encoding is always even: bucket on byte 1.
+        self._buckets[(prefix >> 8) & 0xFF].append(prefix)
+
+    def repeated(self) -> set[int]:
+        """The prefixes seen more than once, one bucket's set at a time."""
+        found: set[int] = set()
+        for bucket in self._buckets:
+            seen: set[int] = set()
+            for prefix in bucket:
+                if prefix in seen:
+                    found.add(prefix)
+                seen.add(prefix)
+        return found
+
+
+def _rows_repeat(ballots: Iterable[Any], suspects: set[int], length: int) -> bool:
+    """True if two rows share the same full A among those whose 8-byte prefix repeated."""
+    seen: set[bytes] = set()
+    for entry in ballots:
+        raw = _entry_bytes(entry)
+        if raw is None or len(raw) != length:
+            continue
+        for offset in range(0, length, elgamal.ROW_BYTES):
+            a = raw[offset:offset + elgamal.ELEMENT_BYTES]
+            if int.from_bytes(a[:8], "little") in suspects:
+                if a in seen:
+                    return True
+                seen.add(a)
+    return False
+
+
+def _ballots_check(walk: _Walk, box: dict[str, Any], events: list[dict[str, Any]],
+                   record: dict[str, Any], length: int) -> Check:
+    title = _TITLES["ballots"]
+    if walk.first_problem:
+        return Check("ballots", title, False, walk.first_problem)
+    if walk.duplicate:
+        return Check("ballots", title, False, "có phiếu trùng lặp", "ballot.duplicate")
+    if walk.unsorted:
+        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay")
+    if walk.set_digest != record.get("ballot_set_digest"):
+        return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
+                     "(có phiếu bị thêm, bớt hoặc thay)")
+    counts = record.get("counts", {})
+    spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
+    checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
+    if walk.count != spent or counts.get("ballots") != walk.count:
+        return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})")
+    if walk.count > checked_in or counts.get("checked_in") != checked_in:
+        return Check("ballots", title, False, "số phiếu lớn hơn số người đã điểm danh, "
+                     "hoặc số điểm danh không khớp nhật ký")
+    return Check("ballots", title, True, f"{walk.count} phiếu, mỗi phiếu {length} byte")
+
+
+def _proofs_check(walk: _Walk | None, persons: int) -> Check:
+    title = _TITLES["ballot_proofs"]
+    if walk is None or walk.aggregate is None:
+        return Check("ballot_proofs", title, False, "không kiểm được: manifest không hợp lệ")
+    if walk.proof_failures:
+        fingerprint, reason, detail = walk.first_failure
+        more = f" (và {walk.proof_failures - 1} phiếu khác)" if walk.proof_failures > 1 else ""
+        return Check("ballot_proofs", title, False,
+                     f"phiếu {fingerprint}: {reason}" + (f", {detail}" if detail else "") + more, reason)
+    if walk.shared_rows:
+        return Check("ballot_proofs", title, False,
+                     "hai dòng phiếu dùng chung một thành phần A (mã hóa lặp lại, phiếu bị sao chép)",
+                     "ballot.duplicate")
+    return Check("ballot_proofs", title, True,
+                 f"{walk.aggregate.ballots} phiếu × {persons} dòng: mọi bằng chứng đều đúng")
+
+
+# --- the whole box ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifiedBox:
+    """A box that passed every check, with what the count needs from it (never re-read).
+
+    `aggregates` are the per-row sums (Â, Ĉ) over every ballot, added during the verifying
+    pass (docs/crypto-protocol.md 6): a file changed after verification changes nothing here.
+    """
+
+    manifest: dict[str, Any]
+    manifest_hash: str
+    context: elgamal.ElectionContext
+    close_record: dict[str, Any]
+    ballots: int
+    aggregates: tuple[tuple[bytes, bytes], ...]
+    checks: tuple[Check, ...]
+
+    @property
+    def election_id(self) -> str:
+        """The election's id."""
+        return str(self.manifest["election_id"])
+
+    @property
+    def persons(self) -> list[dict[str, Any]]:
+        """The ballot's rows, in order."""
+        return list(self.manifest["persons"])
+
+    @property
+    def threshold(self) -> int:
+        """k: the shares needed to decrypt the totals."""
+        return int(self.manifest["board"]["threshold"])
+
+    @property
+    def board_members(self) -> list[str]:
+        """The counting board's names, by member index."""
+        return [str(m["name"]) for m in self.manifest["board"]["members"]]
+
+    @property
+    def counter_public_key(self) -> bytes:
+        """The Ed25519 key of the counter that ran the key ceremony: the one that signs results."""
+        return bytes.fromhex(self.manifest["counter_public_key"])
+
+    @property
+    def checked_in(self) -> int:
+        """Voters checked in, from the verified close record."""
+        return int(self.close_record["counts"]["checked_in"])
+
+    @property
+    def tokens_issued(self) -> int:
+        """Slips issued (phiếu phát ra), from the verified close record."""
+        return int(self.close_record["counts"]["tokens_issued"])
+
+
+@dataclass(frozen=True)
+class BoxVerification:
+    """Every check of one box, in order, and the verified box when none failed."""
+
+    checks: tuple[Check, ...]
+    verified: VerifiedBox | None
+
+    def require(self) -> VerifiedBox:
+        """The verified box; BoxInvalid naming every failed check otherwise."""
+        if self.verified is None:
+            failed = ", ".join(c.title for c in self.checks if c.failed)
+            raise BoxInvalid(f"Hòm phiếu không qua kiểm tra, không giải mã: {failed}.")
+        return self.verified
+
+
+def check_box(box: dict[str, Any], kiosk_key: str | None = None,
+              progress: Progress | None = None) -> BoxVerification:
+    """Every check of docs/ballot-box-format.md 9 on a parsed (or streamed) box, in order."""
     manifest = box.get("manifest")
     if not isinstance(manifest, dict) or "election_id" not in manifest:
-        return [Check("manifest", "Bản mô tả cuộc lấy phiếu (manifest)", False, "thiếu manifest")]
-    checks = _signatures(box, kiosk_key)
+        return BoxVerification((Check("manifest", _TITLES["manifest"], False, "thiếu manifest"),), None)
+    contexts: list[elgamal.ElectionContext | None] = [None]
+
+    def manifest_check() -> Check:
+        check, contexts[0] = _manifest(manifest)
+        return check
+
+    checks = [_guarded("manifest", manifest_check), *_signatures(box, kiosk_key)]
+    context = contexts[0]
     events: list[dict[str, Any]] = box["audit"] if isinstance(box.get("audit"), list) else []
 
     def chain() -> Check:
@@ -284,10 +599,41 @@ def verify_box(box: dict[str, Any], kiosk_key: str | None = None) -> list[Check]
     # Only a close record that passed its check is trusted by the checks after it.
     record: dict[str, Any] = box["close"]["record"] if close.ok else {}
     checks.append(_guarded("token_log", lambda: _tokens(box, events, record)))
-    checks.append(_guarded("ballots", lambda: _ballots(box, events, record)))
-    return checks
+    # The length every ballot must have follows from the rows alone, so the ballots are still
+    # checked when the manifest is not sound (their proofs cannot be, then).
+    persons = len(manifest["persons"]) if isinstance(manifest.get("persons"), list) else 0
+    length = elgamal.ballot_length(persons)
+    walks: list[_Walk | None] = [None]
+
+    def ballots() -> Check:
+        entries = box.get("ballots", [])
+        if not isinstance(entries, (list, BallotStream)):
+            raise TypeError("ballots is not an array")
+        walk = _walk(entries, context, persons, length, len(entries), progress)
+        walks[0] = walk
+        return _ballots_check(walk, box, events, record, length)
+
+    checks.append(_guarded("ballots", ballots))
+    checks.append(_proofs_check(walks[0], persons))
+    walk = walks[0]
+    if any(c.failed for c in checks) or context is None or walk is None or walk.aggregate is None:
+        return BoxVerification(tuple(checks), None)
+    verified = VerifiedBox(manifest, digest(manifest), context, record, walk.count,
+                           tuple(walk.aggregate.rows()), tuple(checks))
+    return BoxVerification(tuple(checks), verified)
 
 
-def all_passed(checks: list[Check]) -> bool:
-    """True when every check passed."""
-    return all(c.ok for c in checks)
+def verify_box(box: dict[str, Any], kiosk_key: str | None = None) -> list[Check]:
+    """Every check of docs/ballot-box-format.md on a parsed box, in order."""
+    return list(check_box(box, kiosk_key).checks)
+
+
+def verified_box(box: dict[str, Any], kiosk_key: str | None = None,
+                 progress: Progress | None = None) -> VerifiedBox:
+    """The box as a VerifiedBox; BoxInvalid naming every failed check (nothing is counted then)."""
+    return check_box(box, kiosk_key, progress).require()
+
+
+def all_passed(checks: Iterable[Check]) -> bool:
+    """True when no check failed (a check that could not run, ok None, is not a failure)."""
+    return not any(c.failed for c in checks)

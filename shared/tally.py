@@ -1,29 +1,82 @@
-"""Decrypt a verified box with k shares and count it: the one result object every report uses.
+"""Count a verified box with k shares, decrypting only the totals: the one result object every report uses.
 
-Every screen and file (print view, JSON, later PDF and spreadsheets) is rendered from
-`Results`, so the figures can never disagree between them.
+docs/crypto-protocol.md 6: the verifying pass (shared/box.py) already added up every
+ballot's rows (Â, Ĉ). Here each of the k cards makes its partial decryption of those sums
+with a proof, the counter checks every proof, combines them and finds the three counts of
+each row; no single ballot is ever decrypted, and the whole election key never exists. The
+proofs go into the results, so anyone can check the totals from the box with no secret
+(shared/recount.py).
+
+Every screen and file (print view, JSON, PDF, spreadsheets) is rendered from `Results`, so
+the figures can never disagree between them.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared import crypto
-from shared.box import BallotSetDigest, all_passed, verify_box
-from shared.canonical import canonical_bytes, digest
-from shared.errors import BoxInvalid
-from shared.rules import PersonResult, count_rows
-from shared.shares import ShareCard
+from shared import crypto, elgamal
+from shared.box import VerifiedBox
+from shared.canonical import canonical_bytes
+from shared.errors import DomainError, ShareError
+from shared.manifest import GROUP
+from shared.rules import PersonResult, person_result
+from shared.shares import ShareCard, chosen_cards
 
 RESULTS_FORMAT = "cv-results"
-# Called with (ballots decrypted so far, ballots in the box): a progress bar's figures.
-Progress = Callable[[int, int], None]
-PROGRESS_EVERY = 500
-BOX_CHANGED = ("Hòm phiếu đã thay đổi trong lúc kiểm phiếu: kết quả bị hủy, "
-               "hãy nhập lại hòm phiếu và kiểm lại.")
+RESULTS_VERSION = 2
+
+
+class WrongCounter(DomainError):
+    """The count is run by another counter than the one that held the key ceremony."""
+
+    message = ("Máy kiểm phiếu này không phải máy đã tổ chức lễ tạo khóa của cuộc lấy phiếu "
+               "(khóa ký khác với khóa ghi trong manifest): không kiểm phiếu ở đây.")
+
+
+class TallyFailed(DomainError):
+    """A decryption or count failed its own check: nothing is reported."""
+
+    message = "Kiểm phiếu thất bại: kết quả giải mã không qua kiểm tra; không có kết quả nào được ghi."
+
+
+@dataclass(frozen=True)
+class RowTally:
+    """One row's proof of count: the sums, each member's proven partial decryption, the counts."""
+
+    number: int
+    aggregate: tuple[bytes, bytes]
+    decryptions: tuple[elgamal.PartialDecryption, ...]
+    counts: tuple[int, int, int]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The row as in results JSON version 2 (docs/formats.md, "tally")."""
+        return {
+            "number": self.number,
+            "aggregate": {"a": self.aggregate[0].hex(), "c": self.aggregate[1].hex()},
+            "decryptions": [{
+                "index": d.index, "share": d.share.hex(),
+                "challenge": d.challenge.to_bytes(elgamal.CHALLENGE_BYTES, "little").hex(),
+                "response": d.response.to_bytes(elgamal.SCALAR_BYTES, "little").hex(),
+            } for d in self.decryptions],
+            "counts": list(self.counts),
+        }
+
+
+@dataclass(frozen=True)
+class TallyProof:
+    """What lets anyone re-check the counts from the box: per row, sums and proven decryptions."""
+
+    ballots: int
+    members: tuple[int, ...]
+    rows: tuple[RowTally, ...]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The "tally" section of results JSON version 2."""
+        return {"group": GROUP, "ballots": self.ballots, "members": list(self.members),
+                "rows": [row.to_json_dict() for row in self.rows]}
 
 
 @dataclass(frozen=True)
@@ -45,6 +98,8 @@ class Results:
     counted_from: str
     counted_to: str
     persons: list[PersonResult] = field(default_factory=list)
+    # None for a count made without the box's proofs (paper ballots, counter/paper_store.py).
+    tally: TallyProof | None = None
 
     @property
     def absent(self) -> int:
@@ -52,9 +107,9 @@ class Results:
         return max(self.convened - self.checked_in, 0)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The results JSON (README: results format); percentages as two-decimal strings."""
-        return {
-            "format": RESULTS_FORMAT, "version": 1,
+        """The results JSON (docs/formats.md: results format); percentages as two-decimal strings."""
+        document: dict[str, Any] = {
+            "format": RESULTS_FORMAT, "version": RESULTS_VERSION,
             "election_id": self.election_id, "manifest_hash": self.manifest_hash,
             "profile": self.profile, "title": self.title, "organization": self.organization,
             "place": self.place, "date": self.date, "convened": self.convened,
@@ -69,73 +124,65 @@ class Results:
                 "band": p.band,
             } for p in self.persons],
         }
+        if self.tally is not None:
+            document["tally"] = self.tally.to_json_dict()
+        return document
 
 
-def decrypted_marks(box: dict[str, Any], key: bytes | bytearray) -> Iterator[list[int] | None]:
-    """Each ballot's marks, or None for one that fails decryption or decoding (invalid rows)."""
-    manifest = box["manifest"]
-    info = hpke_info(manifest["election_id"], digest(manifest))
-    persons = len(manifest["persons"])
-    for ballot in box["ballots"]:
-        yield _marks(base64.b64decode(ballot["ciphertext"]), key, info, persons)
+def require_ceremony_counter(verified: VerifiedBox, counter_signing_key: bytes) -> None:
+    """WrongCounter unless this counter's signing key is the one the manifest names."""
+    if crypto.signing_public_key(counter_signing_key) != verified.counter_public_key:
+        raise WrongCounter()
 
 
-def _marks(ciphertext: bytes, key: bytes | bytearray, info: bytes, persons: int) -> list[int] | None:
-    try:
-        plaintext = crypto.open_ballot(ciphertext, key, info)
-    except crypto.CryptoError:
-        return None
-    return decode_marks(plaintext, persons)
-
-
-def verified_marks(box: dict[str, Any], key: bytes | bytearray, progress: Progress | None = None,
-                   every: int = PROGRESS_EVERY) -> Iterator[list[int] | None]:
-    """decrypted_marks of a verified box, re-checking that the ballots are the verified ones.
-
-    A box read from its file is read twice (verify, then this pass): every ciphertext is
-    hashed again and the set must give the close record's ballot-set digest, so a file
-    changed in between raises BoxInvalid at the end instead of yielding a count.
-    """
-    manifest = box["manifest"]
-    info = hpke_info(manifest["election_id"], digest(manifest))
-    persons = len(manifest["persons"])
-    total = len(box["ballots"])
-    seen = BallotSetDigest()
-    for ballot in box["ballots"]:
+def _decryptions(verified: VerifiedBox, cards: Sequence[ShareCard],
+                 rng: elgamal.Randomness) -> list[list[elgamal.PartialDecryption]]:
+    """Per card, its proven partial decryption of every row's sums; ShareError for a wrong card."""
+    result = []
+    for card in cards:
         try:
-            ciphertext = base64.b64decode(ballot["ciphertext"], validate=True)
-        except (KeyError, TypeError, ValueError):
-            raise BoxInvalid(BOX_CHANGED) from None
-        seen.add(crypto.fingerprint(ciphertext))
-        yield _marks(ciphertext, key, info, persons)
-        if progress is not None and (seen.count % every == 0 or seen.count == total):
-            progress(seen.count, total)
-    if seen.count != total or seen.hexdigest() != box["close"]["record"]["ballot_set_digest"]:
-        raise BoxInvalid(BOX_CHANGED)
+            result.append(elgamal.partial_decrypt(verified.context, card.share, verified.aggregates, rng))
+        except elgamal.ProofError as exc:
+            raise ShareError(f"Mảnh khóa số {card.index} không khớp cam kết trong hòm phiếu.") from exc
+    return result
 
 
-def tally_box(box: dict[str, Any], cards: Sequence[ShareCard], counted_from: str, counted_to: str,
-              kiosk_key: str | None = None, progress: Progress | None = None) -> Results:
-    """Verify the box, rebuild the key from k cards, decrypt and count; BoxInvalid/ShareError."""
-    checks = verify_box(box, kiosk_key)
-    if not all_passed(checks):
-        failed = ", ".join(c.title for c in checks if not c.ok)
-        raise BoxInvalid(f"Hòm phiếu không qua kiểm tra, không giải mã: {failed}.")
-    manifest = box["manifest"]
-    key = rebuild_key(cards, manifest)
-    try:
-        collected, rows = count_rows(manifest["persons"], verified_marks(box, key, progress))
-    finally:
-        crypto.wipe(key)
-    record = box["close"]["record"]
+def tally_box(verified: VerifiedBox, cards: Sequence[ShareCard], counted_from: str, counted_to: str,
+              rng: elgamal.Randomness = elgamal.SYSTEM_RANDOMNESS) -> Results:
+    """Decrypt the totals of a verified box with k cards and count; ShareError or TallyFailed if not.
+
+    Each card decrypts on its own (docs/crypto-protocol.md 6): the election key is never
+    rebuilt. Every partial decryption is checked against the member's public share key
+    before it is combined, and the counts found are checked against the decrypted total.
+    """
+    chosen = chosen_cards(cards, verified.manifest)
+    by_card = _decryptions(verified, chosen, rng)
+    finder = elgamal.CountFinder(verified.ballots)
+    rows = []
+    for number, aggregate in enumerate(verified.aggregates, start=1):
+        partials = tuple(card_partials[number - 1] for card_partials in by_card)
+        try:
+            for partial in partials:
+                elgamal.verify_partial(verified.context, number, aggregate, partial)
+            total = elgamal.combine(partials, aggregate)
+            counts = finder.counts(total)
+            elgamal.check_counts(total, counts, verified.ballots)
+        except elgamal.ProofError as exc:
+            raise TallyFailed(f"Kiểm phiếu thất bại ở dòng {number} ({exc.reason}): không có kết quả "
+                              "nào được ghi.") from exc
+        rows.append(RowTally(number, aggregate, partials, counts))
+    n = verified.ballots
+    manifest = verified.manifest
+    persons = [person_result(row.number, person, *row.counts, n)
+               for row, person in zip(rows, verified.persons, strict=True)]
     return Results(
-        election_id=manifest["election_id"], manifest_hash=digest(manifest),
+        election_id=verified.election_id, manifest_hash=verified.manifest_hash,
         profile=manifest["profile"], title=manifest["title"],
         organization=manifest["organization"], place=manifest["place"], date=manifest["date"],
-        convened=manifest["convened"], checked_in=record["counts"]["checked_in"],
-        ballots_issued=record["counts"]["tokens_issued"], ballots_collected=collected,
-        board_members=[m["name"] for m in manifest["board"]["members"]],
-        counted_from=counted_from, counted_to=counted_to, persons=rows,
+        convened=manifest["convened"], checked_in=verified.checked_in,
+        ballots_issued=verified.tokens_issued, ballots_collected=n,
+        board_members=verified.board_members, counted_from=counted_from, counted_to=counted_to,
+        persons=persons, tally=TallyProof(n, tuple(c.index for c in chosen), tuple(rows)),
     )
 
 
@@ -149,13 +196,21 @@ def signed_results(results: Results, counter_key: bytes) -> dict[str, Any]:
     }}
 
 
-def check_results_signature(document: dict[str, Any]) -> bool:
-    """True if a results JSON carries a valid counter signature over the rest of it."""
+def check_results_signature(document: dict[str, Any], counter_public_key: bytes | str) -> bool:
+    """True if a results JSON carries a valid signature by exactly this counter key over the rest.
+
+    The key is required: a file edited and re-signed with any other key carries a valid
+    signature too, so only a signature by the pinned key (the manifest's counter key, or the
+    one an auditor was given) means anything.
+    """
     signature = document.get("signature")
     if not isinstance(signature, dict):
         return False
+    expected = counter_public_key.hex() if isinstance(counter_public_key, bytes) else counter_public_key.lower()
     body = {k: v for k, v in document.items() if k != "signature"}
     try:
+        if str(signature["public_key"]).lower() != expected or signature.get("algorithm") != "Ed25519":
+            return False
         return crypto.verify_signature(bytes.fromhex(signature["public_key"]),
                                        bytes.fromhex(signature["value"]), canonical_bytes(body))
     except (KeyError, ValueError, TypeError):

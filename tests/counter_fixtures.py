@@ -9,7 +9,7 @@ from flask import Flask
 
 from counter.app import create_app
 from counter.config import CounterConfig, ensure_home, load_config
-from tests.counter_support import Browser, Built, build_election
+from tests.counter_support import Browser, Built, build_election, counter_home
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,8 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 @pytest.fixture
 def config(tmp_path: Path) -> CounterConfig:
-    """A fresh COUNTER_HOME."""
-    return load_config(ensure_home(tmp_path / "home"))
+    """A fresh COUNTER_HOME, on the laptop that held the test elections' key ceremony."""
+    return load_config(ensure_home(counter_home(tmp_path / "home")))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from shared.shares import ShareCard
-from tests.factories import Rehearsal, export, run_election
+from tests.factories import COUNTER_SIGNING_KEY, Rehearsal, export, run_election
 
 # Small elections keep the suite fast; numbers chosen so percentages are not all round.
 PERSONS, VOTERS, CASTING = 4, 12, 10
@@ -47,13 +48,28 @@ def build_election(directory: Path, seed: int = 1) -> Built:
     return Built(rehearsal, export(rehearsal))
 
 
-def flip_ciphertext_byte(box: bytes, ballot: int = 0, position: int = 40) -> bytes:
-    """The box with one byte flipped inside one ballot ciphertext, re-saved as JSON."""
+def flip_ballot_byte(box: bytes, ballot: int = 0, position: int = 40) -> bytes:
+    """The box with one byte flipped inside one ballot, re-saved as JSON."""
     document: dict[str, Any] = json.loads(box)
-    raw = bytearray(base64.b64decode(document["ballots"][ballot]["ciphertext"]))
+    raw = bytearray(base64.b64decode(document["ballots"][ballot]["ballot"]))
     raw[position] ^= 0x01
-    document["ballots"][ballot]["ciphertext"] = base64.b64encode(bytes(raw)).decode()
+    document["ballots"][ballot]["ballot"] = base64.b64encode(bytes(raw)).decode()
     return json.dumps(document, ensure_ascii=False).encode()
+
+
+def counter_home(path: Path) -> Path:
+    """A COUNTER_HOME whose signing key is the one that held the test elections' key ceremony.
+
+    Only that counter may count (shared.tally.require_ceremony_counter), as on the board's
+    laptop; the other secrets are made by the counter itself on first use.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key_file = path / "signing_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(COUNTER_SIGNING_KEY.hex() + "\n")
+    return path
 
 
 def share_forms(card: ShareCard) -> list[str]:

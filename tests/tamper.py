@@ -10,7 +10,7 @@ REGIONS: dict[str, tuple[bytes, int, int, str]] = {
     "manifest": (b'"election_public_key":"', 0, 10, "manifest_signature"),
     "audit event": (b'"at":"', 3, 3, "audit_chain"),
     "close record": (b'"closed_at":"', 0, 3, "close_record"),
-    "ballot": (b'"ciphertext":"', 2, 20, "ballots"),
+    "ballot": (b'"ballot":"', 2, 20, "ballots"),
 }
 
 

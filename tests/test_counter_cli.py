@@ -1,4 +1,4 @@
-"""The `counter` command line: verify, tally, check-results, serve."""
+"""The `counter` command line: verify (with --results, no secret), tally, check-results, serve."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ import pytest
 
 from counter.app import SECURITY_HEADERS
 from counter.cli import main
-from shared import ballot, rules, tally, voting
+from shared import crypto, rules, tally, voting
 from shared.box import verify_box
+from shared.canonical import canonical_bytes
 from shared.rules import percentage
 from shared.tally import check_results_signature
-from tests.counter_support import CASTING, PERSONS, Built, flip_ciphertext_byte
+from tests.counter_support import CASTING, PERSONS, Built, counter_home, flip_ballot_byte
+from tests.factories import COUNTER_SIGNING_KEY
 from tests.tamper import REGIONS, flip_file_byte
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +46,11 @@ def share_files(tmp_path: Path, election: Built) -> list[Path]:
 
 
 def run(tmp_path: Path, *argv: str) -> int:
-    return main(["--home", str(tmp_path / "home"), *argv])
+    """The command on the laptop that held the test elections' key ceremony."""
+    return main(["--home", str(counter_home(tmp_path / "home")), *argv])
+
+
+COUNTER_KEY = crypto.signing_public_key(COUNTER_SIGNING_KEY).hex()
 
 
 def shares_args(paths: list[Path]) -> list[str]:
@@ -53,37 +59,41 @@ def shares_args(paths: list[Path]) -> list[str]:
 
 # --- verify ------------------------------------------------------------------------------
 
-def test_verify_prints_one_ok_line_per_check_and_exits_0(
+def test_verify_prints_one_line_per_check_and_exits_0(
         tmp_path: Path, box_file: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(tmp_path, "verify", str(box_file)) == 0
     out = capsys.readouterr().out
     checks = verify_box(json.loads(election.box))
     for check in checks:
-        assert f"[OK] {check.title}" in out
-    assert out.count("[OK]") == len(checks) and "[LỖI]" not in out
-    assert "hòm phiếu HỢP LỆ" in out
+        mark = "[CHƯA KIỂM]" if check.id == "kiosk_key" else "[OK]"
+        assert f"{mark} {check.title}" in out
+    # Without --kiosk-key the kiosk key is shown as not checked, never as [OK].
+    assert out.count("[OK]") == len(checks) - 1 and "[LỖI]" not in out
+    assert "hòm phiếu HỢP LỆ" in out and "1 chưa kiểm" in out
 
 
-def test_verify_json_lists_id_title_ok_detail(tmp_path: Path, box_file: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_json_lists_id_title_ok_detail_reason(tmp_path: Path, box_file: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run(tmp_path, "verify", str(box_file), "--json") == 0
     checks = json.loads(capsys.readouterr().out)
-    assert [set(c) for c in checks] == [{"id", "title", "ok", "detail"}] * len(checks)
-    assert all(c["ok"] for c in checks)
-    assert {"box_signature", "audit_chain", "close_record", "token_log", "ballots"} <= {c["id"] for c in checks}
+    assert [set(c) for c in checks] == [{"id", "title", "ok", "detail", "reason"}] * len(checks)
+    assert {c["id"]: c["ok"] for c in checks}["kiosk_key"] is None
+    assert all(c["ok"] for c in checks if c["id"] != "kiosk_key")
+    assert {"manifest", "box_signature", "audit_chain", "close_record", "token_log", "ballots",
+            "ballot_proofs"} <= {c["id"] for c in checks}
 
 
 def test_verify_names_the_failing_check_of_a_tampered_box(
         tmp_path: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
     tampered = tmp_path / "tampered.json"
-    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    tampered.write_bytes(flip_ballot_byte(election.box))
     assert run(tmp_path, "verify", str(tampered)) == 1
     out = capsys.readouterr().out
     assert "[LỖI] Phiếu: đúng định dạng" in out and "phiếu thứ 1 bị sửa" in out
     assert "[LỖI] Chữ ký trên toàn bộ hòm phiếu" in out
     assert "KHÔNG HỢP LỆ" in out
     assert run(tmp_path, "verify", str(tampered), "--json") == 1
-    failed = {c["id"] for c in json.loads(capsys.readouterr().out) if not c["ok"]}
+    failed = {c["id"] for c in json.loads(capsys.readouterr().out) if c["ok"] is False}
     assert failed == {"box_signature", "ballots"}
 
 
@@ -91,6 +101,7 @@ def test_verify_pins_the_published_kiosk_key(tmp_path: Path, box_file: Path, ele
                                              capsys: pytest.CaptureFixture[str]) -> None:
     published = json.loads(election.box)["manifest"]["kiosk_public_key"]
     assert run(tmp_path, "verify", str(box_file), "--kiosk-key", published.upper()) == 0
+    assert "[OK] Khóa ký của máy bỏ phiếu đúng như đã công bố" in capsys.readouterr().out
     assert run(tmp_path, "verify", str(box_file), "--kiosk-key", "ab" * 32) == 1
     assert "[LỖI] Khóa ký của máy bỏ phiếu đúng như đã công bố" in capsys.readouterr().out
 
@@ -157,7 +168,7 @@ def test_fingerprint_that_is_not_a_receipt_is_a_usage_error(
     assert "mã biên nhận" in capsys.readouterr().err.lower()
 
 
-# --- verify --recount ----------------------------------------------------------------------
+# --- verify --results -------------------------------------------------------------------
 
 @pytest.fixture
 def results_file(tmp_path: Path, box_file: Path, share_files: list[Path]) -> Path:
@@ -167,37 +178,35 @@ def results_file(tmp_path: Path, box_file: Path, share_files: list[Path]) -> Pat
     return out
 
 
-def recount_args(box_file: Path, share_files: list[Path], results: Path) -> list[str]:
-    return ["verify", str(box_file), "--recount", *shares_args(share_files), "--results", str(results)]
+def resign(path: Path, document: dict[str, object], key: bytes = COUNTER_SIGNING_KEY) -> None:
+    body = {k: v for k, v in document.items() if k != "signature"}
+    document["signature"] = {"algorithm": "Ed25519", "public_key": crypto.signing_public_key(key).hex(),
+                             "value": crypto.sign(key, canonical_bytes(body)).hex()}
+    path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
 
 
-def test_recount_agrees_with_the_tally_and_exits_0(
-        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_results_check_needs_no_share_agrees_with_the_tally_and_exits_0(
+        tmp_path: Path, box_file: Path, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
-    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 0
+    assert run(tmp_path, "verify", str(box_file), "--results", str(results_file)) == 0
     out = capsys.readouterr().out
-    assert f"[OK] Đếm lại độc lập khớp tệp kết quả: {CASTING} phiếu thu về" in out
+    assert f"[OK] Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa): {CASTING} phiếu" in out
 
 
-def test_recount_does_not_go_through_the_tally_code(
-        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_results_check_does_not_go_through_the_tally_code(
+        tmp_path: Path, box_file: Path, results_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*_args: object, **_kwargs: object) -> None:
-        raise AssertionError("the recount used the tally code")
+        raise AssertionError("the results check used the tally code")
 
-    for name in ("tally_box", "decrypted_marks", "count_rows"):
+    for name in ("tally_box", "signed_results", "check_results_signature"):
         monkeypatch.setattr(tally, name, forbidden)
     for name in ("count_rows", "percentage", "person_result", "low_confidence_band"):
         monkeypatch.setattr(rules, name, forbidden)
-    monkeypatch.setattr(ballot, "decode_marks", forbidden)
-    monkeypatch.setattr(ballot, "hpke_info", forbidden)
-    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 0
+    assert run(tmp_path, "verify", str(box_file), "--results", str(results_file)) == 0
 
 
-def test_recount_names_every_difference_and_exits_1(
-        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_results_check_names_every_difference_and_exits_1(
+        tmp_path: Path, box_file: Path, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     document = json.loads(results_file.read_text("utf-8"))
     person = document["persons"][1]
     true_high, true_name = person["high"], person["name"]
@@ -205,60 +214,56 @@ def test_recount_names_every_difference_and_exits_1(
     person["pct_low"] = "99.99"
     document["ballots_collected"] += 1
     document["persons"][0]["band"] = "two_thirds"
-    results_file.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    resign(results_file, document)  # re-signed by the ceremony's own counter key: an insider
     capsys.readouterr()
-    assert run(tmp_path, *recount_args(box_file, share_files, results_file)) == 1
+    assert run(tmp_path, "verify", str(box_file), "--results", str(results_file)) == 1
     out = capsys.readouterr().out
     assert "hòm phiếu HỢP LỆ" in out
-    assert "[LỖI] Đếm lại độc lập khớp tệp kết quả: 4 chỗ khác nhau" in out
-    assert f"Số phiếu thu về: tệp kết quả ghi {CASTING + 1}, đếm lại được {CASTING}." in out
+    assert "[LỖI] Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa): 4 chỗ không khớp" in out
+    assert f"Số phiếu thu về: tệp kết quả ghi {CASTING + 1}, tính lại được {CASTING}." in out
     assert (f"Người thứ 2 ({true_name}), số phiếu tín nhiệm cao: tệp kết quả ghi {true_high + 1}, "
-            f"đếm lại được {true_high}.") in out
+            f"tính lại được {true_high}.") in out
     assert f"Người thứ 2 ({true_name}), tỷ lệ tín nhiệm thấp: tệp kết quả ghi “99.99”" in out
     assert "Người thứ 1" in out and "mức cảnh báo: tệp kết quả ghi “two_thirds”" in out
-    assert run(tmp_path, *recount_args(box_file, share_files, results_file), "--json") == 1
+    assert run(tmp_path, "verify", str(box_file), "--results", str(results_file), "--json") == 1
     line = json.loads(capsys.readouterr().out)[-1]
-    assert line["id"] == "recount" and not line["ok"] and len(line["differences"]) == 4
+    assert (line["id"], line["ok"], line["reason"]) == ("results", False, "results.figures")
+    assert len(line["differences"]) == 4
 
 
-def test_recount_refuses_to_decrypt_a_tampered_box(
-        tmp_path: Path, election: Built, share_files: list[Path], results_file: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_results_re_signed_with_another_key_fail_the_check(
+        tmp_path: Path, box_file: Path, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    resign(results_file, json.loads(results_file.read_text("utf-8")), crypto.generate_signing_key())
+    capsys.readouterr()
+    assert run(tmp_path, "verify", str(box_file), "--results", str(results_file)) == 1
+    assert "không mang chữ ký hợp lệ của máy kiểm phiếu đã tổ chức lễ tạo khóa" in capsys.readouterr().out
+
+
+def test_results_check_of_a_tampered_box_fails(
+        tmp_path: Path, election: Built, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     tampered = tmp_path / "tampered.json"
-    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    document = json.loads(election.box)
+    del document["ballots"][2]  # a dropped ballot: the box and the sums both say so
+    tampered.write_text(json.dumps(document), "utf-8")
     capsys.readouterr()
-    assert run(tmp_path, *recount_args(tampered, share_files, results_file)) == 1
-    assert "không giải mã: hòm phiếu không qua các bước kiểm tra" in capsys.readouterr().out
+    assert run(tmp_path, "verify", str(tampered), "--results", str(results_file)) == 1
+    out = capsys.readouterr().out
+    assert "hòm phiếu không qua các bước kiểm tra ở trên" in out
+    assert "tổng mã hóa trong tệp kết quả khác tổng tính lại từ các phiếu trong hòm" in out
 
 
-def test_recount_with_too_few_or_foreign_shares_says_so(
-        tmp_path: Path, box_file: Path, share_files: list[Path], results_file: Path,
-        foreign: Built, capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
-    assert run(tmp_path, *recount_args(box_file, share_files[:1], results_file)) == 1
-    assert "Cần ít nhất 2 mảnh khóa khác nhau; mới có 1." in capsys.readouterr().out
-    stranger = tmp_path / "manh-la.json"
-    stranger.write_text(foreign.cards[0].to_json(), "utf-8")
-    assert run(tmp_path, *recount_args(box_file, [share_files[0], stranger], results_file)) == 1
-    assert "manh-la.json: Mảnh khóa này thuộc cuộc lấy phiếu khác" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("argv", [["--recount"], ["--recount", "--results", "r.json"],
-                                  ["--share", "s.json"], ["--results", "r.json"]])
-def test_recount_options_only_work_together(tmp_path: Path, box_file: Path, argv: list[str],
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["--recount"], ["--share", "s.json"], ["--recount-with-shares", "s.json"]])
+def test_no_share_option_is_left_on_verify(tmp_path: Path, box_file: Path, argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         run(tmp_path, "verify", str(box_file), *argv)
     assert exit_info.value.code == 2
-    assert "--recount" in capsys.readouterr().err
 
 
-def test_recount_exits_2_for_an_unreadable_results_file(
-        tmp_path: Path, box_file: Path, share_files: list[Path]) -> None:
+def test_results_check_exits_2_for_an_unreadable_results_file(tmp_path: Path, box_file: Path) -> None:
     broken = tmp_path / "ket-qua.json"
     broken.write_text("{ not json", "utf-8")
-    assert run(tmp_path, *recount_args(box_file, share_files, broken)) == 2
-    assert run(tmp_path, *recount_args(box_file, share_files, tmp_path / "missing.json")) == 2
+    assert run(tmp_path, "verify", str(box_file), "--results", str(broken)) == 2
+    assert run(tmp_path, "verify", str(box_file), "--results", str(tmp_path / "missing.json")) == 2
 
 
 # --- tally -------------------------------------------------------------------------------
@@ -275,7 +280,7 @@ def test_tally_writes_signed_results_equal_to_the_choices_cast(
     for person, (high, trust, low) in zip(document["persons"], expected, strict=True):
         assert (person["pct_high"], person["pct_trust"], person["pct_low"]) == \
             (str(percentage(high, CASTING)), str(percentage(trust, CASTING)), str(percentage(low, CASTING)))
-    assert check_results_signature(document)
+    assert check_results_signature(document, COUNTER_KEY)
     html = out_html.read_text("utf-8")
     for phrase in ("Mật", "BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM", "T/M BAN KIỂM PHIẾU",
                    "Ghi chú: Tỷ lệ % tính trên tổng số phiếu thu về.", "Lê Văn Kiểm 1"):
@@ -312,7 +317,7 @@ def test_tally_refuses_a_tampered_box_and_writes_nothing(
         tmp_path: Path, election: Built, share_files: list[Path],
         capsys: pytest.CaptureFixture[str]) -> None:
     tampered = tmp_path / "tampered.json"
-    tampered.write_bytes(flip_ciphertext_byte(election.box))
+    tampered.write_bytes(flip_ballot_byte(election.box))
     out_json = tmp_path / "ket-qua.json"
     assert run(tmp_path, "tally", str(tampered), *shares_args(share_files), "--json", str(out_json)) == 1
     assert "Hòm phiếu không qua kiểm tra, không giải mã" in capsys.readouterr().err
@@ -336,6 +341,16 @@ def test_tally_refuses_a_box_without_a_valid_close_record(
     assert not out_json.exists()
 
 
+def test_tally_on_another_counter_than_the_ceremonys_is_refused_and_writes_nothing(
+        tmp_path: Path, box_file: Path, share_files: list[Path], capsys: pytest.CaptureFixture[str]) -> None:
+    out_json = tmp_path / "ket-qua.json"
+    other_home = tmp_path / "other-home"  # a fresh counter: its own signing key
+    assert main(["--home", str(other_home), "tally", str(box_file), *shares_args(share_files),
+                 "--json", str(out_json)]) == 1
+    assert "không phải máy đã tổ chức lễ tạo khóa" in capsys.readouterr().err
+    assert not out_json.exists()
+
+
 def test_tally_exits_2_for_a_missing_share_file(tmp_path: Path, box_file: Path,
                                                 share_files: list[Path]) -> None:
     out_json = tmp_path / "ket-qua.json"
@@ -355,21 +370,35 @@ def test_cli_creates_home_secrets_with_mode_0600(tmp_path: Path, box_file: Path,
 
 # --- check-results -------------------------------------------------------------------------
 
-def test_check_results_passes_then_fails_after_editing_a_number(
-        tmp_path: Path, box_file: Path, share_files: list[Path],
-        capsys: pytest.CaptureFixture[str]) -> None:
-    out_json = tmp_path / "ket-qua.json"
-    assert run(tmp_path, "tally", str(box_file), *shares_args(share_files), "--json", str(out_json)) == 0
-    assert main(["check-results", str(out_json)]) == 0
-    signer = json.loads(out_json.read_text("utf-8"))["signature"]["public_key"]
-    assert main(["check-results", str(out_json), "--counter-key", signer]) == 0
-    assert main(["check-results", str(out_json), "--counter-key", "cd" * 32]) == 1
-    document = json.loads(out_json.read_text("utf-8"))
+def test_check_results_passes_pinned_then_fails_after_editing_a_number(
+        tmp_path: Path, box_file: Path, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-results", str(results_file), "--counter-key", COUNTER_KEY]) == 0
+    assert main(["check-results", str(results_file), "--box", str(box_file)]) == 0
+    assert main(["check-results", str(results_file), "--counter-key", "cd" * 32]) == 1
+    document = json.loads(results_file.read_text("utf-8"))
+    assert check_results_signature(document, COUNTER_KEY)
     document["persons"][0]["high"] += 1
-    out_json.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
+    results_file.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
     capsys.readouterr()
-    assert main(["check-results", str(out_json)]) == 1
+    assert main(["check-results", str(results_file), "--box", str(box_file)]) == 1
     assert "Chữ ký KHÔNG hợp lệ" in capsys.readouterr().err
+
+
+def test_check_results_refuses_a_file_re_signed_with_another_key(
+        tmp_path: Path, box_file: Path, results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    document = json.loads(results_file.read_text("utf-8"))
+    document["persons"][0]["high"] += 1
+    resign(results_file, document, crypto.generate_signing_key())  # a valid signature, by a stranger
+    assert main(["check-results", str(results_file), "--box", str(box_file)]) == 1
+    assert main(["check-results", str(results_file), "--counter-key", COUNTER_KEY]) == 1
+
+
+def test_check_results_needs_a_pinned_key(tmp_path: Path, results_file: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check-results", str(results_file)])
+    assert exit_info.value.code == 2
+    assert "--counter-key" in capsys.readouterr().err
 
 
 # --- serve -----------------------------------------------------------------------------

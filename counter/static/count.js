@@ -24,7 +24,7 @@
       bar.max = status.total;
       bar.value = status.done;
       bar.textContent = status.percent + "%";
-      text.textContent = "Đã giải mã và kiểm " + grouped(status.done) + " / " +
+      text.textContent = "Đã kiểm bằng chứng của " + grouped(status.done) + " / " +
         grouped(status.total) + " phiếu (" + status.percent + "%).";
     }
   }
