@@ -1,10 +1,13 @@
-"""All cryptography of the system behind one small API (nothing else imports hazmat).
+"""Signatures, hashes, passwords and the few symmetric secrets, behind one small API.
 
-- Ballots: HPKE (RFC 9180) base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-  AES-256-GCM, from `cryptography`. The `info` string binds a ballot to its election.
-- Key shares: Shamir k-of-n from PyCryptodome (GF(2^128)); the 32-byte X25519 private
-  key is split as two 16-byte halves with the same share indices.
-- Signatures: Ed25519. Passwords: scrypt (memory-hard), from `cryptography`.
+Nothing else imports `cryptography.hazmat`. The election's own cryptography (ristretto255
+ElGamal ballots, row proofs, Feldman key shares, proven partial decryptions) is
+`shared/elgamal.py` on libsodium; this module holds the rest:
+
+- Signatures: Ed25519 (`cryptography`); the streamed check of a large box uses
+  PyCryptodome's curve arithmetic, because `cryptography` takes only a whole message.
+- Passwords: scrypt (memory-hard), from `cryptography`.
+- Short secrets at rest (the counter's waiting share codes): AES-256-GCM under a random key.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from Crypto.Protocol.SecretSharing import Shamir
 from Crypto.PublicKey.ECC import EccPoint
 from Crypto.Signature import eddsa
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -23,12 +25,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-HPKE_SUITE_NAME = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM"
-_SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
 _RAW = serialization.Encoding.Raw
 _RAW_PRIV = serialization.PrivateFormat.Raw
 _RAW_PUB = serialization.PublicFormat.Raw
@@ -36,82 +35,38 @@ _NO_ENC = serialization.NoEncryption()
 
 
 class CryptoError(Exception):
-    """A cryptographic operation failed (wrong key, tampered data, bad share)."""
+    """A cryptographic operation failed (wrong key, tampered data)."""
 
 
-# --- election key and ballots -------------------------------------------------------
+# --- short secrets at rest ------------------------------------------------------------
 
-def generate_election_key() -> tuple[bytearray, bytes]:
-    """A fresh X25519 key pair: (private key bytes, kept in memory only; public key bytes)."""
-    private = X25519PrivateKey.generate()
-    raw = bytearray(private.private_bytes(_RAW, _RAW_PRIV, _NO_ENC))
-    return raw, private.public_key().public_bytes(_RAW, _RAW_PUB)
+SECRET_KEY_LENGTH = 32
+_NONCE_LENGTH = 12
 
 
-def election_public_key(private_key: bytes | bytearray) -> bytes:
-    """The X25519 public key that belongs to a private key."""
-    private = X25519PrivateKey.from_private_bytes(bytes(private_key))
-    return private.public_key().public_bytes(_RAW, _RAW_PUB)
+def new_secret_key() -> bytearray:
+    """A fresh random AES-256 key, in a bytearray so the caller can wipe it."""
+    return bytearray(secrets.token_bytes(SECRET_KEY_LENGTH))
 
 
-def seal_ballot(plaintext: bytes, public_key: bytes, info: bytes) -> bytes:
-    """HPKE-encrypt a ballot to the election public key (enc || ciphertext)."""
-    return _SUITE.encrypt(plaintext, X25519PublicKey.from_public_bytes(public_key), info)
+def seal_secret(plaintext: bytes, key: bytes | bytearray, context: bytes) -> bytes:
+    """AES-256-GCM under key with a random nonce (nonce || ciphertext); context is bound as AAD."""
+    nonce = secrets.token_bytes(_NONCE_LENGTH)
+    return nonce + AESGCM(bytes(key)).encrypt(nonce, plaintext, context)
 
 
-def open_ballot(ciphertext: bytes, private_key: bytes | bytearray, info: bytes) -> bytes:
-    """HPKE-decrypt a ballot; CryptoError if the key, the info or the bytes are wrong."""
+def open_secret(sealed: bytes, key: bytes | bytearray, context: bytes) -> bytes:
+    """Open seal_secret's output; CryptoError if the key, the context or the bytes are wrong."""
     try:
-        private = X25519PrivateKey.from_private_bytes(bytes(private_key))
-        return _SUITE.decrypt(ciphertext, private, info)
+        return AESGCM(bytes(key)).decrypt(sealed[:_NONCE_LENGTH], sealed[_NONCE_LENGTH:], context)
     except (InvalidTag, ValueError) as exc:
-        raise CryptoError("ballot does not decrypt") from exc
+        raise CryptoError("secret does not open") from exc
 
 
 def wipe(secret: bytearray) -> None:
     """Overwrite a secret held in a bytearray (best effort in Python)."""
     for i in range(len(secret)):
         secret[i] = 0
-
-
-# --- Shamir key shares ----------------------------------------------------------------
-
-SHARE_LENGTH = 32
-
-
-def split_key(private_key: bytes | bytearray, threshold: int, members: int) -> list[tuple[int, bytes]]:
-    """Split a 32-byte key into `members` shares, any `threshold` of which rebuild it."""
-    if not 1 <= threshold <= members <= 255:
-        raise ValueError("need 1 <= k <= n <= 255")
-    key = bytes(private_key)
-    if len(key) != 32:
-        raise ValueError("key must be 32 bytes")
-    if threshold == 1:
-        # Shamir with k = 1 is the key itself; PyCryptodome needs k >= 2.
-        return [(i, key) for i in range(1, members + 1)]
-    low = Shamir.split(threshold, members, key[:16])
-    high = Shamir.split(threshold, members, key[16:])
-    return [(i, a + b) for (i, a), (j, b) in zip(low, high) if i == j]
-
-
-def combine_shares(shares: Sequence[tuple[int, bytes]]) -> bytearray:
-    """Rebuild the key from shares (index, 32 bytes); the caller checks the result."""
-    if not shares:
-        raise CryptoError("no shares")
-    if len({i for i, _ in shares}) != len(shares):
-        raise CryptoError("duplicate share index")
-    if len(shares) == 1:
-        return bytearray(shares[0][1])
-    low = Shamir.combine([(i, s[:16]) for i, s in shares])
-    high = Shamir.combine([(i, s[16:]) for i, s in shares])
-    return bytearray(low + high)
-
-
-def share_commitment(election_id: str, index: int, share: bytes) -> str:
-    """Public hash of a share, published in the manifest so a wrong share is named."""
-    h = hashlib.sha256(b"cv-share-commitment-v1\x00")
-    h.update(election_id.encode() + b"\x00" + bytes([index]) + share)
-    return h.hexdigest()
 
 
 # --- Ed25519 signatures -----------------------------------------------------------------
