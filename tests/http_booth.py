@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.cli import main as kiosk
+from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
 from tests.test_demo import free_port
 
@@ -115,8 +116,8 @@ def prepare_kiosk(directory: Path, persons: int, voters: int) -> Kiosk:
     spec = directory / "spec.json"
     spec.write_text(json.dumps(election_spec(persons=persons, voters=voters), ensure_ascii=False),
                     encoding="utf-8")
-    election_id = _cli_output(["--home", str(home), "election", "create", str(spec), "--shares-dir",
-                               str(directory / "shares")])
+    election_id = _cli_output(["--home", str(home), "election", "create", str(spec)])
+    cli_ceremony(home, election_id, directory)
     codes = [_cli_output(["--home", str(home), "checkin", election_id, f"V{i:03d}"])
              for i in range(1, voters + 1)]
     assert kiosk(["--home", str(home), "open", election_id]) == 0

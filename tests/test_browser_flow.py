@@ -27,6 +27,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser import chromium_browser
+from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
 from tests.test_demo import free_port, wait_for
 
@@ -75,7 +76,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     kiosk(home, "user", "add", "banphat", "--role", "desk", "--password", DESK_PASSWORD)
     spec = home.parent / "spec.json"
     spec.write_text(json.dumps(meeting_spec(), ensure_ascii=False), encoding="utf-8")
-    election_id = kiosk(home, "election", "create", str(spec), "--shares-dir", str(home.parent / "shares"))
+    election_id = kiosk(home, "election", "create", str(spec))
+    cli_ceremony(home, election_id, home.parent)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--home", str(home), "serve",
                                "--bind", f"127.0.0.1:{port}", "--workers", "2"])
