@@ -24,7 +24,7 @@ from shared.db import transaction
 from shared.rules import person_result
 from shared.shares import ShareCard
 from shared.tally import Results
-from tests.factories import election_spec, hold_ceremony, new_factory
+from tests.factories import COUNTER_SIGNING_KEY, election_spec, hold_ceremony, new_factory
 
 # Four persons whose names carry most Vietnamese diacritics (each fits on one line of the
 # PDF's name column, so a text tool reads it back whole).
@@ -61,8 +61,12 @@ class KnownBox:
 
 def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
               columns: list[list[int]] | None = None, profile: str = "qd96",
-              title: str | None = None, organization: str | None = None) -> KnownBox:
-    """Run an election through the domain functions with exactly these marks, and seal it."""
+              title: str | None = None, organization: str | None = None,
+              counter_signing_key: bytes = COUNTER_SIGNING_KEY) -> KnownBox:
+    """Run an election through the domain functions with exactly these marks, and seal it.
+
+    `counter_signing_key`: the board laptop that holds the ceremony, and so the only one that
+    may count the box."""
     persons = persons or KNOWN_PERSONS
     columns = columns or KNOWN_MARKS
     ballots = [list(row) for row in zip(*columns, strict=True)]
@@ -76,7 +80,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
         spec["organization"] = organization
     with transaction(factory) as s:
         election = elections.create_election(s, spec, "chair")
-        cards = hold_ceremony(s, election, signing_key, "chair")
+        cards = hold_ceremony(s, election, signing_key, "chair", counter_signing_key)
         election_id = election.id
     codes = []
     for i in range(1, len(ballots) + 2):

@@ -21,11 +21,13 @@ COUNTER_SIGNING_KEY = crypto.generate_signing_key()
 
 
 def hold_ceremony(session: Session, election: Election, kiosk_signing_key: bytes,
-                  actor: str = "chair") -> list[ShareCard]:
+                  actor: str = "chair", counter_signing_key: bytes = COUNTER_SIGNING_KEY) -> list[ShareCard]:
     """The key ceremony as the meeting holds it: definition out, key made by the counter's
-    code (as on the board's laptop), only the key file back into the kiosk; the cards."""
+    code (as on the board's laptop), only the key file back into the kiosk; the cards.
+
+    The counter whose signing key runs the ceremony is the only one that may count the box."""
     result = run_ceremony(elections.election_definition(session, election, kiosk_signing_key),
-                          COUNTER_SIGNING_KEY)
+                          counter_signing_key)
     elections.import_election_key(session, election, result.key_file.to_json(), kiosk_signing_key, actor)
     return list(result.cards)
 

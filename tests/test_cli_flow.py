@@ -14,6 +14,7 @@ from kiosk.cli import main as kiosk
 from kiosk.config import load_config
 from shared import voting
 from shared.db import make_engine, session_factory, transaction
+from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
 
 
@@ -30,11 +31,11 @@ def test_full_election_through_the_cli_counts_exactly_the_choices_cast(
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(election_spec(persons=8, voters=30), ensure_ascii=False), encoding="utf-8")
     assert kiosk(["--home", str(home), "init"]) == 0
-    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
-                  str(tmp_path / "shares")]) == 0
+    assert kiosk(["--home", str(home), "election", "create", str(spec)]) == 0
     election_id = capsys.readouterr().out.strip().splitlines()[-1]
-    shares = sorted((tmp_path / "shares").glob("share-*.json"))
+    shares = sorted(cli_ceremony(home, election_id, tmp_path).glob("share-*.json"))
     assert len(shares) == 3 and all(oct(p.stat().st_mode)[-3:] == "600" for p in shares)
+    board_laptop = ["--home", str(tmp_path / "board-laptop")]  # the counter that held the ceremony
 
     codes = []
     for i in range(1, 31):
@@ -54,18 +55,26 @@ def test_full_election_through_the_cli_counts_exactly_the_choices_cast(
     assert kiosk(["--home", str(home), "close", election_id]) == 0
     assert kiosk(["--home", str(home), "export", election_id, "-o", str(box)]) == 0
 
-    counter_home = ["--home", str(tmp_path / "counter")]
-    assert counter([*counter_home, "verify", str(box)]) == 0
+    auditor = ["--home", str(tmp_path / "auditor")]  # any machine, no share, no key of the election
+    assert counter([*auditor, "verify", str(box)]) == 0
     results = tmp_path / "results.json"
-    assert counter([*counter_home, "tally", str(box), "--share", str(shares[0]),
+    assert counter([*board_laptop, "tally", str(box), "--share", str(shares[0]),
                     "--json", str(results)]) == 1
     assert not results.exists()
-    assert counter([*counter_home, "tally", str(box), "--share", str(shares[0]), "--share",
+    # Only the counter that held the ceremony counts (its key is the manifest's counter key).
+    assert counter([*auditor, "tally", str(box), "--share", str(shares[0]), "--share", str(shares[2]),
+                    "--json", str(results)]) == 1
+    assert not results.exists()
+    assert counter([*board_laptop, "tally", str(box), "--share", str(shares[0]), "--share",
                     str(shares[2]), "--json", str(results), "--html", str(tmp_path / "r.html")]) == 0
     document = json.loads(results.read_text(encoding="utf-8"))
     assert [[p["high"], p["trust"], p["low"]] for p in document["persons"]] == expected
+    assert [row["counts"] for row in document["tally"]["rows"]] == expected
     assert document["ballots_collected"] == 26 and document["ballots_issued"] == 30
-    assert counter([*counter_home, "check-results", str(results)]) == 0
+    assert counter([*auditor, "check-results", str(results), "--box", str(box)]) == 0
+    capsys.readouterr()
+    assert counter([*auditor, "verify", str(box), "--results", str(results)]) == 0
+    assert "[OK] Kết quả kiểm phiếu khớp hòm phiếu" in capsys.readouterr().out
     assert "T/M BAN KIỂM PHIẾU" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
@@ -76,13 +85,10 @@ def test_bad_spec_is_refused_with_a_clear_message_and_leaves_nothing(
     bad = election_spec(persons=2, voters=3, members=3, threshold=4)
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(bad), encoding="utf-8")
-    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
-                  str(tmp_path / "shares")]) == 1
+    assert kiosk(["--home", str(home), "election", "create", str(spec)]) == 1
     assert "từ 1 đến 3" in capsys.readouterr().err
     spec.write_text("{not json", encoding="utf-8")
-    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
-                  str(tmp_path / "shares")]) == 1
-    assert not (tmp_path / "shares").exists() and not (tmp_path / "shares.partial").exists()
+    assert kiosk(["--home", str(home), "election", "create", str(spec)]) == 1
     config = load_config(home)
     with session_factory(make_engine(config.database_url))() as s:
         from sqlalchemy import func, select
@@ -102,9 +108,9 @@ def test_a_busy_database_gets_a_clear_message_and_changes_nothing(
     kiosk(["--home", str(home), "init"])
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps(election_spec(persons=2, voters=3)), encoding="utf-8")
-    assert kiosk(["--home", str(home), "election", "create", str(spec), "--shares-dir",
-                  str(tmp_path / "shares")]) == 0
+    assert kiosk(["--home", str(home), "election", "create", str(spec)]) == 0
     election_id = capsys.readouterr().out.strip().splitlines()[-1]
+    cli_ceremony(home, election_id, tmp_path)
     monkeypatch.setattr(kiosk_cli, "CLI_BUSY_TIMEOUT_MS", 200)
     holder = sqlite3.connect(home / "kiosk.db", isolation_level=None)
     try:

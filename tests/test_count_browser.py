@@ -25,6 +25,7 @@ from qrcode.image.pil import PilImage
 from counter.config import ensure_home, load_config
 from counter.store import Store
 from tests.browser import chromium_browser
+from tests.counter_support import counter_home
 from tests.documents_support import KnownBox, known_box
 from tests.test_paper_browser import counter_served
 
@@ -41,7 +42,7 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> KnownBox:
 @pytest.fixture
 def served(tmp_path: Path, election: KnownBox) -> Iterator[tuple[str, Path]]:
     """The box imported into a fresh COUNTER_HOME, and `counter serve --count-wait 0` on it."""
-    home = ensure_home(tmp_path / "home")
+    home = ensure_home(counter_home(tmp_path / "home"))  # the laptop that held the ceremony
     Store(load_config(home)).save_box(election.box)
     with counter_served(home, tmp_path, "--count-wait", "0") as base:
         yield base, home

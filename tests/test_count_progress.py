@@ -23,7 +23,7 @@ from counter.config import CounterConfig
 from counter.count_jobs import read_status
 from counter.store import Store
 from tests.counter_fixtures import config, election, foreign  # noqa: F401  (fixtures)
-from tests.counter_support import CASTING, Browser, Built, flip_ciphertext_byte, share_forms
+from tests.counter_support import CASTING, Browser, Built, flip_ballot_byte, share_forms
 
 POLL_LIMIT = 600  # polls of 0.05 s: a bound on a broken count, not a timing assertion
 
@@ -161,7 +161,7 @@ def test_a_tampered_box_fails_its_count_before_any_decryption(
         config: CounterConfig, election: Built) -> None:  # noqa: F811
     browser = counter_browser(config)
     eid = election.election_id
-    import_box(browser, flip_ciphertext_byte(election.box))
+    import_box(browser, flip_ballot_byte(election.box))
     tally(browser, eid, [c.code for c in election.cards[:2]])
     final = until_ended(browser, eid)[-1]
     assert final["state"] == "failed" and final["done"] == 0

@@ -26,9 +26,10 @@ from tests.counter_support import (
     VOTERS,
     Browser,
     Built,
-    flip_ciphertext_byte,
+    flip_ballot_byte,
     share_forms,
 )
+from tests.factories import COUNTER_SIGNING_KEY
 
 TIME_STAMP = re.compile(r"^\d\d:\d\d \d\d/\d\d/\d{4}$")
 
@@ -101,7 +102,7 @@ def test_missing_path_is_refused_and_nothing_stored(browser: Browser, config: Co
 
 def test_malformed_box_is_shown_as_failing_without_crashing_the_pages(
         browser: Browser, config: CounterConfig) -> None:
-    malformed = {"format": "cv-ballot-box", "version": 1,
+    malformed = {"format": "cv-ballot-box", "version": 2,
                  "manifest": {"election_id": "ABCDEFGH12345678", "board": "x", "title": "Hòm lỗi"},
                  "ballots": "x", "audit": {}, "close": []}
     import_box(browser, json.dumps(malformed).encode())
@@ -119,9 +120,12 @@ def test_verify_page_shows_every_check_passed_fingerprints_and_k_share_fields(
     box = json.loads(election.box)
     checks = verify_box(box)
     for check in checks:
-        assert f'<tr class="row-ok" data-check="{check.id}">' in page
+        if check.id == "kiosk_key":  # no published key to pin it to: shown as not checked
+            assert f'<tr class="row-unchecked" data-check="{check.id}">' in page
+        else:
+            assert f'<tr class="row-ok" data-check="{check.id}">' in page
         assert check.title in page
-    assert page.count("✓ Đạt") == len(checks) and "✗" not in page
+    assert page.count("✓ Đạt") == len(checks) - 1 and page.count("– Chưa kiểm") == 1 and "✗" not in page
     assert grouped_hex(digest(box["manifest"])) in page
     assert digest(box["manifest"])[:16] in page  # as printed on the kiosk's share cards
     assert grouped_hex(box["manifest"]["kiosk_public_key"]) in page
@@ -130,7 +134,7 @@ def test_verify_page_shows_every_check_passed_fingerprints_and_k_share_fields(
 
 def test_tampered_box_names_failing_check_offers_no_form_and_tally_is_refused(
         browser: Browser, config: CounterConfig, election: Built) -> None:
-    import_box(browser, flip_ciphertext_byte(election.box))
+    import_box(browser, flip_ballot_byte(election.box))
     page = browser.get(f"/boxes/{election.election_id}").get_data(as_text=True)
     assert '<tr class="row-bad" data-check="ballots">' in page
     assert "phiếu thứ 1 bị sửa (dấu vân tay không khớp)" in page
@@ -163,7 +167,7 @@ def test_tally_with_k_typed_codes_counts_exactly_the_choices_cast(
         assert person["pct_trust"] == str(percentage(trust, CASTING))
         assert person["pct_low"] == str(percentage(low, CASTING))
     assert TIME_STAMP.match(document["counted_from"]) and TIME_STAMP.match(document["counted_to"])
-    assert check_results_signature(document)
+    assert check_results_signature(document, crypto.signing_public_key(COUNTER_SIGNING_KEY))
     assert document["signature"]["public_key"] == crypto.signing_public_key(config.signing_key).hex()
     assert stat.S_IMODE((config.results_dir / f"{election.election_id}.json").stat().st_mode) == 0o600
 
@@ -223,7 +227,7 @@ def test_counted_election_is_not_recounted_nor_its_box_replaced(
     response = browser.post(f"/boxes/{election.election_id}/tally",
                             data={"csrf_token": token, "share": [c.code for c in election.cards[1:]]})
     assert response.status_code == 302 and path.read_bytes() == before
-    other_export = flip_ciphertext_byte(election.box)
+    other_export = flip_ballot_byte(election.box)
     import_box(browser, other_export)
     assert "đã được kiểm phiếu; không thay hòm phiếu" in browser.get("/").get_data(as_text=True)
     assert (config.boxes_dir / f"{election.election_id}.json").read_bytes() == election.box
@@ -287,7 +291,7 @@ def test_results_json_download_is_the_signed_file(browser: Browser, config: Coun
     assert response.mimetype == "application/json"
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.data == (config.results_dir / f"{election_id}.json").read_bytes()
-    assert check_results_signature(json.loads(response.data))
+    assert check_results_signature(json.loads(response.data), crypto.signing_public_key(COUNTER_SIGNING_KEY))
 
 
 def results_of(persons: list[tuple[int, int, int]], collected: int, profile: str) -> Results:

@@ -1,4 +1,9 @@
-"""Key shares (k of n) and HPKE ballot binding: the counting board's side of the crypto."""
+"""Key share cards (format 2) and the counter's other secrets: signatures, passwords, sealed codes.
+
+The cards' arithmetic (Feldman checks, Lagrange, decryptions) is tested against the
+protocol in tests/test_crypto_protocol.py, and the count with every k-subset of cards in
+tests/test_box.py; here: what a card is as a file and a typed code, and how it is refused.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared import codes, crypto, shares
+from shared import codes, crypto, elgamal, shares
 from shared import election as elections
-from shared.ballot import hpke_info, seal
 from shared.db import transaction
 from shared.errors import ShareError
 from shared.shares import ShareCard
-from tests.factories import election_spec, new_factory
+from tests.factories import election_spec, hold_ceremony, new_factory
 
 
 @dataclass
@@ -35,7 +39,7 @@ def ceremony(url: str, members: int, threshold: int) -> Ceremony:
         with transaction(factory) as s:
             e = elections.create_election(
                 s, election_spec(persons=2, voters=3, members=members, threshold=threshold), "chair")
-            cards = elections.run_key_ceremony(s, e, crypto.generate_signing_key(), "chair")
+            cards = hold_ceremony(s, e, crypto.generate_signing_key())
             return Ceremony(json.loads(e.manifest_json or ""), e.manifest_hash or "", cards)
     finally:
         factory.kw["bind"].dispose()
@@ -62,30 +66,36 @@ def parsed(c: Ceremony, card: ShareCard) -> ShareCard:
 
 
 @pytest.mark.parametrize("which", ["two_of_three", "three_of_five"])
-def test_any_k_of_n_typed_shares_rebuild_the_election_key(which: str,
-                                                          request: pytest.FixtureRequest) -> None:
+def test_any_k_or_more_typed_cards_are_chosen_k_at_a_time(which: str, request: pytest.FixtureRequest) -> None:
     c: Ceremony = request.getfixturevalue(which)
     k = c.manifest["board"]["threshold"]
     combos = list(itertools.combinations(c.cards, k)) + list(itertools.combinations(c.cards, k + 1))
     for combo in combos:
-        key = shares.rebuild_key([parsed(c, card) for card in combo], c.manifest)
-        assert crypto.election_public_key(key).hex() == c.manifest["election_public_key"]
+        chosen = shares.chosen_cards([parsed(c, card) for card in combo], c.manifest)
+        assert [card.index for card in chosen] == sorted(card.index for card in combo)[:k]
     assert len(combos) == {2: 3 + 1, 3: 10 + 5}[k]
 
 
 @pytest.mark.parametrize("which", ["two_of_three", "three_of_five"])
-def test_k_minus_one_shares_are_refused(which: str, request: pytest.FixtureRequest) -> None:
+def test_k_minus_one_cards_are_refused(which: str, request: pytest.FixtureRequest) -> None:
     c: Ceremony = request.getfixturevalue(which)
     k = c.manifest["board"]["threshold"]
     for combo in itertools.combinations(c.cards, k - 1):
         with pytest.raises(ShareError, match=f"Cần ít nhất {k} mảnh khóa"):
-            shares.rebuild_key(list(combo), c.manifest)
+            shares.chosen_cards(list(combo), c.manifest)
 
 
-def test_the_same_share_presented_k_times_is_refused(three_of_five: Ceremony) -> None:
+def test_the_same_card_presented_k_times_is_refused(three_of_five: Ceremony) -> None:
     card = three_of_five.cards[0]
     with pytest.raises(ShareError, match="mới có 1"):
-        shares.rebuild_key([card, card, card], three_of_five.manifest)
+        shares.chosen_cards([card, card, card], three_of_five.manifest)
+
+
+def test_every_card_passes_its_feldman_check_on_its_own(three_of_five: Ceremony) -> None:
+    commitments = [bytes.fromhex(c) for c in three_of_five.manifest["share_commitments"]]
+    assert len(commitments) == 3 and commitments[0].hex() == three_of_five.manifest["election_public_key"]
+    for card in three_of_five.cards:
+        elgamal.check_share(commitments, parsed(three_of_five, card).share)
 
 
 def test_share_card_code_round_trips_with_member_name(two_of_three: Ceremony) -> None:
@@ -104,13 +114,19 @@ def test_share_from_another_election_is_refused_naming_another_election(
         shares.parse_code(foreign.code, two_of_three.manifest, two_of_three.manifest_hash)
 
 
-def test_card_of_another_election_is_refused_by_rebuild_key_naming_another_election(
+def test_cards_of_another_election_are_refused_together_naming_another_election(
         two_of_three: Ceremony, other_election: Ceremony) -> None:
     mixed = [two_of_three.cards[0], other_election.cards[1]]
     with pytest.raises(ShareError, match="cuộc lấy phiếu khác"):
-        shares.rebuild_key(mixed, two_of_three.manifest)
+        shares.chosen_cards(mixed, two_of_three.manifest)
     with pytest.raises(ShareError, match="cuộc lấy phiếu khác"):
-        shares.rebuild_key(other_election.cards[:2], two_of_three.manifest)
+        shares.chosen_cards(other_election.cards[:2], two_of_three.manifest)
+
+
+def test_a_version_1_share_file_is_refused_naming_the_old_build(two_of_three: Ceremony) -> None:
+    old = json.dumps({"format": "cv-share", "version": 1, "code": two_of_three.cards[0].code})
+    with pytest.raises(ShareError, match="phiên bản 1"):
+        shares.parse_share_file(old, two_of_three.manifest, two_of_three.manifest_hash)
 
 
 def test_mistyped_share_code_is_refused_as_a_typo(two_of_three: Ceremony) -> None:
@@ -123,70 +139,62 @@ def test_mistyped_share_code_is_refused_as_a_typo(two_of_three: Ceremony) -> Non
 
 def test_tampered_share_with_recomputed_checksum_is_named_by_number(two_of_three: Ceremony) -> None:
     card = two_of_three.cards[1]
-    wrong = bytes([card.share[0] ^ 1]) + card.share[1:]
+    wrong = ((card.share.value + 1) % elgamal.ORDER).to_bytes(32, "little")
     raw = bytes([card.index]) + bytes.fromhex(two_of_three.manifest_hash[:16]) + wrong
     forged = codes.grouped(codes.with_check(raw))
     with pytest.raises(ShareError, match=f"Mảnh khóa số {card.index} không đúng"):
         shares.parse_code(forged, two_of_three.manifest, two_of_three.manifest_hash)
 
 
-def test_wrong_shares_that_skip_parsing_do_not_rebuild_the_key(two_of_three: Ceremony) -> None:
-    first, second = two_of_three.cards[:2]
-    bad = ShareCard(second.election_id, second.manifest_hash, second.index, second.member,
-                    bytes(b ^ 0xFF for b in second.share))
-    with pytest.raises(ShareError, match="không dựng lại được"):
-        shares.rebuild_key([first, bad], two_of_three.manifest)
+def test_a_card_presented_under_another_members_number_is_refused(two_of_three: Ceremony) -> None:
+    card = two_of_three.cards[0]
+    raw = bytes([2]) + bytes.fromhex(two_of_three.manifest_hash[:16]) + card.share.value.to_bytes(32, "little")
+    with pytest.raises(ShareError, match="Mảnh khóa số 2 không đúng"):
+        shares.parse_code(codes.grouped(codes.with_check(raw)), two_of_three.manifest, two_of_three.manifest_hash)
 
 
-# --- HPKE ------------------------------------------------------------------------------------
+def test_a_card_never_shows_its_share(two_of_three: Ceremony) -> None:
+    card = two_of_three.cards[0]
+    for shown in (repr(card), str(card), repr(card.share)):
+        assert str(card.share.value) not in shown and card.code not in shown
 
 
-def test_ballot_sealed_for_one_election_does_not_open_with_another_elections_info() -> None:
-    private, public = crypto.generate_election_key()
-    info = hpke_info("ELECTIONA0000000", "a" * 64)
-    ciphertext = seal([0, 1, 2], 3, public, info)
-    assert crypto.open_ballot(ciphertext, private, info) == b"CVB1\x00\x01\x02"
-    for other in (hpke_info("ELECTIONB0000000", "a" * 64), hpke_info("ELECTIONA0000000", "b" * 64)):
+# --- signatures, passwords, sealed secrets ------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(message=st.binary(max_size=200), flip=st.integers(min_value=0, max_value=63))
+def test_ed25519_signatures_verify_and_any_flipped_bit_fails(message: bytes, flip: int) -> None:
+    key = crypto.generate_signing_key()
+    public = crypto.signing_public_key(key)
+    signature = crypto.sign(key, message)
+    assert crypto.verify_signature(public, signature, message)
+    bad = bytearray(signature)
+    bad[flip] ^= 0x01
+    assert not crypto.verify_signature(public, bytes(bad), message)
+    assert not crypto.verify_signature(public, signature, message + b"x")
+    other = crypto.signing_public_key(crypto.generate_signing_key())
+    assert not crypto.verify_signature(other, signature, message)
+
+
+def test_passwords_are_scrypt_hashed_salted_and_checked_in_constant_time() -> None:
+    first, second = crypto.hash_password("mật khẩu đúng"), crypto.hash_password("mật khẩu đúng")
+    assert first != second and first.startswith("scrypt$32768$8$1$")
+    assert crypto.verify_password("mật khẩu đúng", first)
+    assert not crypto.verify_password("mật khẩu sai", first)
+    assert not crypto.verify_password("mật khẩu đúng", "md5$x")
+    assert not crypto.verify_password("mật khẩu đúng", "scrypt$not$a$hash")
+
+
+def test_a_sealed_secret_opens_only_with_its_key_and_context() -> None:
+    key, other = crypto.new_secret_key(), crypto.new_secret_key()
+    sealed = crypto.seal_secret(b'{"1": "code"}', key, b"ctx-A")
+    assert crypto.open_secret(sealed, key, b"ctx-A") == b'{"1": "code"}'
+    assert sealed != crypto.seal_secret(b'{"1": "code"}', key, b"ctx-A")  # a fresh nonce each time
+    for wrong_key, context, data in ((other, b"ctx-A", sealed), (key, b"ctx-B", sealed),
+                                     (key, b"ctx-A", sealed[:-1] + bytes([sealed[-1] ^ 1])),
+                                     (key, b"ctx-A", b"short")):
         with pytest.raises(crypto.CryptoError):
-            crypto.open_ballot(ciphertext, private, other)
-
-
-def test_ballot_does_not_open_with_another_key_or_after_a_flipped_byte() -> None:
-    private, public = crypto.generate_election_key()
-    other_private, _ = crypto.generate_election_key()
-    info = hpke_info("ELECTIONA0000000", "a" * 64)
-    ciphertext = seal([2, 2], 2, public, info)
-    with pytest.raises(crypto.CryptoError):
-        crypto.open_ballot(ciphertext, other_private, info)
-    for i in (0, 31, 32, len(ciphertext) - 1):
-        flipped = ciphertext[:i] + bytes([ciphertext[i] ^ 1]) + ciphertext[i + 1:]
-        with pytest.raises(crypto.CryptoError):
-            crypto.open_ballot(flipped, private, info)
-
-
-def test_ballots_of_different_choices_have_the_same_length() -> None:
-    _, public = crypto.generate_election_key()
-    info = hpke_info("ELECTIONA0000000", "a" * 64)
-    lengths = {len(seal(list(m), 4, public, info)) for m in itertools.product(range(3), repeat=4)}
-    assert lengths == {32 + 4 + 4 + 16}
-
-
-@settings(max_examples=60, deadline=None)
-@given(key=st.binary(min_size=32, max_size=32),
-       kn=st.integers(1, 6).flatmap(lambda n: st.tuples(st.integers(1, n), st.just(n))),
-       data=st.data())
-def test_split_then_combine_any_k_shares_returns_the_key(key: bytes, kn: tuple[int, int],
-                                                          data: st.DataObject) -> None:
-    k, n = kn
-    split = crypto.split_key(key, k, n)
-    assert sorted(i for i, _ in split) == list(range(1, n + 1))
-    chosen = data.draw(st.permutations(split)).copy()[:data.draw(st.integers(k, n))]
-    assert bytes(crypto.combine_shares(chosen)) == key
-    if k >= 2:
-        assert bytes(crypto.combine_shares(chosen[:k - 1])) != key
-
-
-def test_split_refuses_k_above_n_or_zero() -> None:
-    for k, n in ((3, 2), (0, 3), (1, 256)):
-        with pytest.raises(ValueError):
-            crypto.split_key(bytes(32), k, n)
+            crypto.open_secret(data, wrong_key, context)
+    crypto.wipe(key)
+    assert key == bytearray(32)

@@ -20,6 +20,7 @@ from counter.documents.consolidated import SHEET_MEETINGS, SHEET_TABLE
 from counter.documents.xlsx import SHEET_RESULTS, TABLE_TOP
 from shared import crypto
 from shared.glossary import BAND_LABELS
+from tests.counter_support import counter_home
 from tests.documents_support import (
     KnownBox,
     figures,
@@ -27,6 +28,7 @@ from tests.documents_support import (
     pdf_layout_lines,
     pdf_text,
 )
+from tests.factories import COUNTER_SIGNING_KEY
 
 FORMATS = ("pdf", "docx", "xlsx", "csv", "html")
 
@@ -48,7 +50,7 @@ def files(tmp_path: Path, election: KnownBox) -> dict[str, Path]:
 
 
 def run(tmp_path: Path, *argv: str) -> int:
-    return main(["--home", str(tmp_path / "home"), *argv])
+    return main(["--home", str(counter_home(tmp_path / "home")), *argv])
 
 
 def outputs(tmp_path: Path) -> dict[str, Path]:
@@ -126,6 +128,7 @@ def test_report_command_renders_documents_from_a_signed_results_file_and_refuses
     pdf, xlsx = tmp_path / "lai.pdf", tmp_path / "lai.xlsx"
     assert run(tmp_path, "report", str(results), "--pdf", str(pdf), "--xlsx", str(xlsx),
                "--counter-key", document["signature"]["public_key"]) == 0
+    assert run(tmp_path, "report", str(results), "--pdf", str(pdf), "--box", str(files["box"])) == 0
     assert all(person["name"] in pdf_text(pdf.read_bytes()) for person in document["persons"])
     assert run(tmp_path, "report", str(results), "--pdf", str(tmp_path / "x.pdf"),
                "--counter-key", "ab" * 32) == 1
@@ -134,6 +137,8 @@ def test_report_command_renders_documents_from_a_signed_results_file_and_refuses
     capsys.readouterr()
     again = tmp_path / "sua.pdf"
     assert run(tmp_path, "report", str(results), "--pdf", str(again)) == 1
+    assert "chưa chỉ định khóa máy kiểm phiếu" in capsys.readouterr().err  # unpinned: refused
+    assert run(tmp_path, "report", str(results), "--pdf", str(again), "--box", str(files["box"])) == 1
     assert "chữ ký KHÔNG hợp lệ" in capsys.readouterr().err
     assert not again.exists() and not (tmp_path / "x.pdf").exists()
 
@@ -157,16 +162,21 @@ SECOND_MARKS = [
 
 @pytest.fixture(scope="module")
 def meetings(tmp_path_factory: pytest.TempPathFactory, election: KnownBox) -> list[dict[str, Any]]:
-    """Signed results of two meetings, counted on two different counter laptops."""
+    """Signed results of two meetings, counted on two different counter laptops (each its ceremony's)."""
+    laptop = crypto.generate_signing_key()
     second = known_box(tmp_path_factory.mktemp("second"), SECOND_PERSONS, SECOND_MARKS, profile="nq96",
                        title="Kỳ họp thứ mười lăm Hội đồng nhân dân tỉnh",
-                       organization="Hội đồng nhân dân tỉnh Hà Giang")
+                       organization="Hội đồng nhân dân tỉnh Hà Giang", counter_signing_key=laptop)
     documents = []
-    for built in (election, second):
+    for built, key in ((election, COUNTER_SIGNING_KEY), (second, laptop)):
         box = json.loads(built.box)
-        documents.append(count_box(box, [("thẻ", c.code) for c in built.cards[:2]],
-                                   crypto.generate_signing_key()))
+        documents.append(count_box(box, [("thẻ", c.code) for c in built.cards[:2]], key))
     return documents
+
+
+def trusted(meetings: list[dict[str, Any]]) -> list[str]:
+    """--counter-key for each meeting's signer (consolidation is pinned, never unsigned-trusting)."""
+    return [arg for m in meetings for arg in ("--counter-key", m["signature"]["public_key"])]
 
 
 def write_meetings(tmp_path: Path, meetings: list[dict[str, Any]]) -> list[Path]:
@@ -187,7 +197,8 @@ def test_consolidated_table_puts_a_person_voted_on_in_two_places_side_by_side(
         tmp_path: Path, meetings: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
     paths = write_meetings(tmp_path, meetings)
     xlsx, html = tmp_path / "tong-hop.xlsx", tmp_path / "tong-hop.html"
-    assert run(tmp_path, "consolidate", *map(str, paths), "--xlsx", str(xlsx), "--html", str(html)) == 0
+    assert run(tmp_path, "consolidate", *map(str, paths), "--xlsx", str(xlsx), "--html", str(html),
+               *trusted(meetings)) == 0
     printed = capsys.readouterr().out
     assert "Đã tổng hợp 2 cuộc lấy phiếu, 6 người được lấy phiếu." in printed
     assert "Được lấy phiếu ở 2 nơi: Đỗ Thị Hằng" in printed
@@ -231,7 +242,9 @@ def test_consolidation_refuses_a_tampered_a_repeated_or_an_untrusted_file(
         tmp_path: Path, meetings: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
     first, second = write_meetings(tmp_path, meetings)
     out = tmp_path / "tong-hop.xlsx"
-    assert run(tmp_path, "consolidate", str(first), str(first), "--xlsx", str(out)) == 1
+    assert run(tmp_path, "consolidate", str(first), str(second), "--xlsx", str(out)) == 1
+    assert "chưa chỉ định khóa máy kiểm phiếu" in capsys.readouterr().err  # nothing is trusted unpinned
+    assert run(tmp_path, "consolidate", str(first), str(first), "--xlsx", str(out), *trusted(meetings)) == 1
     assert "là kết quả của cùng một cuộc lấy phiếu" in capsys.readouterr().err
     assert run(tmp_path, "consolidate", str(first), str(second), "--xlsx", str(out),
                "--counter-key", meetings[0]["signature"]["public_key"]) == 1
@@ -239,7 +252,7 @@ def test_consolidation_refuses_a_tampered_a_repeated_or_an_untrusted_file(
     edited = json.loads(second.read_text("utf-8"))
     edited["persons"][1]["low"] -= 1
     second.write_text(json.dumps(edited, ensure_ascii=False), "utf-8")
-    assert run(tmp_path, "consolidate", str(first), str(second), "--xlsx", str(out)) == 1
+    assert run(tmp_path, "consolidate", str(first), str(second), "--xlsx", str(out), *trusted(meetings)) == 1
     assert f"{second}: chữ ký KHÔNG hợp lệ" in capsys.readouterr().err
     assert not out.exists()
 

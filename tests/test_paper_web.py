@@ -111,7 +111,7 @@ def test_2023_figures_keyed_in_the_browser_forms_make_the_usual_signed_report_an
                             data={"csrf_token": token, "present": "47", "issued": "47", "actor": HEAD})
     assert response.headers["Location"].endswith(f"/paper/{batch.batch_id}/report")
     document = json.loads((config.results_dir / f"{batch.batch_id}.json").read_text("utf-8"))
-    assert check_results_signature(document)
+    assert check_results_signature(document, crypto.signing_public_key(config.signing_key))
     assert document["signature"]["public_key"] == crypto.signing_public_key(config.signing_key).hex()
     person = document["persons"][0]
     assert (person["valid"], person["pct_high"], person["pct_trust"], person["pct_low"],

@@ -17,7 +17,7 @@ import pytest
 from counter.config import CounterConfig, ensure_home, load_config
 from counter.presenting import NO_CODE
 from shared.qrscan import decode_qr_image
-from tests.counter_support import Browser, share_forms
+from tests.counter_support import Browser, counter_home, share_forms
 from tests.documents_support import KnownBox, known_box
 from tests.test_documents_web import import_box, make_app, results_of
 from tests.test_qr_scan import encoded, slip_image
@@ -37,7 +37,7 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> KnownBox:
 
 @pytest.fixture
 def config(tmp_path: Path) -> CounterConfig:
-    return load_config(ensure_home(tmp_path / "home"))
+    return load_config(ensure_home(counter_home(tmp_path / "home")))
 
 
 @pytest.fixture
