@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shared import backup, crypto, voting
 from shared import election as elections
 from shared.audit import chain_events, verify_chain
-from shared.box import all_passed, load_box, verify_box
+from shared.box import all_passed, load_box, verified_box, verify_box
 from shared.db import make_engine, session_factory, transaction
 from shared.models import Ballot, Token
 from shared.tally import tally_box
@@ -75,7 +75,7 @@ def test_backup_taken_mid_vote_restores_and_the_vote_continues(db_url: str, tmp_
         elections.close_vote(s, elections.get_election(s, eid), rehearsal.signing_key, "chair")
     box = load_box(export(rehearsal))
     assert all_passed(verify_box(box))
-    results = tally_box(box, rehearsal.cards[:2], "a", "b")
+    results = tally_box(verified_box(box), rehearsal.cards[:2], "a", "b")
     assert results.ballots_collected == len(after) + 5
 
 
