@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from shared import crypto
-from shared.box import all_passed, load_box, verify_box
+from shared.box import all_passed, load_box, verified_box, verify_box
 from shared.ceremony import run_ceremony
 from shared.models import AuditEvent, Ballot, Election, Token, Voter
 from shared.shares import parse_code
@@ -131,7 +131,7 @@ def test_full_election_through_the_web_tallies_exactly_the_choices_cast(app: Fla
     manifest = box["manifest"]
     cards = [parse_code(code, manifest, meeting.scalar(select(Election.manifest_hash)))
              for code in meeting.shares[1:]]
-    results = tally_box(box, cards, "08:00", "08:10")
+    results = tally_box(verified_box(box), cards, "08:00", "08:10")
     expected = [[0, 0, 0] for _ in range(8)]
     for marks in cast:
         for row, mark in enumerate(marks):
