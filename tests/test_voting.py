@@ -468,7 +468,7 @@ def wait_until_blocked_on_the_chain_lock(r: Rehearsal) -> None:
 
 
 def box_failures(r: Rehearsal) -> set[str]:
-    return {c.id for c in verify_box(load_box(export(r))) if not c.ok}
+    return {c.id for c in verify_box(load_box(export(r))) if c.failed}
 
 
 def test_cast_committing_while_close_runs_keeps_the_box_verifiable(pg_url: str) -> None:
