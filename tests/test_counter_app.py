@@ -172,6 +172,21 @@ def test_tally_with_k_typed_codes_counts_exactly_the_choices_cast(
     assert stat.S_IMODE((config.results_dir / f"{election.election_id}.json").stat().st_mode) == 0o600
 
 
+def test_a_counter_that_did_not_hold_the_ceremony_verifies_but_does_not_count(
+        tmp_path: Path, election: Built) -> None:
+    other = load_config(ensure_home(tmp_path / "other-laptop"))  # its own signing key
+    app = create_app(other)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
+    browser = Browser(app.test_client())
+    import_box(browser, election.box)
+    page = browser.get(f"/boxes/{election.election_id}").get_data(as_text=True)
+    assert 'id="other-counter"' in page and "Hòm phiếu qua mọi bước kiểm tra" in page
+    response = post_shares(browser, election.election_id, [c.code for c in election.cards[:2]])
+    assert response.status_code == 400
+    assert "không phải máy đã tổ chức lễ tạo khóa" in response.get_data(as_text=True)
+    assert stored_results(other) == []
+
+
 def test_tally_with_uploaded_share_files_gives_the_same_counts(
         browser: Browser, config: CounterConfig, election: Built) -> None:
     import_box(browser, election.box)

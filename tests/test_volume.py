@@ -42,6 +42,7 @@ from shared import voting
 from shared.db import session_factory
 from shared.glossary import LEVELS
 from shared.models import Ballot, Token, Voter
+from tests.counter_support import counter_home
 from tests.factories import election_spec
 from tests.kiosk_client import CHAIR, DESK, client, csrf, form_from_spec, login, make_app, post
 from tests.test_kiosk_web import RECEIPT_RE, Meeting, vote
@@ -178,7 +179,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> VolumeRun:
         path = tmp / f"share-{index + 1}.txt"
         path.write_text(shares[index], encoding="utf-8")
         share_files += ["--share", str(path)]
-    home = ["--home", str(tmp / "counter")]
+    home = ["--home", str(counter_home(tmp / "counter"))]  # the laptop that held the ceremony
     verify_exit = counter([*home, "verify", str(box)])
     out = tmp / "results.json"
     assert counter([*home, "tally", str(box), *share_files, "--json", str(out)]) == 0
