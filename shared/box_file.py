@@ -1,12 +1,14 @@
 """Read a sealed box from its file without holding its ballots (docs/ballot-box-format.md 9a).
 
-A 1,000,000-ballot box is some 200 MB of ciphertexts; read whole, memory grows with the
-box. `shared.box.read_box(path)` parses every top-level member except `ballots` as usual
-and leaves the ballots on disk: `box["ballots"]` is a `BallotStream` that parses one entry
-at a time from the file each time it is iterated. `verify_box` walks it (the box signature
-over the canonical bytes, streamed; fingerprints, lengths, order, the ballot-set digest);
-the tally walks it again and re-checks every fingerprint against the verified ballot-set
-digest, so a file changed between the passes is refused, not counted.
+A large box is hundreds of MB of ballots (208 bytes per row, protocol §5); read whole,
+memory grows with the box. `shared.box.read_box(path)` parses every top-level member
+except `ballots` as usual and leaves the ballots on disk: `box["ballots"]` is a
+`BallotStream` that parses one entry at a time from the file each time it is iterated.
+`shared.box.check_box` walks it twice: the box signature over the canonical bytes,
+streamed; then fingerprints, lengths, order, the ballot-set digest, every row proof and
+the per-row sums in one pass. The count never reads the ballots again: it decrypts the sums
+of the pass whose fingerprints matched the sealed ballot-set digest, so a file changed on
+disk in between is refused or changes nothing.
 
 Why not the standard library alone: `json.load` builds the whole document. Why no
 streaming-JSON package: one array is streamed, and `json.JSONDecoder.raw_decode` (the
