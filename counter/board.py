@@ -259,8 +259,9 @@ def report(election_id: str) -> Response | tuple[str, int]:
 
 
 def report_page(document: dict[str, Any], results_id: str, back: str, projector: str,
-                back_label: str | None = None) -> Response:
-    """The print view of one signed results document, with its downloads (box or paper)."""
+                back_label: str | None = None, notices: list[str] | None = None) -> Response:
+    """The print view of one signed results document, with its downloads (box or paper);
+    notices: messages for the screen only (the count's success), never printed."""
     links: dict[str, Any] = {
         "back": back,
         "json": url_for("board.results_json", election_id=results_id),
@@ -271,6 +272,8 @@ def report_page(document: dict[str, Any], results_id: str, back: str, projector:
     }
     if back_label:
         links["back_label"] = back_label
+    if notices:
+        links["notices"] = notices
     html = render_report(document, stylesheet_href=url_for("static", filename="counter.css"),
                          links=links)
     return Response(html, mimetype="text/html")

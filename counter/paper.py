@@ -7,12 +7,18 @@ when the board decides a disagreement with the paper in hand. The count makes th
 signed results file as an electronic count, so the report, its downloads and the room
 screen come from the same code.
 
+Each pass belongs to a person: a member opens it with the PIN they set for the batch, the
+browser's session then names them, and every sheet keyed in that pass is theirs; nobody picks
+a name from a list to key. Deciding a disagreement, recording a sheet not issued and ending
+the count each take the member's PIN too.
+
 Blank ballots are never served here: a printed ballot with an issued serial is as good as a
 real one, so only `counter paper new/print` on the board's laptop makes them.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +29,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -44,17 +51,25 @@ from shared.paper import (
     BatchCounted,
     LogBroken,
     PaperState,
+    PassNotOpened,
     SameEntrant,
     check_log,
     local_clock,
     serial_label,
 )
-from shared.paper_log import enter_ballot, record_not_issued, resolve_ballot
+from shared.paper_log import PIN_DIGITS, enter_ballot, record_not_issued, resolve_ballot
 
 bp = Blueprint("paper", __name__, url_prefix="/paper")
 
-SESSION_ENTRANTS = "paper_entrants"
+SESSION_PASSES = "paper_passes"
+# An open pass closes by itself after this long without a save: a member who walks away
+# does not leave their pass open for whoever sits down next.
+PASS_IDLE_SECONDS = 30 * 60
 CONFLICTS = (AlreadyEntered, SameEntrant, BatchCounted)
+# Refusals after which the sheet in hand can still be keyed (a typo, a row or a page missed):
+# the choices come back. After the others (keyed already, same member, counted) they do not,
+# so the next sheet never inherits them. The serial field comes back empty after any refusal.
+KEEP_CHOICES = (CONFLICTS, PassNotOpened)
 # Why a collected ballot is not one the board issued (DESIGN.md 2: invalid in every row).
 NOT_ISSUED_REASONS = (
     "Số sê-ri không có trong danh sách phát hành",
@@ -68,6 +83,8 @@ EVENT_LABELS = {
     "paper.resolved": "Ban kiểm phiếu quyết định chênh lệch",
     "paper.not_issued": "Phiếu không do Ban kiểm phiếu phát hành",
     "paper.counted": "Kết thúc nhập và kiểm phiếu",
+    "paper.pin_set": "Thành viên đặt mã PIN",
+    "paper.pass_opened": "Mở lượt nhập bằng mã PIN",
 }
 
 
@@ -99,12 +116,17 @@ def _results_store() -> Store:
     return store
 
 
-def _load(batch_id: str) -> tuple[Batch, PaperState]:
-    """The batch and its state; 404 if unknown. LogBroken propagates to the handler below."""
+def _load_batch(batch_id: str) -> Batch:
+    """The batch; 404 if unknown. LogBroken propagates to the handler below."""
     try:
-        batch = _paper().load(batch_id)
+        return _paper().load(batch_id)
     except BatchNotFound:
         abort(404)
+
+
+def _load(batch_id: str) -> tuple[Batch, PaperState]:
+    """The batch and (a copy of) its state; 404 if unknown, LogBroken to the handler below."""
+    batch = _load_batch(batch_id)
     return batch, _paper().state(batch)
 
 
@@ -130,29 +152,46 @@ def _slot(slot: str) -> str:
     return slot.upper()
 
 
-def _remembered_entrant(batch_id: str, slot: str) -> str:
-    names = session.get(SESSION_ENTRANTS)
-    return str(names.get(f"{batch_id}:{slot}", "")) if isinstance(names, dict) else ""
+def _pass_holder(batch_id: str, slot: str) -> str:
+    """The member who opened this pass in this browser with their PIN; "" if none (or idle)."""
+    passes = session.get(SESSION_PASSES)
+    held = passes.get(f"{batch_id}:{slot}") if isinstance(passes, dict) else None
+    if not isinstance(held, dict) or not isinstance(held.get("at"), int):
+        return ""
+    if time.time() - held["at"] > PASS_IDLE_SECONDS:
+        _set_pass(batch_id, slot, None)
+        return ""
+    return str(held.get("member", ""))
 
 
-def _remember_entrant(batch_id: str, slot: str, name: str) -> None:
-    names = dict(session.get(SESSION_ENTRANTS) or {})
-    names[f"{batch_id}:{slot}"] = name
-    session[SESSION_ENTRANTS] = names
+def _set_pass(batch_id: str, slot: str, member: str | None) -> None:
+    passes = dict(session.get(SESSION_PASSES) or {})
+    if member is None:
+        passes.pop(f"{batch_id}:{slot}", None)
+    else:
+        passes[f"{batch_id}:{slot}"] = {"member": member, "at": int(time.time())}
+    session[SESSION_PASSES] = passes
+
+
+def _member_pin(batch: Batch, member_field: str) -> str:
+    """The member named in a form, their PIN checked (WrongPin, PinLocked, PinNotSet...)."""
+    member = request.form.get(member_field, "")
+    _paper().check_pin(batch, member, request.form.get("pin", ""))
+    return member
 
 
 def progress(state: PaperState) -> Progress:
     """The overview's figures from the state."""
     pending = [(serial_label(s), "B" if "A" in state.entries[s] else "A")
                for s in state.serials_with("pending")]
-    return Progress(state.entered("A"), state.entered("B"), len(state.accepted()), pending,
-                    len(state.serials_with("disagreed")), len(state.not_issued),
+    return Progress(state.entered("A"), state.entered("B"), state.accepted_count, pending,
+                    state.count_with("disagreed"), len(state.not_issued),
                     len(state.entries) + len(state.not_issued))
 
 
 def _common(batch: Batch) -> dict[str, Any]:
     return {"batch": batch, "serial_label": serial_label, "mark_labels": PAPER_MARK_LABELS,
-            "marks": PAPER_MARKS, "slot_labels": PAPER_SLOT_LABELS,
+            "marks": PAPER_MARKS, "slot_labels": PAPER_SLOT_LABELS, "pin_digits": PIN_DIGITS,
             "meeting_day": day_month_year(batch.date),
             "profile_label": PROFILE_LABELS.get(batch.profile, batch.profile)}
 
@@ -178,45 +217,86 @@ def batch_page(batch_id: str) -> str:
     return render_template(
         "paper/batch.html", **_common(batch), state=state, progress=progress(state),
         reasons=NOT_ISSUED_REASONS, batch_hash=grouped_hex(batch.batch_hash),
-        local_clock=local_clock, results=document)
+        local_clock=local_clock, results=document,
+        holders={slot: _pass_holder(batch_id, slot) for slot in ("A", "B")})
 
 
 # --- double entry ---------------------------------------------------------------------------
 
-def _entry_page(batch: Batch, state: PaperState, slot: str, *, entrant: str = "",
-                serial: str = "", chosen: list[str] | None = None, error: str | None = None,
-                status: int = 200) -> tuple[str, int]:
+def _entry_page(batch: Batch, slot: str, *, entrant: str, chosen: list[str] | None = None,
+                error: str | None = None, typed: str = "", status: int = 200) -> tuple[str, int]:
+    """The entry form of one pass, or (nobody holding it here) the form to open it with a PIN."""
+    figures = _paper().entry_figures(batch, slot)
+    starts = batch.page_starts()
     page = render_template(
-        "paper/enter.html", **_common(batch), slot=slot, entrant=entrant, serial=serial,
-        chosen=chosen or [""] * len(batch.persons), error=error, entered=state.entered(slot),
-        counted=state.counted is not None)
+        "paper/enter.html", **_common(batch), slot=slot, entrant=entrant,
+        chosen=chosen or [""] * len(batch.persons), error=error, typed=typed,
+        entered=figures.entered, counted=figures.counted,
+        page_starts={start: number for number, start in enumerate(starts, start=1)})
     return page, status
 
 
 @bp.get("/<batch_id>/enter/<slot>")
 def enter_form(batch_id: str, slot: str) -> tuple[str, int]:
-    """The entry form of one pass, empty, with the entrant remembered."""
+    """The entry form of one pass, empty, for the member who opened it here."""
     slot = _slot(slot)
-    batch, state = _load(batch_id)
-    return _entry_page(batch, state, slot, entrant=_remembered_entrant(batch_id, slot))
+    batch = _load_batch(batch_id)
+    return _entry_page(batch, slot, entrant=_pass_holder(batch_id, slot))
+
+
+@bp.post("/<batch_id>/enter/<slot>/open")
+def open_pass_view(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
+    """A member opens a pass with their PIN; from now on this browser keys as them."""
+    slot = _slot(slot)
+    batch = _load_batch(batch_id)
+    member = request.form.get("member", "")
+    try:
+        _paper().open_pass(batch, member, request.form.get("pin", ""), slot)
+    except DomainError as exc:
+        return _entry_page(batch, slot, entrant="", error=f"{exc} Lượt {slot} chưa được mở.",
+                           status=400)
+    _set_pass(batch_id, slot, member)
+    flash(f"Đồng chí {member} đã mở lượt {slot}. Mọi phiếu nhập ở lượt này từ trình duyệt này "
+          "được ghi tên đồng chí, cho đến khi bấm “Đóng lượt” (tự đóng sau "
+          f"{PASS_IDLE_SECONDS // 60} phút không nhập).", "ok")
+    return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
+
+
+@bp.post("/<batch_id>/enter/<slot>/close")
+def close_pass_view(batch_id: str, slot: str) -> BaseResponse:
+    """The member leaves: this browser no longer keys in their name."""
+    slot = _slot(slot)
+    _load_batch(batch_id)
+    member = _pass_holder(batch_id, slot)
+    _set_pass(batch_id, slot, None)
+    if member:
+        flash(f"Đã đóng lượt {slot} của đồng chí {member}.", "ok")
+    return redirect(url_for(".batch_page", batch_id=batch_id))
 
 
 @bp.post("/<batch_id>/enter/<slot>")
 def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
-    """Record one pass's reading of one ballot; on refusal the form comes back as typed."""
+    """Record one pass's reading of one ballot, in the name of whoever opened the pass here;
+    on refusal the form comes back with the serial field empty (see KEEP_CHOICES)."""
     slot = _slot(slot)
-    batch, _ = _load(batch_id)
-    entrant = request.form.get("entrant", "")
+    batch = _load_batch(batch_id)
+    entrant = _pass_holder(batch_id, slot)
+    if not entrant:
+        flash(f"Lượt {slot} đã đóng hoặc chưa mở trên trình duyệt này: hãy mở lại bằng mã PIN. "
+              "Phiếu vừa nhập chưa được ghi.", "error")
+        return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
     typed = request.form.get("serial", "")
     chosen = [request.form.get(f"row-{i}", "") for i in range(1, len(batch.persons) + 1)]
+    pages = [request.form.get(f"page-{p}", "") for p in range(2, batch.pages + 1)]
     try:
         with _paper().session(batch_id) as db:
-            serial = enter_ballot(db, batch, slot, entrant, typed, chosen)
+            serial = enter_ballot(db, batch, slot, entrant, typed, chosen, pages)
     except DomainError as exc:
         status = 409 if isinstance(exc, CONFLICTS) else 400
-        return _entry_page(batch, _paper().state(batch), slot, entrant=entrant, serial=typed[:64],
-                           chosen=chosen, error=str(exc), status=status)
-    _remember_entrant(batch_id, slot, entrant)
+        keep = not isinstance(exc, KEEP_CHOICES)
+        return _entry_page(batch, slot, entrant=entrant, chosen=chosen if keep else None,
+                           error=str(exc), typed=typed[:64], status=status)
+    _set_pass(batch_id, slot, entrant)  # a save keeps the pass open
     flash(f"Đã ghi phiếu số {serial_label(serial)} (lượt {slot}). "
           "Mời nhập phiếu tiếp theo.", "ok")
     return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
@@ -237,13 +317,13 @@ def disagreements(batch_id: str) -> str:
 @bp.post("/<batch_id>/resolve")
 def resolve(batch_id: str) -> BaseResponse:
     """Record the board's reading of a disagreeing ballot (logged with who and why)."""
-    batch, _ = _load(batch_id)
+    batch = _load_batch(batch_id)
     serial = request.form.get("serial", "")
     chosen = [request.form.get(f"row-{i}", "") for i in range(1, len(batch.persons) + 1)]
     try:
+        resolver = _member_pin(batch, "resolver")
         with _paper().session(batch_id) as db:
-            resolve_ballot(db, batch, serial, request.form.get("resolver", ""), chosen,
-                           request.form.get("note", ""))
+            resolve_ballot(db, batch, serial, resolver, chosen, request.form.get("note", ""))
     except DomainError as exc:
         flash(f"Phiếu số {serial_label(serial)}: {exc} Chưa ghi quyết định.", "error")
         return redirect(url_for(".disagreements", batch_id=batch_id))
@@ -255,17 +335,17 @@ def resolve(batch_id: str) -> BaseResponse:
 @bp.post("/<batch_id>/not-issued")
 def not_issued(batch_id: str) -> BaseResponse:
     """Record a collected ballot the board did not issue: in N, invalid in every row."""
-    batch, _ = _load(batch_id)
+    batch = _load_batch(batch_id)
     reason = request.form.get("reason", "")
     if reason not in NOT_ISSUED_REASONS:
         flash("Hãy chọn lý do phiếu không do Ban kiểm phiếu phát hành. Chưa ghi gì.", "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
     note = request.form.get("note", "").strip()
     try:
+        recorder = _member_pin(batch, "recorder")
         with _paper().session(batch_id) as db:
-            record_not_issued(db, batch, request.form.get("recorder", ""),
-                              request.form.get("serial", ""), f"{reason}. {note}".strip(". ")
-                              if note else reason)
+            record_not_issued(db, batch, recorder, request.form.get("serial", ""),
+                              f"{reason}. {note}".strip(". ") if note else reason)
     except DomainError as exc:
         flash(f"{exc} Chưa ghi gì.", "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
@@ -290,12 +370,33 @@ def finish(batch_id: str) -> BaseResponse:
               "Chưa kiểm phiếu.", "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
     try:
-        _paper().finish(batch, request.form.get("actor", ""), present, issued, _results_store())
+        actor = _member_pin(batch, "actor")
+        _paper().finish(batch, actor, present, issued, _results_store())
     except DomainError as exc:
         flash(f"{exc} Chưa kiểm phiếu.", "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
-    flash("Đã kết thúc nhập phiếu và kiểm phiếu. Kết quả đã được ký số.", "ok")
+    flash(f"Đã kết thúc nhập phiếu và kiểm phiếu ({present} có mặt, {issued} phiếu phát ra). "
+          "Kết quả đã được ký số; tỷ lệ % tính trên tổng số phiếu thu về (quy định năm 2023).", "ok")
     return redirect(url_for(".report", batch_id=batch_id))
+
+
+@bp.post("/<batch_id>/pins")
+def set_pin_view(batch_id: str) -> BaseResponse:
+    """A member sets their PIN for the batch, once, typed twice; only its scrypt hash is kept."""
+    batch = _load_batch(batch_id)
+    member = request.form.get("member", "")
+    pin = request.form.get("pin", "")
+    if pin != request.form.get("pin_again", ""):
+        flash("Hai lần gõ mã PIN không giống nhau. Chưa đặt mã PIN.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
+    try:
+        _paper().set_pin(batch, member, pin)
+    except DomainError as exc:
+        flash(f"{exc} Chưa đặt mã PIN.", "error")
+        return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
+    flash(f"Đồng chí {member} đã đặt mã PIN cho đợt phiếu này. Chỉ đồng chí biết mã này: "
+          "dùng nó để mở lượt nhập và để xác nhận các thao tác của Ban kiểm phiếu.", "ok")
+    return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
 
 
 # --- after the count: the same report, files and room screen as an electronic count -----------
@@ -308,7 +409,8 @@ def report(batch_id: str) -> Response | tuple[str, int]:
         return _untrusted_page()
     return report_page(document, batch_id, back=url_for(".batch_page", batch_id=batch_id),
                        back_label="Quay lại đợt phiếu giấy",
-                       projector=url_for(".projector", batch_id=batch_id))
+                       projector=url_for(".projector", batch_id=batch_id),
+                       notices=[str(m) for m in get_flashed_messages(category_filter=["ok"])])
 
 
 @bp.get("/<batch_id>/projector")
@@ -325,10 +427,7 @@ def projector(batch_id: str) -> Response | tuple[str, int]:
 @bp.get("/<batch_id>/log")
 def log(batch_id: str) -> str:
     """Every event: who keyed which serial when, decisions, the count; marks only once counted."""
-    try:
-        batch = _paper().load(batch_id)
-    except BatchNotFound:
-        abort(404)
+    batch = _load_batch(batch_id)
     events = _paper().events(batch)
     problems = check_log(batch, events)
     counted = any(e.get("kind") == "paper.counted" for e in events) and not problems

@@ -38,6 +38,12 @@ class ProfileWording:
         return self.bands.get(band or "", "")
 
 
+# Which base the percentages use, said on every report: the 2023 rules (QĐ 96, NQ 96/2023)
+# divide by the ballots collected; results published before 2023 (Quốc hội 2013, 2014, 2018)
+# divided by the total number of deputies, so the two are not compared figure for figure.
+PERCENT_BASIS = ("tỷ lệ % theo quy định năm 2023, tính trên tổng số phiếu thu về (kết quả lấy "
+                 "phiếu trước năm 2023 tính trên tổng số đại biểu, không so sánh trực tiếp được)")
+
 # A meeting title that already starts with one of these is not prefixed again.
 MEETING_WORDS = ("hội nghị", "kỳ họp", "phiên họp")
 
@@ -54,7 +60,7 @@ QD96 = ProfileWording(
     absent="Số vắng mặt từ đầu hội nghị (kỳ họp) đến trước thời điểm bỏ phiếu",
     present_at_vote="Số có mặt tại thời điểm bỏ phiếu",
     band_heading="Ngưỡng phiếu tín nhiệm thấp",
-    basis=PROFILE_LABELS["qd96"],
+    basis=f"{PROFILE_LABELS['qd96']}; {PERCENT_BASIS}",
     bands=BAND_LABELS["qd96"],
 )
 
@@ -71,7 +77,7 @@ NQ96 = ProfileWording(
     absent="Số đại biểu vắng mặt từ đầu kỳ họp đến trước thời điểm bỏ phiếu",
     present_at_vote="Số đại biểu có mặt tại thời điểm bỏ phiếu",
     band_heading="Ngưỡng phiếu tín nhiệm thấp",
-    basis=PROFILE_LABELS["nq96"],
+    basis=f"{PROFILE_LABELS['nq96']}; {PERCENT_BASIS}",
     bands=BAND_LABELS["nq96"],
 )
 

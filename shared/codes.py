@@ -73,3 +73,58 @@ def decode_checked(typed: str, nbytes: int) -> bytes:
 def grouped(code: str, size: int = 4) -> str:
     """Split a code into dash-separated groups for reading aloud and typing."""
     return "-".join(code[i : i + size] for i in range(0, len(code), size))
+
+
+# --- a check symbol typed without Shift (paper serials; slips may follow) ------------------------
+#
+# The mod-37 check symbol above needs five symbols beyond the 32 (*~$=U), and four of them
+# need Shift: about one code in ten ends in one. This check symbol is one of the 32 Crockford
+# symbols themselves. The symbols are elements of GF(32) (x^5 + x^2 + 1, primitive, so x has
+# order 31) and the check symbol c makes  v_1·x^n + v_2·x^(n-1) + ... + v_n·x + c = 0:
+# every weight is a different non-zero element for codes of up to 30 symbols, so every single
+# wrong symbol and every swap of two symbols anywhere (neighbours or not) is caught, where
+# mod 37 catches single symbols and neighbour swaps only.
+
+GF32_MAX_SYMBOLS = 30
+_GF32_POLY = 0b100101
+
+
+def _gf32_times_x(value: int) -> int:
+    value <<= 1
+    return value ^ _GF32_POLY if value & 32 else value
+
+
+def gf32_check_symbol(symbols: str) -> str:
+    """The check symbol of a Crockford string, one of the 32 symbols (no Shift to type it)."""
+    if len(symbols) > GF32_MAX_SYMBOLS:
+        raise CodeError("too long for the GF(32) check symbol")
+    value = 0
+    for c in symbols:
+        value = _gf32_times_x(value ^ _DECODE[c])
+    return ALPHABET[value]
+
+
+def with_gf32_check(data: bytes) -> str:
+    """Symbols of data followed by their GF(32) check symbol."""
+    symbols = encode(data)
+    return symbols + gf32_check_symbol(symbols)
+
+
+def decode_gf32_checked(typed: str, nbytes: int) -> bytes:
+    """Parse a typed code of nbytes of data with its GF(32) check symbol; raise CodeError."""
+    code = normalise(typed)
+    length = -(-nbytes * 8 // 5)
+    if len(code) != length + 1:
+        raise CodeError("wrong length")
+    if any(c not in _DECODE for c in code):
+        raise CodeError("bad symbol")
+    body = code[:-1]
+    if gf32_check_symbol(body) != code[-1]:
+        raise CodeError("check symbol mismatch")
+    value = 0
+    for c in body:
+        value = value * 32 + _DECODE[c]
+    padding = length * 5 - nbytes * 8
+    if value & ((1 << padding) - 1):
+        raise CodeError("bad padding")
+    return (value >> padding).to_bytes(nbytes, "big")

@@ -11,13 +11,19 @@ DESIGN.md section 2 for paper: a ballot whose serial was not issued is invalid i
 (None for shared.rules.count_rows); a blank or multiply marked row, or a crossed-out name,
 is invalid for that row only; a name written in outside the list is simply not keyed.
 No Flask and no database here: shared.paper_log stores the events.
+
+Version 2 batches (docs/paper-ballots.md) add: serials whose check symbol needs no Shift
+(shared.codes GF(32)), the ballot's page layout (every page carries the serial, "Trang x/y"
+and a QR code, and entry checks every page of a sheet), and passes tied to people: each
+member sets a PIN, opens a pass with it, and only the member who opened a pass keys in it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -32,7 +38,9 @@ from shared.tally import Results
 
 BATCH_FORMAT = "cv-paper-batch"
 LOG_FORMAT = "cv-paper-log"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+BATCH_VERSIONS = (1, 2)   # version 1: mod-37 check symbols, no page layout, no PINs
+LOG_VERSION = 1
 # 48 random bits: 11 symbols with the check symbol. Guessing an issued serial among 5 000
 # is a 1 in 5·10^10 chance, and a mistyped serial fails the check symbol before any look-up.
 SERIAL_BYTES = 6
@@ -49,6 +57,8 @@ ENTRY = "paper.entry"
 RESOLVED = "paper.resolved"
 NOT_ISSUED = "paper.not_issued"
 COUNTED = "paper.counted"
+PIN_SET = "paper.pin_set"          # a member set their PIN (never the PIN or its hash)
+PASS_OPENED = "paper.pass_opened"  # a member opened pass A or B with their PIN
 
 assert tuple(MARK_CODES) == PAPER_MARKS
 
@@ -110,24 +120,83 @@ class LogBroken(DomainError):
     message = "Nhật ký nhập phiếu không toàn vẹn (bị sửa, xóa hoặc đổi thứ tự)."
 
 
+class PinNotSet(DomainError):
+    """The member has not set a PIN for this batch yet."""
+
+    message = ("Đồng chí này chưa đặt mã PIN cho đợt phiếu này: hãy đặt mã PIN ở trang đợt "
+               "phiếu trước khi nhập hoặc ghi nhận.")
+
+
+class PinAlreadySet(DomainError):
+    """A member sets their PIN once per batch; nobody can set it over theirs."""
+
+    message = ("Đồng chí này đã đặt mã PIN cho đợt phiếu này. Nếu không phải chính đồng chí "
+               "đặt, báo ngay Ban kiểm phiếu.")
+
+
+class WrongPin(DomainError):
+    """The PIN does not match the member's."""
+
+    message = "Mã PIN không đúng."
+
+
+class PinLocked(DomainError):
+    """Too many wrong PINs in a row for this member: wait before trying again."""
+
+    message = "Nhập sai mã PIN quá nhiều lần; tạm khóa, hãy thử lại sau ít phút."
+
+
+class PassNotOpened(DomainError):
+    """Only the member who opened a pass with their PIN keys in that pass."""
+
+    message = "Lượt nhập này chưa được mở bằng mã PIN của người nhập."
+
+
+class PagesIncomplete(DomainError):
+    """A ballot of several pages is keyed only when the serial of every page is keyed."""
+
+    message = "Chưa nhập đủ các trang của phiếu."
+
+
 # --- serials ---------------------------------------------------------------------------------
 
+# What a scanner sends from a page of a ballot of several pages: "XXXX-XXXX-XXX 2/3".
+_PAGE_SUFFIX = re.compile(r"^(?P<serial>.*?\S)\s+(?P<page>\d{1,2})\s*/\s*(?P<pages>\d{1,2})\s*$")
+
+
 def new_serial() -> str:
-    """A random, unguessable serial: Crockford symbols and their check symbol."""
-    return codes.with_check(crypto.random_bytes(SERIAL_BYTES))
+    """A random, unguessable serial: Crockford symbols and a check symbol typed without Shift."""
+    return codes.with_gf32_check(crypto.random_bytes(SERIAL_BYTES))
 
 
-def parse_serial(typed: str) -> str:
-    """The canonical serial of what an entrant typed or scanned; SerialMistyped if not one."""
+def parse_serial(typed: str, version: int = FORMAT_VERSION) -> str:
+    """The canonical serial of what an entrant typed or scanned; SerialMistyped if not one.
+
+    Serials of version-1 batches keep their mod-37 check symbol (`*~$=U` among them)."""
     try:
-        return codes.with_check(codes.decode_checked(typed, SERIAL_BYTES))
+        if version == 1:
+            return codes.with_check(codes.decode_checked(typed, SERIAL_BYTES))
+        return codes.with_gf32_check(codes.decode_gf32_checked(typed, SERIAL_BYTES))
     except codes.CodeError:
         raise SerialMistyped() from None
+
+
+def split_page(typed: str) -> tuple[str, tuple[int, int] | None]:
+    """What was typed or scanned, split into the serial and the page ("2/3") if it names one."""
+    match = _PAGE_SUFFIX.match(typed)
+    if match is None:
+        return typed, None
+    return match["serial"], (int(match["page"]), int(match["pages"]))
 
 
 def serial_label(serial: str) -> str:
     """The serial as printed and shown: groups of four for reading aloud."""
     return codes.grouped(serial, 4)
+
+
+def page_code(serial: str, page: int, pages: int) -> str:
+    """What the QR code of one page holds: the serial, and "p/n" on a ballot of several pages."""
+    return serial_label(serial) if pages == 1 else f"{serial_label(serial)} {page}/{pages}"
 
 
 # --- the batch ---------------------------------------------------------------------------------
@@ -156,22 +225,51 @@ class Batch:
     ballot_of: str      # Phụ lục 3 note (1): who fills in the ballot
     ballot_for: str     # Phụ lục 3 note (2): the posts subject to the vote
     serials: list[str]
+    # Version 2: how many rows each printed page of a ballot holds (counter/documents/ballots.py
+    # lays the form out once per batch); version 1 has no layout and no page check.
+    page_rows: list[int] = field(default_factory=list)
+    version: int = FORMAT_VERSION
 
     @cached_property
     def serial_set(self) -> frozenset[str]:
         """The serials issued, for look-ups."""
         return frozenset(self.serials)
 
+    @property
+    def pages(self) -> int:
+        """Pages per printed ballot (1 for a version-1 batch: its pages are not checked)."""
+        return len(self.page_rows) if self.version >= 2 else 1
+
+    def page_starts(self) -> list[int]:
+        """The row number (from 1) that starts each page."""
+        starts, row = [], 1
+        for rows in self.page_rows if self.version >= 2 else [len(self.persons)]:
+            starts.append(row)
+            row += rows
+        return starts
+
+    def parse_serial(self, typed: str) -> str:
+        """The canonical serial of what was typed, by this batch's check symbol."""
+        return parse_serial(typed, self.version)
+
+    def laid_out(self, page_rows: list[int]) -> Batch:
+        """This batch with the rows each printed page holds; InvalidInput if they do not add up."""
+        _check_page_rows(page_rows, len(self.persons))
+        return replace(self, page_rows=list(page_rows))
+
     def to_dict(self) -> dict[str, Any]:
         """The batch file (docs/paper-ballots.md); its canonical JSON is hashed."""
-        return {
-            "format": BATCH_FORMAT, "version": FORMAT_VERSION, "batch_id": self.batch_id,
+        data = {
+            "format": BATCH_FORMAT, "version": self.version, "batch_id": self.batch_id,
             "created_at": self.created_at, "title": self.title,
             "organization": self.organization, "place": self.place, "date": self.date,
             "profile": self.profile, "convened": self.convened, "persons": self.persons,
             "board": {"members": self.members}, "ballot_of": self.ballot_of,
             "ballot_for": self.ballot_for, "serials": self.serials,
         }
+        if self.version >= 2:
+            data["page_rows"] = self.page_rows
+        return data
 
     @cached_property
     def batch_hash(self) -> str:
@@ -182,8 +280,9 @@ class Batch:
     def from_dict(cls, data: Any) -> Batch:
         """A batch from its file; InvalidInput if it is not one."""
         try:
-            if data["format"] != BATCH_FORMAT or data["version"] != FORMAT_VERSION:
+            if data["format"] != BATCH_FORMAT or data["version"] not in BATCH_VERSIONS:
                 raise InvalidInput("Tệp không phải là tệp đợt phiếu giấy.")
+            version = int(data["version"])
             batch = cls(
                 batch_id=str(data["batch_id"]), created_at=str(data["created_at"]),
                 title=str(data["title"]), organization=str(data["organization"]),
@@ -194,19 +293,33 @@ class Batch:
                 members=[str(m) for m in data["board"]["members"]],
                 ballot_of=str(data.get("ballot_of", "")), ballot_for=str(data.get("ballot_for", "")),
                 serials=[str(s) for s in data["serials"]],
+                page_rows=[int(n) for n in data["page_rows"]] if version >= 2 else [],
+                version=version,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InvalidInput("Tệp đợt phiếu giấy sai định dạng.") from exc
         if batch.to_dict() != data:
             raise InvalidInput("Tệp đợt phiếu giấy có trường lạ hoặc sai kiểu dữ liệu.")
+        if batch.version >= 2:
+            _check_page_rows(batch.page_rows, len(batch.persons))
         return batch
 
 
-def new_batch(spec: Any, count: Any, created_at: str) -> Batch:
-    """A batch of `count` ballots for a SPEC.json (docs/formats.md); InvalidInput if bad."""
+def _check_page_rows(page_rows: list[int], persons: int) -> None:
+    if not page_rows or any(n < 1 for n in page_rows) or sum(page_rows) != persons:
+        raise InvalidInput("Bố cục trang của phiếu (page_rows) không khớp với danh sách người "
+                           "được lấy phiếu.")
+
+
+def new_batch(spec: Any, count: Any, created_at: str, page_rows: list[int] | None = None) -> Batch:
+    """A batch of `count` ballots for a SPEC.json (docs/formats.md); InvalidInput if bad.
+
+    page_rows: rows on each printed page (counter/documents/ballots.py); one page if None."""
     clean = validate_spec(spec)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_BALLOTS:
         raise InvalidInput(f"Số phiếu cần in phải từ 1 đến {MAX_BALLOTS}.")
+    rows = list(page_rows) if page_rows is not None else [len(clean["persons"])]
+    _check_page_rows(rows, len(clean["persons"]))
     serials: list[str] = []
     seen: set[str] = set()
     while len(serials) < count:
@@ -221,8 +334,39 @@ def new_batch(spec: Any, count: Any, created_at: str) -> Batch:
         members=clean["board"]["members"],
         ballot_of=_optional_text(spec, "ballot_of", "Thành phần ghi phiếu (ballot_of)"),
         ballot_for=_optional_text(spec, "ballot_for", "Chức danh được lấy phiếu (ballot_for)"),
-        serials=serials,
+        serials=serials, page_rows=rows,
     )
+
+
+def check_pages(batch: Batch, serial: str, typed_pages: Sequence[str]) -> None:
+    """Every page after the first of a ballot of several pages keyed, each with this serial and
+    its own page number; PagesIncomplete naming the page if not (DESIGN.md 2: a page from
+    another ballot must not lend its rows to this one)."""
+    pages = batch.pages
+    if pages == 1:
+        return
+    typed = list(typed_pages) + [""] * (pages - 1 - len(typed_pages))
+    for page, text in enumerate(typed[:pages - 1], start=2):
+        where = f"trang {page}/{pages}"
+        if not text.strip():
+            raise PagesIncomplete(
+                f"Chưa nhập {where} của phiếu số {serial_label(serial)}: quét mã QR hoặc gõ số "
+                f"sê-ri in trên {where}. Phiếu {pages} trang chỉ được ghi khi nhập đủ mọi trang.")
+        text_serial, named = split_page(text)
+        try:
+            found = batch.parse_serial(text_serial)
+        except SerialMistyped:
+            raise PagesIncomplete(f"Số sê-ri của {where} gõ sai. Hãy quét lại mã QR ở {where}.") \
+                from None
+        if found != serial:
+            raise PagesIncomplete(
+                f"{where.capitalize()} mang số sê-ri {serial_label(found)}, khác với phiếu số "
+                f"{serial_label(serial)}: trang này thuộc một phiếu khác. Để riêng các tờ này và "
+                "báo Ban kiểm phiếu.")
+        if named is not None and named != (page, pages):
+            raise PagesIncomplete(
+                f"Mã đã quét ở ô {where} là của trang {named[0]}/{named[1]}. Hãy quét mã QR in "
+                f"trên {where}.")
 
 
 # --- the state: the events replayed ----------------------------------------------------------------
@@ -259,9 +403,15 @@ class NotIssuedBallot:
     at: str
 
 
+STATUSES = ("pending", "agreed", "disagreed", "resolved")
+
+
 @dataclass
 class PaperState:
-    """Where the count stands: what the events so far say."""
+    """Where the count stands: what the events so far say.
+
+    Kept up to date event by event (each status's serials and each pass's count), so a
+    question asked while keying costs the same at sheet 1 and at sheet 2,000."""
 
     created: bool = False
     entries: dict[str, dict[str, Entry]] = field(default_factory=dict)
@@ -270,6 +420,20 @@ class PaperState:
     counted: dict[str, Any] | None = None
     first_entry_at: str | None = None
     events: int = 0
+    pins: dict[str, str] = field(default_factory=dict)       # member -> when the PIN was set
+    opened: dict[tuple[str, str], str] = field(default_factory=dict)  # (member, slot) -> when
+    by_status: dict[str, set[str]] = field(
+        default_factory=lambda: {status: set() for status in STATUSES})
+    keyed: dict[str, int] = field(default_factory=lambda: {slot: 0 for slot in SLOTS})
+
+    def copy(self) -> PaperState:
+        """A copy that later events do not change (for a page rendered outside the log's lock)."""
+        return PaperState(
+            self.created, {s: dict(pair) for s, pair in self.entries.items()},
+            dict(self.resolutions), list(self.not_issued),
+            dict(self.counted) if self.counted is not None else None, self.first_entry_at,
+            self.events, dict(self.pins), dict(self.opened),
+            {status: set(serials) for status, serials in self.by_status.items()}, dict(self.keyed))
 
     def status(self, serial: str) -> str:
         """"pending" (one entry), "agreed", "disagreed" or "resolved"."""
@@ -282,7 +446,11 @@ class PaperState:
 
     def serials_with(self, status: str) -> list[str]:
         """Serials in one status, sorted."""
-        return sorted(s for s in self.entries if self.status(s) == status)
+        return sorted(self.by_status[status])
+
+    def count_with(self, status: str) -> int:
+        """How many serials are in one status."""
+        return len(self.by_status[status])
 
     def accepted_marks(self, serial: str) -> tuple[str, ...] | None:
         """The marks that count for a ballot, None while it is not accepted."""
@@ -295,22 +463,32 @@ class PaperState:
 
     def accepted(self) -> list[str]:
         """Serials of the accepted ballots, sorted."""
-        return sorted(s for s in self.entries if self.accepted_marks(s) is not None)
+        return sorted(self.by_status["agreed"] | self.by_status["resolved"])
+
+    @property
+    def accepted_count(self) -> int:
+        """How many ballots are accepted (agreed or decided by the board)."""
+        return self.count_with("agreed") + self.count_with("resolved")
 
     def entered(self, slot: str) -> int:
         """How many ballots one entry pass has keyed."""
-        return sum(1 for pair in self.entries.values() if slot in pair)
+        return self.keyed[slot]
 
     @property
     def collected(self) -> int:
         """Ballots collected so far (N): accepted ones plus those not issued."""
-        return len(self.accepted()) + len(self.not_issued)
+        return self.accepted_count + len(self.not_issued)
 
     @property
     def ready(self) -> bool:
         """True when every ballot keyed is accepted and there is something to count."""
-        return (not self.serials_with("pending") and not self.serials_with("disagreed")
+        return (not self.by_status["pending"] and not self.by_status["disagreed"]
                 and self.collected > 0)
+
+    def _moved(self, serial: str, before: str | None) -> None:
+        if before is not None:
+            self.by_status[before].discard(serial)
+        self.by_status[self.status(serial)].add(serial)
 
 
 def _require_member(batch: Batch, actor: str) -> None:
@@ -318,6 +496,12 @@ def _require_member(batch: Batch, actor: str) -> None:
         raise NotABoardMember("Hãy chọn tên thành viên Ban kiểm phiếu thực hiện thao tác này.")
     if actor not in batch.members:
         raise NotABoardMember()
+
+
+def _require_pin(batch: Batch, state: PaperState, actor: str) -> None:
+    """Version 2: whoever acts has set a PIN (the web checks it for every such action)."""
+    if batch.version >= 2 and actor not in state.pins:
+        raise PinNotSet(f"Đồng chí {actor} chưa đặt mã PIN cho đợt phiếu này.")
 
 
 def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
@@ -340,13 +524,13 @@ def _note(value: Any, label: str, required: bool) -> str:
 def _count_figures(batch: Batch, state: PaperState, present: Any, issued: Any) -> None:
     """Figures the board states at the end, checked against what the log proves."""
     problems = []
-    pending, disagreed = state.serials_with("pending"), state.serials_with("disagreed")
+    pending, disagreed = state.serials_with("pending"), state.count_with("disagreed")
     if pending:
         problems.append(f"{len(pending)} phiếu mới nhập một lượt (" +
                         ", ".join(serial_label(s) for s in pending[:5]) +
                         (", …" if len(pending) > 5 else "") + ")")
     if disagreed:
-        problems.append(f"{len(disagreed)} phiếu còn chênh lệch giữa hai lượt nhập, "
+        problems.append(f"{disagreed} phiếu còn chênh lệch giữa hai lượt nhập, "
                         "chờ Ban kiểm phiếu quyết định")
     if state.collected == 0:
         problems.append("chưa có phiếu nào được nhập")
@@ -359,10 +543,18 @@ def _count_figures(batch: Batch, state: PaperState, present: Any, issued: Any) -
         raise InvalidInput(f"Số có mặt ({present}) lớn hơn tổng số được triệu tập ({batch.convened}).")
     if issued > len(batch.serials):
         raise InvalidInput(f"Số phiếu phát ra ({issued}) lớn hơn số phiếu đã in ({len(batch.serials)}).")
-    genuine = len(state.accepted())
+    genuine = state.accepted_count
     if genuine > issued:
         raise InvalidInput(f"Số phiếu phát ra ({issued}) ít hơn số phiếu mang số sê-ri đã phát "
                            f"hành được nhập ({genuine}): hãy kiểm tra lại số phiếu phát ra.")
+    # Each person present at the vote hands in at most one ballot: more ballots collected than
+    # people present (sheets not issued by the board are in N) is refused, never just shown.
+    if state.collected > present:
+        raise InvalidInput(
+            f"Số phiếu thu về ({state.collected}) nhiều hơn số có mặt tại thời điểm bỏ phiếu "
+            f"({present}). Hãy đếm lại số có mặt và xem lại các phiếu đã ghi nhận là không do Ban "
+            "kiểm phiếu phát hành; nếu vẫn thừa phiếu, Ban kiểm phiếu báo cáo hội nghị (kỳ họp) "
+            "quyết định, và đợt phiếu này không được kiểm.")
 
 
 def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: dict[str, Any],
@@ -383,14 +575,30 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
     _require_member(batch, actor)
     if kind == ENTRY:
         _apply_entry(batch, state, actor, data, at)
+    elif kind == PIN_SET:
+        if data:
+            raise InvalidInput("Sự kiện đặt mã PIN không được mang dữ liệu nào.")
+        if actor in state.pins:
+            raise PinAlreadySet()
+        state.pins[actor] = at
+    elif kind == PASS_OPENED:
+        slot = data.get("slot")
+        if slot not in SLOTS or set(data) != {"slot"}:
+            raise InvalidInput("Lượt nhập phải là A hoặc B.")
+        if actor not in state.pins:
+            raise PinNotSet()
+        state.opened[(actor, slot)] = at
     elif kind == RESOLVED:
+        _require_pin(batch, state, actor)
         serial = str(data.get("serial", ""))
         if state.status(serial) != "disagreed":
             raise NothingToResolve()
         state.resolutions[serial] = Resolution(
             serial, _marks(batch, data.get("marks")), actor,
             _note(data.get("note", ""), "Ghi chú", required=False), at)
+        state._moved(serial, "disagreed")
     elif kind == NOT_ISSUED:
+        _require_pin(batch, state, actor)
         serial = _note(data.get("serial", ""), "Số sê-ri ghi trên phiếu", required=False)
         if serial and codes.normalise(serial) in batch.serial_set \
                 and codes.normalise(serial) not in state.entries:
@@ -399,6 +607,7 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
         state.not_issued.append(NotIssuedBallot(
             serial, _note(data.get("reason", ""), "Lý do", required=True), actor, at))
     elif kind == COUNTED:
+        _require_pin(batch, state, actor)
         _count_figures(batch, state, data.get("present"), data.get("issued"))
         state.counted = dict(data)
     else:
@@ -410,6 +619,8 @@ def _apply_entry(batch: Batch, state: PaperState, actor: str, data: dict[str, An
     serial, slot = str(data.get("serial", "")), data.get("slot")
     if slot not in SLOTS:
         raise InvalidInput("Lượt nhập phải là A hoặc B.")
+    if batch.version >= 2 and (actor, slot) not in state.opened:
+        raise PassNotOpened(f"Đồng chí {actor} chưa mở lượt {slot} bằng mã PIN của mình.")
     if serial not in batch.serial_set:
         raise SerialNotIssued(
             f"Số sê-ri {serial_label(serial)} không có trong danh sách phiếu do Ban kiểm phiếu "
@@ -428,8 +639,14 @@ def _apply_entry(batch: Batch, state: PaperState, actor: str, data: dict[str, An
     if other is not None and other.entrant == actor:
         raise SameEntrant(f"Phiếu số {serial_label(serial)} đã do chính đồng chí {actor} nhập ở "
                           f"lượt {other.slot}; lượt {slot} phải do một thành viên khác nhập.")
+    if batch.version >= 2 and data.get("pages") != batch.pages:
+        raise PagesIncomplete(f"Phiếu số {serial_label(serial)} có {batch.pages} trang: phải nhập "
+                              "đủ mọi trang.")
     marks = _marks(batch, data.get("marks"))
+    before = state.status(serial) if serial in state.entries else None
     state.entries.setdefault(serial, {})[slot] = Entry(serial, slot, actor, marks, at)
+    state._moved(serial, before)
+    state.keyed[slot] += 1
     if state.first_entry_at is None:
         state.first_entry_at = at
 
@@ -440,6 +657,13 @@ def local_clock(iso: str) -> str:
         return dt.datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
     except ValueError:
         return iso
+
+
+def apply_stored(batch: Batch, state: PaperState, event: dict[str, Any]) -> None:
+    """Apply one event as stored in the log; DomainError if it breaks a rule, KeyError,
+    TypeError or ValueError if it is malformed."""
+    apply_event(batch, state, str(event["kind"]), str(event["actor"]), dict(event["data"]),
+                str(event["at"]))
 
 
 def replay(batch: Batch, events: Sequence[dict[str, Any]]) -> PaperState:
@@ -454,8 +678,7 @@ def _fold(batch: Batch, events: Sequence[dict[str, Any]]) -> tuple[PaperState, l
     state, problems = PaperState(), []
     for event in events:
         try:
-            apply_event(batch, state, str(event["kind"]), str(event["actor"]),
-                        dict(event["data"]), str(event["at"]))
+            apply_stored(batch, state, event)
         except DomainError as exc:
             problems.append(f"sự kiện {event.get('seq')} trái quy tắc: {exc}")
         except (KeyError, TypeError, ValueError):
@@ -517,5 +740,5 @@ def recount_differences(batch: Batch, state: PaperState, document: dict[str, Any
 
 def log_record(batch: Batch, events: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The batch and its entry log in one file, for an auditor (`counter paper verify FILE`)."""
-    return {"format": LOG_FORMAT, "version": FORMAT_VERSION, "batch": batch.to_dict(),
+    return {"format": LOG_FORMAT, "version": LOG_VERSION, "batch": batch.to_dict(),
             "events": list(events)}

@@ -40,7 +40,16 @@ from shared.paper_log import (
     resolve_ballot,
 )
 from shared.tally import check_results_signature, signed_results
-from tests.paper_support import HEAD, SECOND, THIRD, PaperCount, paper_count, spec, vinh_phuc_marks
+from tests.paper_support import (
+    HEAD,
+    SECOND,
+    THIRD,
+    PaperCount,
+    paper_count,
+    spec,
+    tamper,
+    vinh_phuc_marks,
+)
 
 STAMP = "08:00 08/12/2023"
 
@@ -160,6 +169,7 @@ def test_a_ballot_keyed_by_one_pass_only_blocks_the_count(tmp_path: Path) -> Non
 
 def test_unissued_serial_is_rejected_and_nothing_is_logged(tmp_path: Path) -> None:
     count = paper_count(tmp_path, count=3)
+    count.open("A", HEAD)
     before = len(events(count))
     foreign = new_batch(spec(), 1, "x").serials[0]  # well formed, check symbol right, not ours
     with pytest.raises(SerialNotIssued, match="không có trong danh sách phiếu do Ban kiểm phiếu"):
@@ -170,9 +180,9 @@ def test_unissued_serial_is_rejected_and_nothing_is_logged(tmp_path: Path) -> No
 def test_mistyped_serial_is_caught_by_its_check_symbol(tmp_path: Path) -> None:
     count = paper_count(tmp_path, count=1)
     serial = count.batch.serials[0]
-    wrong_check = serial[:-1] + next(c for c in codes.CHECK_ALPHABET if c != serial[-1])
+    wrong_check = serial[:-1] + next(c for c in codes.ALPHABET if c != serial[-1])
     typos = [wrong_check, serial[:-2], serial + "7"]
-    if serial[0] != serial[1]:  # mod 37 catches every swap of two neighbouring symbols
+    if serial[0] != serial[1]:  # the GF(32) check catches every swap of two symbols
         typos.append(serial[1] + serial[0] + serial[2:])
     for typo in typos:
         with pytest.raises(SerialMistyped), transaction(count.factory) as session:
@@ -183,6 +193,7 @@ def test_serial_entered_twice_by_the_same_pass_is_caught_however_it_is_typed(tmp
     count = paper_count(tmp_path, count=2)
     serial = count.batch.serials[0]
     count.enter("A", HEAD, serial, ["high"])
+    count.open("A", SECOND)
     retyped = serial.lower().replace("0", "o").replace("1", "l")  # look-alikes, no dashes
     with pytest.raises(AlreadyEntered, match="đã được nhập ở lượt A"), \
             transaction(count.factory) as session:
@@ -243,6 +254,8 @@ def test_two_workers_keying_at_once_lose_nothing_and_keep_one_chain(tmp_path: Pa
         except BaseException as exc:  # noqa: BLE001 (reported below)
             errors.append(exc)
 
+    count.open("A", HEAD)
+    count.open("B", SECOND)
     threads = [threading.Thread(target=key, args=("A", HEAD, count.factory)),
                threading.Thread(target=key, args=("B", SECOND, other))]
     for thread in threads:
@@ -260,7 +273,7 @@ def test_serials_are_random_48_bit_codes_with_a_check_symbol_and_unique() -> Non
     batch = new_batch(spec(), 500, "x")
     assert len(set(batch.serials)) == 500
     for serial in batch.serials[:50]:
-        assert len(codes.decode_checked(serial, SERIAL_BYTES)) == 6
+        assert len(codes.decode_gf32_checked(serial, SERIAL_BYTES)) == 6
         assert parse_serial(serial_label(serial).lower()) == serial
 
 
@@ -291,15 +304,21 @@ def test_entry_log_verifies_and_records_who_keyed_which_serial(tmp_path: Path) -
     assert all(e["at"] for e in log)
 
 
+def first_entry_seq(count: PaperCount) -> int:
+    return next(e["seq"] for e in events(count) if e["kind"] == "paper.entry")
+
+
 def test_entry_log_names_a_changed_entry_and_stops_the_count(tmp_path: Path) -> None:
     count = _keyed(tmp_path)
+    seq = first_entry_seq(count)
     with transaction(count.factory) as session:
-        row = session.execute(text("SELECT data FROM paper_events WHERE seq = 3")).scalar_one()
+        row = session.execute(text("SELECT data FROM paper_events WHERE seq = :s"), {"s": seq}
+                              ).scalar_one()
         changed = json.loads(row)
         changed["marks"] = ["low"]
-        session.execute(text("UPDATE paper_events SET data = :d WHERE seq = 3"),
-                        {"d": json.dumps(changed, ensure_ascii=False)})
-    assert "sự kiện 3 bị sửa (hash không khớp)" in check_log(count.batch, events(count))
+        tamper(session, "UPDATE paper_events SET data = :d WHERE seq = :s",
+               {"d": json.dumps(changed, ensure_ascii=False), "s": seq})
+    assert f"sự kiện {seq} bị sửa (hash không khớp)" in check_log(count.batch, events(count))
     with pytest.raises(LogBroken):
         count.state()
     with pytest.raises(LogBroken):
@@ -309,7 +328,7 @@ def test_entry_log_names_a_changed_entry_and_stops_the_count(tmp_path: Path) -> 
 def test_entry_log_names_a_removed_event(tmp_path: Path) -> None:
     count = _keyed(tmp_path)
     with transaction(count.factory) as session:
-        session.execute(text("DELETE FROM paper_events WHERE seq = 4"))
+        tamper(session, "DELETE FROM paper_events WHERE seq = :s", {"s": first_entry_seq(count) + 1})
     problems = check_log(count.batch, events(count))
     assert any("không nối" in p or "số thứ tự" in p for p in problems)
 
@@ -321,9 +340,10 @@ def test_a_rehashed_forged_entry_is_still_caught_by_the_rules_or_the_chain(tmp_p
     log = events(count)
     from shared.audit import event_hash
     forged = [dict(e) for e in log]
-    forged[2] = {**forged[2], "data": {**forged[2]["data"], "serial": "ZZZZZZZZZZ" + "0"}}
-    prev = forged[1]["hash"]
-    for event in forged[2:]:
+    at = first_entry_seq(count) - 1
+    forged[at] = {**forged[at], "data": {**forged[at]["data"], "serial": "ZZZZZZZZZZ" + "0"}}
+    prev = forged[at - 1]["hash"]
+    for event in forged[at:]:
         event["prev"] = prev
         event["hash"] = event_hash(count.batch.batch_id, event)
         prev = event["hash"]

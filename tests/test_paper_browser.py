@@ -28,7 +28,7 @@ from counter.config import load_config
 from counter.paper_store import PaperStore
 from shared.paper import Batch, serial_label
 from tests.browser import chromium_browser
-from tests.paper_support import HEAD, SECOND, THIRD, spec
+from tests.paper_support import HEAD, PINS, SECOND, THIRD, set_pins, spec
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -84,6 +84,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Batch, Path]]:
                  "--pdf", str(tmp_path / "phieu.pdf")]) == 0
     store = PaperStore(load_config(home))
     batch = store.load(store.batch_ids()[0])
+    set_pins(store, batch)
     with counter_served(home, tmp_path) as base:
         yield base, batch, home
 
@@ -98,6 +99,14 @@ def no_serious_axe_violation(page: Page, name: str) -> None:
                                                 encoding="utf-8")
     assert not [v for v in violations if v.get("impact") in ("serious", "critical")], \
         results.generate_report()
+
+
+def open_pass(page: Page, member: str) -> None:
+    """The member opens the pass shown with their PIN; the form then names them."""
+    page.locator("#member").select_option(member)
+    page.locator("#pin").fill(PINS[member])
+    page.locator("#open-pass").click()
+    expect(page.locator("#entrant")).to_have_text(member)
 
 
 def fill_by_keyboard(page: Page, serial: str, marks: list[str]) -> None:
@@ -129,7 +138,7 @@ def test_two_members_key_ten_ballots_at_once_and_the_board_resolves_one_disagree
             page.on("console", lambda m: csp_errors.append(m.text)
                     if "Content Security Policy" in m.text else None)
             page.goto(f"{base}/paper/{batch.batch_id}/enter/{slot}")
-            page.locator("#entrant").select_option(member)
+            open_pass(page, member)
             pages.append(page)
         page_a, page_b = pages
 
@@ -171,6 +180,7 @@ def test_two_members_key_ten_ballots_at_once_and_the_board_resolves_one_disagree
         no_serious_axe_violation(board, "paper-disagreement")
         section.get_by_label("Dòng 2, Lương Văn Ước: Cao").check()
         section.get_by_label("Thành viên Ban kiểm phiếu ghi quyết định").select_option(THIRD)
+        section.get_by_label("Mã PIN của thành viên đó").fill(PINS[THIRD])
         section.get_by_label("Ghi chú").fill("Lượt B đọc nhầm dòng 2")
         section.get_by_role("button").click()
         expect(board.locator(".flash-ok", has_text="Đã ghi quyết định")).to_be_visible()
@@ -179,8 +189,11 @@ def test_two_members_key_ten_ballots_at_once_and_the_board_resolves_one_disagree
         board.locator("#present").fill("11")
         board.locator("#issued").fill("11")
         board.locator("#actor").select_option(HEAD)
+        board.locator("#actor-pin").fill(PINS[HEAD])
         board.locator("form.finish-form button").click()
         expect(board.locator("h1.report-title")).to_contain_text("BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM")
+        # The count's success is said on the report it leads to, not lost on the way.
+        expect(board.locator(".flash-ok")).to_contain_text("Đã kết thúc nhập phiếu và kiểm phiếu")
         report = board.locator("article.a4")
         expect(report).to_contain_text("Số phiếu thu về: 10 phiếu.")
         expect(report).to_contain_text("Số phiếu phát ra: 11 phiếu.")

@@ -20,18 +20,41 @@ from shared import crypto
 from shared.paper import Batch, serial_label
 from shared.tally import check_results_signature
 from tests.counter_support import Browser
-from tests.paper_support import HEAD, SECOND, THIRD, VINH_PHUC_SPEC, spec, vinh_phuc_marks
+from tests.paper_support import (
+    HEAD,
+    PINS,
+    SECOND,
+    THIRD,
+    VINH_PHUC_SPEC,
+    set_pins,
+    spec,
+    tamper,
+    vinh_phuc_marks,
+)
 
 _ERROR = re.compile(r'id="entry-error">([^<]*)<')
 
 
 def make_batch(config: CounterConfig, persons: int = 1, count: int = 47) -> Batch:
-    return PaperStore(config).create(spec(persons), count, HEAD)
+    """A batch whose board members have all set their PINs."""
+    store = PaperStore(config)
+    batch = store.create(spec(persons), count, HEAD)
+    set_pins(store, batch)
+    return batch
 
 
-def key(browser: Browser, batch: Batch, slot: str, entrant: str, serial: str, marks: list[str],
-        token: str):  # type: ignore[no-untyped-def]
-    data = {"csrf_token": token, "entrant": entrant, "serial": serial}
+def open_pass(browser: Browser, batch: Batch, slot: str, member: str, token: str,
+              pin: str | None = None):  # type: ignore[no-untyped-def]
+    """The member opens pass `slot` in this browser with their PIN."""
+    return browser.post(f"/paper/{batch.batch_id}/enter/{slot}/open",
+                        data={"csrf_token": token, "member": member,
+                              "pin": PINS[member] if pin is None else pin})
+
+
+def key(browser: Browser, batch: Batch, slot: str, serial: str, marks: list[str],
+        token: str, **extra: str):  # type: ignore[no-untyped-def]
+    """Save one sheet in pass `slot`, as whoever opened it in this browser."""
+    data = {"csrf_token": token, "serial": serial, **extra}
     data.update({f"row-{i}": mark for i, mark in enumerate(marks, start=1)})
     return browser.post(f"/paper/{batch.batch_id}/enter/{slot}", data=data)
 
@@ -104,11 +127,13 @@ def test_2023_figures_keyed_in_the_browser_forms_make_the_usual_signed_report_an
         browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    open_pass(browser, batch, "a", HEAD, token)
+    open_pass(browser, batch, "b", SECOND, token)
     for serial, marks in zip(batch.serials, vinh_phuc_marks(), strict=True):
-        assert key(browser, batch, "a", HEAD, serial_label(serial), marks, token).status_code == 302
-        assert key(browser, batch, "b", SECOND, serial.lower(), marks, token).status_code == 302
-    response = browser.post(f"/paper/{batch.batch_id}/finish",
-                            data={"csrf_token": token, "present": "47", "issued": "47", "actor": HEAD})
+        assert key(browser, batch, "a", serial_label(serial), marks, token).status_code == 302
+        assert key(browser, batch, "b", serial.lower(), marks, token).status_code == 302
+    response = browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "47", "issued": "47", "actor": HEAD, "pin": PINS[HEAD]})
     assert response.headers["Location"].endswith(f"/paper/{batch.batch_id}/report")
     document = json.loads((config.results_dir / f"{batch.batch_id}.json").read_text("utf-8"))
     assert check_results_signature(document, crypto.signing_public_key(config.signing_key))
@@ -136,12 +161,13 @@ def test_unissued_serial_is_refused_with_a_vietnamese_message_and_nothing_saved(
     batch = make_batch(config, count=2)
     foreign = PaperStore(config).create(spec(), 1, HEAD).serials[0]
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
-    response = key(browser, batch, "a", HEAD, serial_label(foreign), ["high"], token)
+    open_pass(browser, batch, "a", HEAD, token)
+    response = key(browser, batch, "a", serial_label(foreign), ["high"], token)
     assert response.status_code == 400
     assert "không có trong danh sách phiếu do Ban kiểm phiếu phát hành" in entry_error(response)
     # The entrant's choice comes back: after a typo there is nothing to key again.
     assert re.search(r'value="high"[^>]*checked', response.get_data(as_text=True))
-    mistyped = key(browser, batch, "a", HEAD, "ABCD-EFGH-JK1", ["high"], token)
+    mistyped = key(browser, batch, "a", "ABCD-EFGH-JK1", ["high"], token)
     assert mistyped.status_code == 400 and "Số sê-ri gõ sai" in entry_error(mistyped)
     assert PaperStore(config).state(batch).entered("A") == 0
 
@@ -149,12 +175,14 @@ def test_unissued_serial_is_refused_with_a_vietnamese_message_and_nothing_saved(
 def test_a_serial_keyed_twice_in_one_pass_is_caught(browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config, count=2)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    open_pass(browser, batch, "a", HEAD, token)
     serial = serial_label(batch.serials[0])
-    assert key(browser, batch, "a", HEAD, serial, ["high"], token).status_code == 302
-    again = key(browser, batch, "a", HEAD, serial.replace("-", " "), ["low"], token)
+    assert key(browser, batch, "a", serial, ["high"], token).status_code == 302
+    again = key(browser, batch, "a", serial.replace("-", " "), ["low"], token)
     assert again.status_code == 409
     assert f"Phiếu số {serial} đã được nhập ở lượt A" in entry_error(again)
-    same = key(browser, batch, "b", HEAD, serial, ["high"], token)
+    open_pass(browser, batch, "b", HEAD, token)  # the same member, signed in to pass B too
+    same = key(browser, batch, "b", serial, ["high"], token)
     assert same.status_code == 409 and "phải do một thành viên khác nhập" in entry_error(same)
 
 
@@ -162,26 +190,29 @@ def test_disagreement_waits_for_the_board_side_by_side_and_the_decision_is_logge
         browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config, persons=2, count=2)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    open_pass(browser, batch, "a", HEAD, token)
+    open_pass(browser, batch, "b", SECOND, token)
     first, second = batch.serials
-    for slot, who, marks in (("a", HEAD, ["high", "low"]), ("b", SECOND, ["high", "trust"])):
-        key(browser, batch, slot, who, serial_label(first), marks, token)
-    for slot, who in (("a", HEAD), ("b", SECOND)):
-        key(browser, batch, slot, who, serial_label(second), ["low", "low"], token)
+    for slot, marks in (("a", ["high", "low"]), ("b", ["high", "trust"])):
+        key(browser, batch, slot, serial_label(first), marks, token)
+    for slot in ("a", "b"):
+        key(browser, batch, slot, serial_label(second), ["low", "low"], token)
     page = browser.get(f"/paper/{batch.batch_id}/disagreements").get_data(as_text=True)
     assert f'data-serial="{first}"' in page and f'data-serial="{second}"' not in page
     assert page.count('class="row-bad"') == 1  # only row 2 differs
     refused = browser.post(f"/paper/{batch.batch_id}/finish", data={
-        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD}, follow_redirects=True)
+        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD, "pin": PINS[HEAD]},
+        follow_redirects=True)
     assert "còn chênh lệch" in refused.get_data(as_text=True)
     browser.post(f"/paper/{batch.batch_id}/resolve", data={
-        "csrf_token": token, "serial": first, "resolver": THIRD, "row-1": "high", "row-2": "low",
-        "note": "lượt B nhầm dòng 2"})
+        "csrf_token": token, "serial": first, "resolver": THIRD, "pin": PINS[THIRD],
+        "row-1": "high", "row-2": "low", "note": "lượt B nhầm dòng 2"})
     assert PaperStore(config).state(batch).accepted_marks(first) == ("high", "low")
     log_page = browser.get(f"/paper/{batch.batch_id}/log").get_data(as_text=True)
     assert "Ban kiểm phiếu quyết định chênh lệch" in log_page and THIRD in log_page
     assert "lượt B nhầm dòng 2" in log_page
     done = browser.post(f"/paper/{batch.batch_id}/finish", data={
-        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD})
+        "csrf_token": token, "present": "2", "issued": "2", "actor": HEAD, "pin": PINS[HEAD]})
     assert done.status_code == 302 and done.headers["Location"].endswith("/report")
 
 
@@ -189,7 +220,8 @@ def test_the_other_pass_never_sees_what_was_keyed_before_the_count(
         browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config, count=1)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
-    key(browser, batch, "a", HEAD, serial_label(batch.serials[0]), ["crossed_out"], token)
+    open_pass(browser, batch, "a", HEAD, token)
+    key(browser, batch, "a", serial_label(batch.serials[0]), ["crossed_out"], token)
     assert "checked" not in browser.get(f"/paper/{batch.batch_id}/enter/b").get_data(as_text=True)
     for path in (f"/paper/{batch.batch_id}/log", f"/paper/{batch.batch_id}"):
         assert "Tên bị gạch" not in browser.get(path).get_data(as_text=True)
@@ -200,11 +232,12 @@ def test_a_ballot_not_issued_is_recorded_and_counted_as_invalid(
     batch = make_batch(config, count=1)
     token = browser.csrf_token(f"/paper/{batch.batch_id}")
     refused = browser.post(f"/paper/{batch.batch_id}/not-issued", data={
-        "csrf_token": token, "serial": "", "reason": "tự ghi", "recorder": THIRD}, follow_redirects=True)
+        "csrf_token": token, "serial": "", "reason": "tự ghi", "recorder": THIRD,
+        "pin": PINS[THIRD]}, follow_redirects=True)
     assert "Hãy chọn lý do" in refused.get_data(as_text=True)
     browser.post(f"/paper/{batch.batch_id}/not-issued", data={
         "csrf_token": token, "serial": "", "reason": "Không có số sê-ri hoặc không đọc được",
-        "note": "phiếu photo", "recorder": THIRD})
+        "note": "phiếu photo", "recorder": THIRD, "pin": PINS[THIRD]})
     state = PaperStore(config).state(batch)
     assert [b.reason for b in state.not_issued] == ["Không có số sê-ri hoặc không đọc được. phiếu photo"]
     assert state.collected == 1
@@ -213,9 +246,13 @@ def test_a_ballot_not_issued_is_recorded_and_counted_as_invalid(
 def test_a_changed_log_stops_entry_with_a_clear_message(browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config, count=2)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
-    key(browser, batch, "a", HEAD, serial_label(batch.serials[0]), ["high"], token)
+    open_pass(browser, batch, "a", HEAD, token)
+    key(browser, batch, "a", serial_label(batch.serials[0]), ["high"], token)
     with sqlite3.connect(config.home / "paper" / batch.batch_id / "log.db") as db:
-        db.execute("UPDATE paper_events SET actor = 'Người khác' WHERE seq = 2")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE paper_events SET actor = 'Người khác' WHERE seq = 2")
+    with PaperStore(config).session(batch.batch_id) as db:  # another process, the triggers dropped
+        tamper(db, "UPDATE paper_events SET actor = 'Người khác' WHERE seq = 2")
     response = browser.get(f"/paper/{batch.batch_id}/enter/a")
     assert response.status_code == 409
     assert "Nhật ký nhập phiếu không toàn vẹn" in response.get_data(as_text=True)
@@ -226,20 +263,22 @@ def test_cli_export_and_verify_name_a_changed_entry(
     batch = make_batch(config, count=1)
     token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
     for slot, who in (("a", HEAD), ("b", SECOND)):
-        key(browser, batch, slot, who, serial_label(batch.serials[0]), ["low"], token)
+        open_pass(browser, batch, slot, who, token)
+        key(browser, batch, slot, serial_label(batch.serials[0]), ["low"], token)
     browser.post(f"/paper/{batch.batch_id}/finish", data={
-        "csrf_token": token, "present": "1", "issued": "1", "actor": HEAD})
+        "csrf_token": token, "present": "1", "issued": "1", "actor": HEAD, "pin": PINS[HEAD]})
     home = ["--home", str(config.home)]
     assert main([*home, "paper", "verify", batch.batch_id]) == 0
     assert capsys.readouterr().out.count("[OK]") == 3
     exported = tmp_path / "nhat-ky.json"
     assert main([*home, "paper", "export", batch.batch_id, "-o", str(exported)]) == 0
     record = json.loads(exported.read_text("utf-8"))
-    record["events"][2]["data"]["marks"] = ["high"]
+    entry = next(e for e in record["events"] if e["kind"] == "paper.entry")
+    entry["data"]["marks"] = ["high"]
     exported.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
     capsys.readouterr()
     assert main(["paper", "verify", str(exported)]) == 1
-    assert "sự kiện 3 bị sửa" in capsys.readouterr().out
+    assert f"sự kiện {entry['seq']} bị sửa" in capsys.readouterr().out
 
 
 def test_pages_carry_no_inline_script_style_or_handler(browser: Browser, config: CounterConfig) -> None:

@@ -1,14 +1,20 @@
-"""The printed paper ballots of a batch: the seed's Phụ lục 3 form, one serial and QR per ballot.
+"""The printed paper ballots of a batch: the seed's Phụ lục 3 form, one serial and QR per page.
 
 Same font and margins as the report PDF (pdf.py): A4 portrait, DejaVu Serif embedded. Each
-ballot starts on a new sheet; its serial is printed at the top of every page it covers, and
-once more under a QR code of the serial beside the signature line, where a USB scanner (a
-keyboard) reads it straight into the entry form.
+ballot starts on a new sheet. Every page it covers carries, so that a loose page always
+finds its ballot and entry can check that every page was keyed (docs/paper-ballots.md):
+"Trang x/y" at the top left, the serial at the top right, and at the foot a QR code with
+the serial under it, where a USB scanner (a keyboard) reads it straight into the entry
+form. The QR code of a ballot of several pages holds "SERIAL x/y"; of one page, the serial.
+The voter's signature line sits beside the QR code on the last page.
 
 Every ballot of a batch is the same form but for its serial, so the form is laid out once
 (`BallotLayout`: lines broken, table rows measured, page breaks placed) and then drawn for
 each serial from that list of positions. fpdf2's line breaking costs tens of milliseconds a
 ballot; redrawing fixed positions costs almost nothing, so a batch of 500 prints in seconds.
+The page breaks (rows per page) are written into the batch file when the batch is made
+(`page_rows`), so the entry form groups the rows as the paper does; printing again refuses a
+layout that came out different (another font, say).
 The QR code is drawn as vector squares, sharp on any printer.
 """
 
@@ -26,11 +32,16 @@ from counter.documents.fonts import FontFiles, find_fonts
 from counter.documents.model import STAMP_HINT, nfc
 from counter.documents.pdf import FAMILY, LEFT, RIGHT, TEXT_WIDTH
 from counter.report import vn_date
+from shared.errors import DomainError
 from shared.glossary import LEVEL_COLUMNS, LEVELS
-from shared.paper import Batch, serial_label
+from shared.paper import Batch, page_code, serial_label
 
-TOP, BOTTOM = 16.0, 15.0
-PAGE_BOTTOM = 297.0 - BOTTOM
+TOP = 16.0
+QR_SIZE = 26.0
+# The foot of every page: the QR code at the left with the serial under it (and the voter's
+# signature to its right on the last page); the table stops above it.
+QR_Y = 297.0 - 6.0 - 5.0 - QR_SIZE
+PAGE_BOTTOM = QR_Y - 3.0
 MONO = "DejaVuSansMono"
 TITLE = "PHIẾU TÍN NHIỆM"
 VOTER_SIGN = "Người ghi phiếu"
@@ -42,7 +53,6 @@ ROW_HEIGHT = 13.0   # room for a hand-drawn X
 PAD = 1.5           # inside a table cell
 TABLE_PT, TABLE_LINE = 11.0, 5.0
 BODY_PT, BODY_LINE = 12.0, 5.8
-QR_SIZE = 26.0
 # The basis sentence of the seed's Phụ lục 3 (QĐ 96); the NQ 96 variant names the
 # resolution and addresses the deputies, as the ballots of HĐND sessions do.
 INTRO = {
@@ -93,13 +103,11 @@ class BallotPDF(FPDF):
         self.set_creator("Máy kiểm phiếu (counter)")
 
     def header(self) -> None:
-        """The ballot's serial at the top right of every page it covers, and the page number
-        of a ballot longer than one page, so a loose page finds its ballot."""
+        """"Trang x/y" at the top left and the ballot's serial at the top right of every page."""
         code = serial_label(self.serial)
-        if self.sheet[1] > 1:
-            self.set_font(FAMILY, "", 10)
-            self.set_xy(LEFT, 7)
-            self.cell(60, 5, f"Trang {self.sheet[0]}/{self.sheet[1]}")
+        self.set_font(FAMILY, "", 10)
+        self.set_xy(LEFT, 7)
+        self.cell(60, 5, f"Trang {self.sheet[0]}/{self.sheet[1]}")
         self.set_font(MONO, "B", 11)
         code_width = self.get_string_width(code)
         self.set_font(FAMILY, "", 10)
@@ -110,12 +118,22 @@ class BallotPDF(FPDF):
         self.set_font(MONO, "B", 11)
         self.cell(code_width, 5, code)
 
+    def page_foot(self) -> None:
+        """The QR code of this page, with the serial under it, at the foot of every page."""
+        page, pages = self.sheet
+        self.qr(page_code(self.serial, page, pages), LEFT, QR_Y, QR_SIZE)
+        self.set_font(MONO, "B", 10)
+        self.set_xy(LEFT - 6, QR_Y + QR_SIZE)
+        self.cell(QR_SIZE + 12, 5, serial_label(self.serial), align="C")
+
     def draw(self, ops: list[Op]) -> None:
         """Replay a laid-out form."""
         pages = sum(op.kind == "page" for op in ops)
         page = 0
         for op in ops:
             if op.kind == "page":
+                if page:
+                    self.page_foot()
                 page += 1
                 self.sheet = (page, pages)
                 self.add_page()
@@ -124,6 +142,7 @@ class BallotPDF(FPDF):
             else:
                 self.set_font(FAMILY, op.style, op.size)  # a no-op when it is already set
                 self.text(op.x, op.y, op.text)  # x and y already aligned: the fast path
+        self.page_foot()
 
     def qr(self, text: str, x: float, y: float, size: float) -> None:
         """A QR code of text as filled squares, one rectangle per run of dark modules."""
@@ -145,18 +164,26 @@ class BallotPDF(FPDF):
                     start = None
 
 
+class LayoutChanged(DomainError):
+    """The form no longer lays out as when the batch was made: its entry pages would not match."""
+
+    message = ("Bố cục phiếu in ra khác với lúc tạo đợt phiếu (số dòng trên mỗi trang khác, có "
+               "thể do phông chữ khác): không in, vì trang nhập phiếu sẽ không khớp với tờ phiếu.")
+
+
 class BallotLayout:
-    """The form laid out once: the drawing steps, and where the QR code goes."""
+    """The form laid out once: the drawing steps, and how many rows each page holds."""
 
     def __init__(self, measure: BallotPDF, batch: Batch) -> None:
         self.pdf = measure
         self.batch = batch
         self.ops: list[Op] = [Op("page")]
+        self.page_rows: list[int] = [0]
         self.y = TOP
         self.heading()
         self.title_block()
         self.persons_table()
-        self.qr_y = self.closing()
+        self.closing()
 
     # --- measuring ---------------------------------------------------------------------
 
@@ -205,6 +232,7 @@ class BallotLayout:
         """Start a new page unless height still fits on this one."""
         if self.y + height > PAGE_BOTTOM:
             self.ops.append(Op("page"))
+            self.page_rows.append(0)
             self.y = TOP
 
     # --- the form, top to bottom -----------------------------------------------------------
@@ -281,32 +309,40 @@ class BallotLayout:
             self.cell(x[2], COLUMN_WIDTHS[2], height, post, "", "L")
             for i in range(3, 6):
                 self.ops.append(Op("box", x[i], self.y, COLUMN_WIDTHS[i], height))
+            self.page_rows[-1] += 1
             self.y += height
+        if self.page_rows[0] == 0:  # every page must hold rows: entry checks them page by page
+            raise LayoutChanged("Phần đầu phiếu chiếm hết trang 1: hãy rút gọn tên tổ chức, "
+                                "thành phần ghi phiếu hoặc chức danh được lấy phiếu.")
 
-    def closing(self) -> float:
-        """The voter's (optional) signature on the right; returns where the QR code goes."""
-        self.need(QR_SIZE + 14)
-        self.y += 7
+    def closing(self) -> None:
+        """The voter's (optional) signature on the last page, beside the QR code at its foot."""
         half = TEXT_WIDTH / 2
-        y = self.text([VOTER_SIGN], LEFT + half, self.y, half, 6, "B", BODY_PT)
+        y = self.text([VOTER_SIGN], LEFT + half, QR_Y + 2, half, 6, "B", BODY_PT)
         self.text([VOTER_SIGN_HINT], LEFT + half, y, half, 6, "I", 11)
-        return self.y
 
 
-def render_ballots(batch: Batch, serials: list[str] | None = None) -> bytes:
-    """The print-ready PDF of a batch's ballots (all of them, or the serials given)."""
-    fonts = find_fonts()
+def _layout(batch: Batch, fonts: FontFiles) -> BallotLayout:
     # Measuring needs a page to measure on: a throwaway document with the same fonts.
     measure = BallotPDF(batch, fonts)
     measure.add_page()
-    layout = BallotLayout(measure, batch)
+    return BallotLayout(measure, batch)
+
+
+def ballot_page_rows(batch: Batch) -> list[int]:
+    """How many person rows each printed page of the batch's ballot holds (for the batch file)."""
+    return _layout(batch, find_fonts()).page_rows
+
+
+def render_ballots(batch: Batch, serials: list[str] | None = None) -> bytes:
+    """The print-ready PDF of a batch's ballots (all of them, or the serials given);
+    LayoutChanged if the pages would not hold the rows the batch file says."""
+    fonts = find_fonts()
+    layout = _layout(batch, fonts)
+    if batch.version >= 2 and layout.page_rows != batch.page_rows:
+        raise LayoutChanged()
     pdf = BallotPDF(batch, fonts)
     for serial in serials if serials is not None else batch.serials:
         pdf.serial = serial
         pdf.draw(layout.ops)
-        code = serial_label(serial)
-        pdf.qr(code, LEFT, layout.qr_y, QR_SIZE)
-        pdf.set_font(MONO, "B", 10)
-        pdf.set_xy(LEFT - 6, layout.qr_y + QR_SIZE)
-        pdf.cell(QR_SIZE + 12, 5, code, align="C")
     return bytes(pdf.output())
