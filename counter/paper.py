@@ -36,6 +36,7 @@ from flask import (
     session,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.board import _trusted_results, _untrusted_page, grouped_hex, report_page
@@ -223,16 +224,29 @@ def batch_page(batch_id: str) -> str:
 
 # --- double entry ---------------------------------------------------------------------------
 
+def _entry_rows(batch: Batch, chosen: list[str] | None) -> Markup:
+    """The rows of the entry form; with no choice kept, rendered once per batch and process
+    (44 persons by 6 choices is most of the page's cost, the same for every sheet)."""
+    cache: dict[str, Markup] = current_app.extensions.setdefault("paper_entry_rows", {})
+    if not any(chosen or ()) and batch.batch_hash in cache:
+        return cache[batch.batch_hash]
+    starts = batch.page_starts()
+    rows = Markup(render_template(
+        "paper/_entry_rows.html", **_common(batch), chosen=chosen or [""] * len(batch.persons),
+        page_starts={start: number for number, start in enumerate(starts, start=1)}))
+    if not any(chosen or ()):
+        cache[batch.batch_hash] = rows
+    return rows
+
+
 def _entry_page(batch: Batch, slot: str, *, entrant: str, chosen: list[str] | None = None,
                 error: str | None = None, typed: str = "", status: int = 200) -> tuple[str, int]:
     """The entry form of one pass, or (nobody holding it here) the form to open it with a PIN."""
     figures = _paper().entry_figures(batch, slot)
-    starts = batch.page_starts()
     page = render_template(
-        "paper/enter.html", **_common(batch), slot=slot, entrant=entrant,
-        chosen=chosen or [""] * len(batch.persons), error=error, typed=typed,
-        entered=figures.entered, counted=figures.counted,
-        page_starts={start: number for number, start in enumerate(starts, start=1)})
+        "paper/enter.html", **_common(batch), slot=slot, entrant=entrant, error=error,
+        typed=typed, entered=figures.entered, counted=figures.counted,
+        rows_html=_entry_rows(batch, chosen) if entrant and not figures.counted else "")
     return page, status
 
 
