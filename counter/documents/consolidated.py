@@ -28,6 +28,7 @@ from counter.documents.xlsx import (
     fit_a4_landscape,
     heading,
     row_height,
+    text_cells_as_text,
 )
 from counter.profiles import WORDINGS
 from counter.report import day_month_year
@@ -147,6 +148,7 @@ def render_consolidated_xlsx(consolidation: Consolidation,
     _meetings_sheet(workbook.create_sheet(SHEET_MEETINGS), consolidation)
     workbook.properties.title = TITLE
     workbook.properties.creator = "Máy kiểm phiếu (counter)"
+    text_cells_as_text(workbook)  # names and file names are shown, never run (issue 16)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -35,6 +35,22 @@ GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 BOLD = Font(bold=True)
+# Issue 16: a name or position is shown, never run. openpyxl stores a text starting with "="
+# as a formula (and "#N/A" as an error value), so every text cell is made a string cell, and
+# one a spreadsheet would take for a formula once edited also gets Excel's quote prefix (a
+# style flag: the cell still shows, and holds, exactly the text).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cells_as_text(workbook: Workbook) -> None:
+    """Make every text cell of every sheet a string cell (never a formula or an error)."""
+    for sheet in workbook.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+                    if cell.value.startswith(FORMULA_STARTS):
+                        cell.quotePrefix = True
 
 
 def _mark_every_printed_page(sheet: Worksheet, election_id: str) -> None:
@@ -172,6 +188,7 @@ def build_workbook(model: ReportModel) -> Workbook:
     workbook.properties.title = nfc(f"{model.title} – {model.document['title']}")
     workbook.properties.creator = "Máy kiểm phiếu (counter)"
     workbook.properties.language = "vi-VN"
+    text_cells_as_text(workbook)
     return workbook
 
 
