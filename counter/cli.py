@@ -179,6 +179,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web app under gunicorn; workers import counter.wsgi, which reads COUNTER_HOME."""
     from gunicorn.app.base import BaseApplication
 
+    from shared.server_banner import hide_server_banner
+
     home = home_path(getattr(args, "home", None))
     load_config(ensure_home(home))  # fail here, with a clear message, not in every worker
     os.environ[HOME_ENV] = str(home.resolve())
@@ -206,6 +208,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return app
 
     print(f"Máy kiểm phiếu phục vụ tại {args.bind} (thư mục {home}).")
+    hide_server_banner()  # no "Server: gunicorn" on the answers (shared/server_banner.py)
     CounterServer().run()
     return EXIT_OK
 

@@ -7,7 +7,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -33,6 +33,10 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# Issue 16: a browser that has reached the kiosk over HTTPS never falls back to plain HTTP
+# for it (nor lets the user click through a certificate warning) for a year. Sent on HTTPS
+# answers only, as RFC 6797 says; no includeSubDomains: the LAN name has none of ours.
+HSTS = "max-age=31536000"
 
 csrf = CSRFProtect()
 # Retry-After (seconds) of a 503: a busy lock clears in a moment; a full or read-only disk
@@ -145,6 +149,8 @@ def create_app(config: KioskConfig) -> Flask:
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.update(SECURITY_HEADERS)
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = HSTS
         # Pages may show slips, shares or choices: never keep them in a browser cache.
         response.headers["Cache-Control"] = "no-store"
         return response

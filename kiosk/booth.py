@@ -49,6 +49,9 @@ bp.register_error_handler(DBAPIError, booth_retry.database_fault_page)
 BOOTH_COOKIE = "kiosk_booth"
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 DONE_SECONDS = 10  # the "recorded" screen, then back to the start screen
+# How long the booth remembers the cast id of the voter session that just ended, so that a
+# voter whose answer was cut learns that the ballot is in (see _end_voter_session).
+LAST_CAST_SECONDS = 600
 # Views that only read (a wrong slip code is counted after a rollback, in a new transaction):
 # they keep the read-only transaction the booth check began, with no write lock (shared/db.py).
 # The cast too begins as a read: it encrypts the ballot before it takes the write lock.
@@ -79,11 +82,23 @@ def _require_paired_booth() -> Any:
     return None
 
 
-def _end_voter_session() -> None:
-    """The voter is done (cast, cancel, idle): forget the slip and the voter's settings."""
+def _end_voter_session(recorded: bool = False) -> None:
+    """The voter is done (cast, cancel, idle): forget the slip and the voter's settings.
+
+    The session's cast id is kept as the booth's *last cast* for LAST_CAST_SECONDS, until
+    the next voter's slip opens a session (issue 16): if the answer to a cast was cut after
+    its headers (this cookie arrived, the page did not), the same form posted again, or the
+    same slip scanned again, is answered "recorded" instead of "session ended" or "already
+    used". `recorded`: the cast committed (this cookie only leaves after the commit). Only
+    the token row's hash of this random id can match it: nothing links slip and ballot.
+    """
     session.pop("booth_code", None)
     session.pop("booth_at", None)
-    session.pop("booth_cast_id", None)
+    cast_id = session.pop("booth_cast_id", None)
+    if cast_id:
+        session["booth_last_cast"] = cast_id
+        session["booth_last_at"] = time.time()
+        session["booth_last_recorded"] = recorded
     session["booth_reset"] = True  # the next start screen clears text size and contrast
     i18n.forget_language()
 
@@ -92,6 +107,26 @@ def _ballot_view() -> BallotView:
     """The booth's election for a page that only shows it (a read-only transaction)."""
     begin_read_only(db())
     return elections.ballot_view(db(), g.booth.election_id)
+
+
+def _forget_last_cast() -> None:
+    for key in ("booth_last_cast", "booth_last_at", "booth_last_recorded"):
+        session.pop(key, None)
+
+
+def _ended_cast_id(now: float) -> str | None:
+    """The cast id of the voter session that ended last, while it is remembered."""
+    last = session.get("booth_last_cast")
+    if isinstance(last, str) and now - float(session.get("booth_last_at", 0)) <= LAST_CAST_SECONDS:
+        return last
+    return None
+
+
+def _last_cast_id(now: float) -> str | None:
+    """The cast id of this booth's latest voter session: one left without an end (its answer
+    lost, then back to the start screen) or the one that ended last."""
+    current = session.get("booth_cast_id")
+    return current if isinstance(current, str) else _ended_cast_id(now)
 
 
 def _cast_id() -> str:
@@ -156,7 +191,8 @@ def _begin(code: str) -> None:
     """Check the slip (read-only) and open the voter's session; DomainError if unusable.
 
     Wrong codes are counted per booth (shared/booths.py) and slow the booth down;
-    BoothThrottled while it must wait (the code is then not even looked at).
+    BoothThrottled while it must wait (the code is then not even looked at). A slip this
+    booth's latest voter session cast raises CastAlreadyRecorded (see _end_voter_session).
     """
     now = time.time()
     wait = booths.code_wait_seconds(g.booth, now)
@@ -165,20 +201,35 @@ def _begin(code: str) -> None:
         raise BoothThrottled(wait)
     view = _ballot_view()
     try:
-        voting.check_token(db(), view.id, view.state, code)
-    except ElectionNotOpen:
-        db().rollback()  # not a guess: the code was never checked
+        voting.check_token(db(), view.id, view.state, code, voting.cast_hash(_last_cast_id(now)))
+    except (ElectionNotOpen, CastAlreadyRecorded):
+        db().rollback()  # not a guess: the code was never checked, or is this voter's own
         raise
     except DomainError:
         db().rollback()
-        booth = db().get(Booth, g.booth.id)  # reloaded under the write lock: the count is exact
-        if booth is not None:
-            booths.record_code_failure(db(), booth, now)
+        if view.state != "open":
+            # Looked up only for a retry's "recorded": while the vote is not open a code is
+            # no guess, as before (nothing counted, the vote's state is the answer).
+            raise ElectionNotOpen() from None
+        try:
+            wait = booths.record_code_failure(db(), g.booth.id, now)
             db().commit()
-            g.booth = replace(g.booth, blocked_until=booth.blocked_until)
+        except booths.BoothWaiting as waiting:
+            # A parallel wrong code started the wait first: this one's verdict is not given.
+            db().rollback()
+            raise BoothThrottled(waiting.seconds) from None
+        g.booth = replace(g.booth, blocked_until=now + wait)
         raise
     finally:
         db().rollback()  # a read-only check: end its snapshot at once
+    # A usable slip opens the ballot only if no parallel wrong code started a wait since the
+    # first look; otherwise it waits like them, so a burst cannot tell it from a wrong one.
+    begin_read_only(db())
+    wait = booths.booth_wait_seconds(db(), g.booth.id, now)
+    db().rollback()
+    if wait:
+        raise BoothThrottled(wait)
+    _forget_last_cast()  # a new voter: nothing of the previous one stays in the cookie
     session["booth_code"] = codes.normalise(code)
     session["booth_at"] = time.time()
     session.pop("booth_cast_id", None)  # a new slip: its ballot form gets a fresh cast id
@@ -192,6 +243,8 @@ def begin() -> Any:
     except BoothThrottled as throttled:
         flash(throttle_text(throttled.seconds), "error")
         return render_template("booth/start.html", e=_ballot_view(), reset_prefs=False), 429
+    except CastAlreadyRecorded:
+        return render_template("booth/recorded.html", e=_ballot_view(), seconds=DONE_SECONDS)
     except DomainError as err:
         flash(error_text(err), "error")
         wait = booths.code_wait_seconds(g.booth, time.time())
@@ -217,6 +270,8 @@ def scan() -> Any:
         _begin(text)
     except BoothThrottled as throttled:
         return jsonify({"status": "error", "message": throttle_text(throttled.seconds)})
+    except CastAlreadyRecorded:
+        return jsonify({"status": "error", "message": _("Lá phiếu của đồng chí đã được ghi nhận")})
     except DomainError as err:
         return jsonify({"status": "error", "message": error_text(err)})
     return jsonify({"status": "ok", "next": url_for("booth.ballot")})
@@ -287,6 +342,11 @@ def back() -> Any:
 def cast() -> Any:
     code = session.get("booth_code")
     if not code:
+        posted = request.form.get("cast_id", "")
+        if session.get("booth_last_recorded") and posted and posted == _ended_cast_id(time.time()):
+            # This very form was cast and its answer was cut after the headers (they ended
+            # the session): the cookie proves the commit, so say so. Nothing is written.
+            return render_template("booth/recorded.html", e=_ballot_view(), seconds=DONE_SECONDS)
         flash(_("Phiên bỏ phiếu đã kết thúc. Vui lòng quét lại phiếu."), "error")
         return redirect(url_for("booth.start"))
     # The cast id is this voter session's own; the form must not carry another one.
@@ -315,7 +375,7 @@ def cast() -> Any:
         # The same form again (its answer was lost): the first cast stands, nothing written.
         # Its receipt is not shown again: nothing links the slip to its ballot.
         db().rollback()
-        _end_voter_session()
+        _end_voter_session(recorded=True)
         return render_template("booth/recorded.html", e=e, seconds=DONE_SECONDS)
     except DomainError as err:
         db().rollback()
@@ -323,7 +383,7 @@ def cast() -> Any:
         flash(error_text(err), "error")
         return redirect(url_for("booth.start"))
     # The done page still speaks the voter's language; the cookie is cleared for the next one.
-    _end_voter_session()
+    _end_voter_session(recorded=True)
     return render_template("booth/done.html", e=e, receipt=voting.receipt(fingerprint),
                            fingerprint=fingerprint, seconds=DONE_SECONDS)
 

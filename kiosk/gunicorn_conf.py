@@ -10,7 +10,7 @@ connections alive: a tablet sends its next page request (or its heartbeat, every
 on the connection it already has, without a new TLS handshake.
 
 The access log has no client address, no time and no query string: a log line must
-never link a cast to a tablet or a moment.
+never link a cast to a tablet or a moment. Answers carry no `Server: gunicorn` banner.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from __future__ import annotations
 import ssl
 from collections.abc import Callable
 from typing import Any
+
+from shared.server_banner import hide_server_banner
+
+hide_server_banner()  # read by the master, before the workers fork
 
 worker_class = "gthread"
 workers = 3

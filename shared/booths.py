@@ -11,8 +11,9 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
@@ -107,14 +108,44 @@ def code_wait_seconds(booth: Booth | BoothPass, now: float) -> int:
     return max(0, int(-(-(booth.blocked_until - now) // 1)))
 
 
-def record_code_failure(session: Session, booth: Booth, now: float) -> int:
-    """Count one wrong slip code at this booth; return the seconds it must now wait."""
-    if booth.failed_codes and now - booth.blocked_until > FORGET_FAILURES_SECONDS:
-        booth.failed_codes = 0
-    booth.failed_codes += 1
-    over = booth.failed_codes - FREE_CODE_FAILURES
+class BoothWaiting(DomainError):
+    """The booth must wait before its next slip code (too many wrong ones in a row)."""
+
+    message = "Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ rồi nhập lại."
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__()
+        self.seconds = max(seconds, 1)
+
+
+def booth_wait_seconds(session: Session, booth_id: str, now: float) -> int:
+    """The booth's wait read afresh (not the request's first look): 0 if it may try now."""
+    blocked = session.connection().execute(
+        select(_BOOTHS.c.blocked_until).where(_BOOTHS.c.id == booth_id)).scalar()
+    return 0 if blocked is None else max(0, int(-(-(blocked - now) // 1)))
+
+
+def record_code_failure(session: Session, booth_id: str, now: float) -> int:
+    """Count one wrong slip code at this booth, in the caller's transaction; the wait it starts.
+
+    The check and the count are one guarded UPDATE (issue 16): parallel wrong codes queue on
+    the row (PostgreSQL) or the write lock (SQLite), and one that finds the booth already
+    waiting is not counted and raises BoothWaiting: its verdict ("wrong code") is not given,
+    so a burst learns about at most FREE_CODE_FAILURES + 1 codes. The caller rolls back then.
+    """
+    columns = _BOOTHS.c
+    restarted = case((columns.blocked_until < now - FORGET_FAILURES_SECONDS, 1),
+                     else_=columns.failed_codes + 1)
+    counted = cast(CursorResult[Any], session.execute(
+        update(_BOOTHS).where(columns.id == booth_id, columns.blocked_until <= now)
+        .values(failed_codes=restarted))).rowcount
+    if counted != 1:
+        raise BoothWaiting(booth_wait_seconds(session, booth_id, now))
+    failures = int(session.execute(select(columns.failed_codes)
+                                   .where(columns.id == booth_id)).scalar_one())
+    over = failures - FREE_CODE_FAILURES
     wait = min(2 ** min(over, 16), MAX_CODE_WAIT_SECONDS) if over > 0 else 0
-    booth.blocked_until = now + wait
+    session.execute(update(_BOOTHS).where(columns.id == booth_id).values(blocked_until=now + wait))
     return wait
 
 

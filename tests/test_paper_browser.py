@@ -26,9 +26,9 @@ from playwright.sync_api import Page, expect
 from counter.cli import main
 from counter.config import load_config
 from counter.paper_store import PaperStore
-from shared.paper import Batch, serial_label
+from shared.paper import Batch, page_code, serial_label
 from tests.browser import chromium_browser
-from tests.paper_support import HEAD, PINS, SECOND, THIRD, set_pins, spec
+from tests.paper_support import HEAD, PINS, SECOND, THIRD, persons_spec, set_pins, spec
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -211,3 +211,77 @@ def test_two_members_key_ten_ballots_at_once_and_the_board_resolves_one_disagree
         expect(board.locator("h1")).to_have_text("KẾT QUẢ LẤY PHIẾU TÍN NHIỆM")
     assert csp_errors == []
     assert main(["--home", str(home), "paper", "verify", batch.batch_id]) == 0
+
+
+@pytest.fixture
+def served_thirty(tmp_path: Path) -> Iterator[tuple[str, Batch]]:
+    """A batch of 3 ballots of 30 persons (three printed pages each), and `counter serve` on it."""
+    home = tmp_path / "home"
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(persons_spec(30), ensure_ascii=False), "utf-8")
+    assert main(["--home", str(home), "paper", "new", str(spec_file), "--count", "3",
+                 "--pdf", str(tmp_path / "phieu.pdf")]) == 0
+    store = PaperStore(load_config(home))
+    batch = store.load(store.batch_ids()[0])
+    set_pins(store, batch)
+    with counter_served(home, tmp_path) as base:
+        yield base, batch
+
+
+def test_thirty_persons_at_1366x768_keyed_by_keyboard_alone_with_serial_and_save_in_view(
+        served_thirty: tuple[str, Batch]) -> None:
+    base, batch = served_thirty
+    assert batch.pages == 3
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    marks = [("high", "trust", "low")[row % 3] for row in range(30)]
+    with chromium_browser() as browser:
+        page = browser.new_context(viewport={"width": 1366, "height": 768}).new_page()
+        page.goto(f"{base}/paper/{batch.batch_id}/enter/a")
+        # Opening the pass: the name list has the focus; arrow, Tab, the PIN, Enter.
+        expect(page.locator("#member")).to_be_focused()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Tab")
+        page.keyboard.type(PINS[HEAD])
+        page.keyboard.press("Enter")
+        expect(page.locator("#entrant")).to_have_text(HEAD)
+
+        def in_view() -> None:
+            expect(page.locator("#serial")).to_be_in_viewport()
+            expect(page.locator("#save-entry")).to_be_in_viewport()
+
+        for number, serial in enumerate(batch.serials[:2]):
+            expect(page.locator("#serial")).to_be_focused()
+            in_view()
+            page.keyboard.type(page_code(serial, 1, 3))
+            page.keyboard.press("Enter")
+            for row, mark in enumerate(marks, start=1):
+                if row in batch.page_starts()[1:]:  # the head of page 2 or 3: its QR code
+                    field = page.locator(f"#page-{batch.page_starts().index(row) + 1}")
+                    expect(field).to_be_focused()
+                    expect(field).to_be_in_viewport()
+                    page.keyboard.type(page_code(serial, batch.page_starts().index(row) + 1, 3))
+                    page.keyboard.press("Enter")
+                expect(page.locator(f"tr[data-row='{row}'] input").first).to_be_in_viewport()
+                page.keyboard.press(KEYS[mark])
+                in_view()
+            expect(page.locator("#save-entry")).to_be_focused()
+            if number == 0:
+                page.screenshot(path=str(ARTIFACTS / "paper-entry-30-persons.png"))
+            page.keyboard.press("Enter")
+            expect(page.locator(".flash-ok")).to_contain_text(
+                f"Đã ghi phiếu số {serial_label(serial)}")
+
+        # A refused sheet (the first one again): the serial field comes back empty and focused.
+        page.keyboard.type(page_code(batch.serials[0], 1, 3))
+        page.keyboard.press("Enter")
+        for row, mark in enumerate(marks, start=1):
+            if row in batch.page_starts()[1:]:
+                page.keyboard.type(page_code(batch.serials[0], batch.page_starts().index(row) + 1, 3))
+                page.keyboard.press("Enter")
+            page.keyboard.press(KEYS[mark])
+        page.keyboard.press("Enter")
+        expect(page.locator("#entry-error")).to_contain_text("đã được nhập ở lượt A")
+        expect(page.locator("#serial")).to_have_value("")
+        expect(page.locator("#serial")).to_be_focused()
+        in_view()
+        expect(page.locator("[data-figure='entered']")).to_have_text("2")

@@ -17,7 +17,7 @@ from counter.cli import main
 from counter.config import CounterConfig, load_config
 from counter.paper_store import PaperStore
 from shared import crypto
-from shared.paper import Batch, serial_label
+from shared.paper import Batch, page_code, serial_label
 from shared.tally import check_results_signature
 from tests.counter_support import Browser
 from tests.paper_support import (
@@ -26,6 +26,7 @@ from tests.paper_support import (
     SECOND,
     THIRD,
     VINH_PHUC_SPEC,
+    persons_spec,
     set_pins,
     spec,
     tamper,
@@ -291,3 +292,148 @@ def test_pages_carry_no_inline_script_style_or_handler(browser: Browser, config:
         assert "style=" not in page and "<style" not in page
         assert re.findall(r"<[^>]*\son[a-z]+=", page) == []
         assert re.findall(r"<script(?![^>]*\ssrc=)", page) == []
+
+
+# --- issue 17: passes tied to people, pages, the screens ---------------------------------------------
+
+def entry_events(config: CounterConfig, batch: Batch) -> list[dict]:  # type: ignore[type-arg]
+    return [e for e in PaperStore(config).events(batch) if e["kind"] == "paper.entry"]
+
+
+def test_a_pass_keys_in_the_name_of_whoever_opened_it_whatever_the_form_says(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=2)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}/enter/a")
+    open_pass(browser, batch, "a", HEAD, token)
+    page = browser.get(f"/paper/{batch.batch_id}/enter/a").get_data(as_text=True)
+    assert f'id="entrant">{HEAD}<' in page and 'name="entrant"' not in page  # no list to pick from
+    response = key(browser, batch, "a", serial_label(batch.serials[0]), ["high"], token,
+                   entrant=SECOND)
+    assert response.status_code == 302
+    assert [e["actor"] for e in entry_events(config, batch)] == [HEAD]
+    log = PaperStore(config).events(batch)
+    assert [(e["actor"], e["data"]) for e in log if e["kind"] == "paper.pass_opened"] == [
+        (HEAD, {"slot": "A"})]
+
+
+def test_without_an_open_pass_nothing_is_saved_and_the_pin_is_asked(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    response = key(browser, batch, "a", serial_label(batch.serials[0]), ["high"], token)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/enter/a")
+    page = browser.get(f"/paper/{batch.batch_id}/enter/a").get_data(as_text=True)
+    assert "Phiếu vừa nhập chưa được ghi" in page and 'id="open-pass"' in page
+    assert 'id="serial"' not in page
+    assert entry_events(config, batch) == []
+    open_pass(browser, batch, "a", HEAD, token)
+    browser.post(f"/paper/{batch.batch_id}/enter/a/close", data={"csrf_token": token})
+    closed = key(browser, batch, "a", serial_label(batch.serials[0]), ["high"], token)
+    assert closed.status_code == 302 and entry_events(config, batch) == []
+
+
+def test_a_wrong_pin_opens_nothing_and_five_in_a_row_lock_the_pin(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    wrong = open_pass(browser, batch, "a", HEAD, token, pin="111333")
+    assert wrong.status_code == 400 and "Mã PIN của đồng chí Trần Văn Kiểm không đúng" in \
+        entry_error(wrong)
+    for _ in range(4):
+        open_pass(browser, batch, "a", HEAD, token, pin="111333")
+    locked = open_pass(browser, batch, "a", HEAD, token)  # the right PIN, too late
+    assert locked.status_code == 400 and "tạm khóa" in entry_error(locked)
+    refused = browser.post(f"/paper/{batch.batch_id}/resolve", data={
+        "csrf_token": token, "serial": batch.serials[0], "resolver": SECOND, "pin": "000111",
+        "row-1": "high"}, follow_redirects=True)
+    assert "Mã PIN của đồng chí Lê Thị Phiếu không đúng" in refused.get_data(as_text=True)
+    assert not any(e["kind"] == "paper.pass_opened" for e in PaperStore(config).events(batch))
+
+
+def test_each_member_sets_a_pin_once_on_the_batch_page(browser: Browser, config: CounterConfig) -> None:
+    batch = PaperStore(config).create(spec(), 1, HEAD)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    assert 'data-pin="Trần Văn Kiểm">Chưa đặt' in browser.get(f"/paper/{batch.batch_id}").get_data(
+        as_text=True)
+    post = {"csrf_token": token, "member": HEAD, "pin": PINS[HEAD]}
+    mismatch = browser.post(f"/paper/{batch.batch_id}/pins", data={**post, "pin_again": "999999"},
+                            follow_redirects=True)
+    assert "Hai lần gõ mã PIN không giống nhau" in mismatch.get_data(as_text=True)
+    done = browser.post(f"/paper/{batch.batch_id}/pins", data={**post, "pin_again": PINS[HEAD]},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "đã đặt mã PIN" in done and 'data-pin="Trần Văn Kiểm">Đã đặt lúc' in done
+    again = browser.post(f"/paper/{batch.batch_id}/pins", data={
+        **post, "pin": "975310", "pin_again": "975310"}, follow_redirects=True)
+    assert "đã đặt mã PIN cho đợt phiếu này" in again.get_data(as_text=True)
+    assert open_pass(browser, batch, "a", HEAD, token).status_code == 302  # the first PIN holds
+
+
+def test_a_refused_entry_clears_the_serial_and_keeps_choices_only_for_the_same_sheet(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=2)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    open_pass(browser, batch, "a", HEAD, token)
+    typo = key(browser, batch, "a", "ABCD-EFGH-JK1", ["low"], token)
+    page = typo.get_data(as_text=True)
+    assert re.search(r'id="serial"[^>]*value=""', page)  # rescanned, never edited
+    assert "ABCD-EFGH-JK1" in page.split('id="entry-typed"')[1].split("</p>")[0]
+    assert re.search(r'value="low"[^>]*checked', page)  # a typo: the sheet is still in hand
+    key(browser, batch, "a", serial_label(batch.serials[0]), ["high"], token)
+    again = key(browser, batch, "a", serial_label(batch.serials[0]), ["low"], token)
+    assert again.status_code == 409
+    assert re.search(r'id="serial"[^>]*value=""', again.get_data(as_text=True))
+    assert "checked" not in again.get_data(as_text=True)  # a sheet set aside lends nothing
+
+
+def test_the_count_says_so_on_the_report_with_the_2023_rule(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config, count=1)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    for slot, who in (("a", HEAD), ("b", SECOND)):
+        open_pass(browser, batch, slot, who, token)
+        key(browser, batch, slot, serial_label(batch.serials[0]), ["low"], token)
+    wrong = browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "1", "issued": "1", "actor": HEAD, "pin": "000999"},
+        follow_redirects=True)
+    assert "không đúng" in wrong.get_data(as_text=True) and "Chưa kiểm phiếu" in wrong.get_data(
+        as_text=True)
+    report = browser.post(f"/paper/{batch.batch_id}/finish", data={
+        "csrf_token": token, "present": "1", "issued": "1", "actor": HEAD, "pin": PINS[HEAD]},
+        follow_redirects=True).get_data(as_text=True)
+    assert "BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM" in report
+    assert '<p class="flash flash-ok no-print" role="status">Đã kết thúc nhập phiếu và kiểm phiếu' in report
+    assert "tỷ lệ % theo quy định năm 2023, tính trên tổng số phiếu thu về" in report
+    assert "trước năm 2023 tính trên tổng số đại biểu" in report
+    assert "Đã kết thúc" not in browser.get(f"/paper/{batch.batch_id}/report").get_data(as_text=True)
+
+
+def test_a_ballot_of_thirty_persons_prints_every_page_with_serial_page_number_and_qr_and_is_keyed_whole(
+        tmp_path: Path, browser: Browser, config: CounterConfig) -> None:
+    spec_file, pdf = tmp_path / "spec.json", tmp_path / "phieu.pdf"
+    spec_file.write_text(json.dumps(persons_spec(30), ensure_ascii=False), "utf-8")
+    assert main(["--home", str(config.home), "paper", "new", str(spec_file), "--count", "2",
+                 "--pdf", str(pdf)]) == 0
+    store = PaperStore(config)
+    [batch] = [store.load(b) for b in store.batch_ids()]
+    assert batch.pages == 3 and sum(batch.page_rows) == 30
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    pages = [" ".join(page.split()) for page in text.split("\f") if page.strip()]
+    assert len(pages) == 6
+    for number, page in enumerate(pages):
+        serial = batch.serials[number // 3]
+        assert f"Trang {number % 3 + 1}/3" in page and page.count(serial_label(serial)) == 2
+    assert qr_texts(pdf, tmp_path) == [page_code(s, p, 3) for s in batch.serials for p in (1, 2, 3)]
+    # Entry: a field for pages 2 and 3, and the sheet is saved only with both.
+    set_pins(store, batch)
+    token = browser.csrf_token(f"/paper/{batch.batch_id}")
+    open_pass(browser, batch, "a", HEAD, token)
+    form = browser.get(f"/paper/{batch.batch_id}/enter/a").get_data(as_text=True)
+    assert 'name="page-2"' in form and 'name="page-3"' in form and 'name="page-4"' not in form
+    serial = batch.serials[0]
+    missing = key(browser, batch, "a", page_code(serial, 1, 3), ["high"] * 30, token,
+                  **{"page-2": page_code(serial, 2, 3)})
+    assert missing.status_code == 400 and "Chưa nhập trang 3/3" in entry_error(missing)
+    whole = key(browser, batch, "a", page_code(serial, 1, 3), ["high"] * 30, token,
+                **{"page-2": page_code(serial, 2, 3), "page-3": page_code(serial, 3, 3)})
+    assert whole.status_code == 302 and entry_events(config, batch)[0]["data"]["pages"] == 3
