@@ -82,8 +82,8 @@ def grouped(code: str, size: int = 4) -> str:
 # symbols themselves. The symbols are elements of GF(32) (x^5 + x^2 + 1, primitive, so x has
 # order 31) and the check symbol c makes  v_1·x^n + v_2·x^(n-1) + ... + v_n·x + c = 0:
 # every weight is a different non-zero element for codes of up to 30 symbols, so every single
-# wrong symbol and every swap of two symbols anywhere (neighbours or not) is caught, where
-# mod 37 catches single symbols and neighbour swaps only.
+# wrong symbol and every swap of two symbols anywhere (neighbours or not) is caught, as with
+# mod 37, but with no symbol beyond the 32.
 
 GF32_MAX_SYMBOLS = 30
 _GF32_POLY = 0b100101
