@@ -129,7 +129,7 @@ def create_app(config: KioskConfig) -> Flask:
     app.extensions["kiosk_config"] = config
     engine = make_engine(config.database_url, config.db_busy_timeout_ms)
     init_schema(engine)
-    factory = session_factory(engine)
+    factory = session_factory(engine, config.session_info())
     app.extensions["kiosk_engine"] = engine
     csrf.init_app(app)
     from kiosk import i18n, permissions

@@ -9,7 +9,6 @@ import argparse
 import getpass
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -43,7 +42,7 @@ def _config(args: argparse.Namespace) -> KioskConfig:
 def _factory(config: KioskConfig) -> Any:
     engine = make_engine(config.database_url, CLI_BUSY_TIMEOUT_MS)
     init_schema(engine)
-    return session_factory(engine)
+    return session_factory(engine, config.session_info())
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -81,6 +80,37 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     with transaction(_factory(config)) as s:
         create_user(s, args.username, password, args.role)
     print(f"Đã tạo tài khoản {args.username} ({args.role})")
+    return 0
+
+
+def cmd_user_password(args: argparse.Namespace) -> int:
+    """A new password; the account's sessions end at once (kiosk/auth.py)."""
+    from kiosk.auth import set_password
+
+    password = args.password or os.environ.get("KIOSK_PASSWORD") or getpass.getpass("Mật khẩu mới: ")
+    try:
+        with transaction(_factory(_config(args))) as s:
+            set_password(s, args.username, password)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"Đã đổi mật khẩu tài khoản {args.username}; các phiên đăng nhập của tài khoản đã kết thúc.")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    """Disable (or, with enable, enable again) an account; disabling ends its sessions at once."""
+    from kiosk.auth import set_disabled
+
+    disable = args.user_command == "disable"
+    try:
+        with transaction(_factory(_config(args))) as s:
+            set_disabled(s, args.username, disable)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"Đã khóa tài khoản {args.username}; các phiên đăng nhập của tài khoản đã kết thúc."
+          if disable else f"Đã mở khóa tài khoản {args.username}.")
     return 0
 
 
@@ -242,6 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "board: Ban kiểm phiếu; auditor: giám sát (board, auditor chỉ xem số liệu)")
     p.add_argument("--password", help="mật khẩu (hoặc $KIOSK_PASSWORD, hoặc hỏi)")
     p.set_defaults(func=cmd_user_add)
+    p = user.add_parser("password", help="đổi mật khẩu (các phiên đăng nhập của tài khoản kết thúc)")
+    p.add_argument("username")
+    p.add_argument("--password", help="mật khẩu mới (hoặc $KIOSK_PASSWORD, hoặc hỏi)")
+    p.set_defaults(func=cmd_user_password)
+    for command, text in (("disable", "khóa tài khoản (các phiên đăng nhập kết thúc ngay)"),
+                          ("enable", "mở khóa tài khoản")):
+        p = user.add_parser(command, help=text)
+        p.add_argument("username")
+        p.set_defaults(func=cmd_user_disable)
 
     election = sub.add_parser("election", help="cuộc lấy phiếu").add_subparsers(dest="election_command",
                                                                                    required=True)

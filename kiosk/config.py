@@ -12,8 +12,9 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from shared import crypto
+from shared import crypto, holder_keys
 from shared.db import BUSY_TIMEOUT_MS
 
 DEFAULT_HOME = "./instance"
@@ -42,6 +43,14 @@ class KioskConfig:
     db_busy_timeout_ms: int = BUSY_TIMEOUT_MS  # then 503 "busy, try again" (shared/db.py)
     csrf_enabled: bool = True
     testing: bool = False
+    # The in-memory directory of the desk's holder keys (shared/holder_keys.py): config.json
+    # "holder_key_dir", else $KIOSK_HOLDER_KEY_DIR, else /dev/shm/cv-kiosk-<hash of home>.
+    holder_key_dir: Path | None = None
+
+    def session_info(self) -> dict[str, Any]:
+        """What every database session of this kiosk carries (shared.db.session_factory)."""
+        return {holder_keys.SESSION_INFO_KEY: str(self.holder_key_dir or
+                                                  holder_keys.default_directory(str(self.home)))}
 
 
 def home_from(value: str | None) -> Path:
@@ -99,5 +108,10 @@ def load_config(home: Path, **overrides: object) -> KioskConfig:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{config_path}: “{key}” phải là số nguyên không âm.")
             values[key] = value
+    directory = settings.get("holder_key_dir") or os.environ.get(holder_keys.ENV_DIR)
+    if directory is not None:
+        if not isinstance(directory, str) or not directory:
+            raise ConfigError(f"{config_path}: “holder_key_dir” phải là đường dẫn thư mục.")
+        values["holder_key_dir"] = Path(directory)
     values.update(overrides)
     return KioskConfig(**values)  # type: ignore[arg-type]

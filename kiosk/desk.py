@@ -37,9 +37,16 @@ def home() -> Any:
     return render_template("desk/home.html", elections=rows)
 
 
-def _voter_json(v: Voter) -> dict[str, Any]:
+def _voter_json(v: Voter, replaced: dict[str, int]) -> dict[str, Any]:
     return {"voter_id": v.voter_id, "name": v.name, "position": v.position,
-            "checked_in": v.checked_in, "slip_issued": v.slip_issued}
+            "checked_in": v.checked_in, "slip_issued": v.slip_issued,
+            "replaced": replaced.get(v.voter_id, 0)}
+
+
+def _replaced(election_id: str) -> dict[str, int]:
+    """Slips replaced on each voter's row (docs/storage-secrecy.md section 4), by voter id."""
+    _total, by_voter = elections.replaced_slips(db(), election_id)
+    return {entry["voter_id"]: entry["count"] for entry in by_voter}
 
 
 @bp.get("/<election_id>")
@@ -51,7 +58,7 @@ def roster(election_id: str) -> Any:
     voters = voting.matching(everyone, query)[:SEARCH_LIMIT]
     present = sum(1 for v in everyone if v.checked_in)
     return render_template("desk/roster.html", e=e, voters=voters, q=query, present=present,
-                           total=len(everyone), limit=SEARCH_LIMIT)
+                           total=len(everyone), limit=SEARCH_LIMIT, replaced=_replaced(e.id))
 
 
 @bp.get("/<election_id>/search.json")
@@ -60,7 +67,8 @@ def search(election_id: str) -> Any:
     """Type-ahead: roster entries matching q by id or name, with or without diacritics."""
     e = elections.get_election(db(), election_id)
     matches = voting.matching(voting.roster(db(), e.id), request.args.get("q", "")[:100])
-    return jsonify({"voters": [_voter_json(v) for v in matches[:SEARCH_LIMIT]],
+    replaced = _replaced(e.id)
+    return jsonify({"voters": [_voter_json(v, replaced) for v in matches[:SEARCH_LIMIT]],
                     "matches": len(matches), "present": elections.checked_in_count(db(), e.id)})
 
 
@@ -76,9 +84,12 @@ def queue(election_id: str) -> Any:
         by_name.setdefault(voting.fold(" ".join(v.name.split())), []).append(v)
     twice = [group for group in by_name.values() if len(group) > 1]
     tokens = elections.token_counts(db(), e.id)
+    replaced = _replaced(e.id)
+    names = {v.voter_id: v for v in everyone}
     return render_template("desk/queue.html", e=e, present=present,
                            waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
                            twice=twice, voided=tokens["voided"],
+                           replaced=[(names[vid], n) for vid, n in sorted(replaced.items()) if vid in names],
                            quorum_needed=-(-2 * e.convened // 3))
 
 

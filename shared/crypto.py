@@ -185,7 +185,7 @@ def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"CA bỏ phiếu {hostname}"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Lấy phiếu tín nhiệm")])
@@ -220,3 +220,41 @@ def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
         "server_cert": server_cert.public_bytes(pem),
         "server_key": server_key.private_bytes(pem, private, _NO_ENC),
     }
+
+
+# --- slip holder tags (docs/storage-secrecy.md D5) ----------------------------------------
+
+HOLDER_KEY_LENGTH = 32
+HOLDER_TAG_LENGTH = 64  # hex characters of an HMAC-SHA256
+
+
+def new_holder_key() -> bytes:
+    """A fresh per-election holder key K: 32 random bytes, kept only in a memory-backed file."""
+    return secrets.token_bytes(HOLDER_KEY_LENGTH)
+
+
+def holder_tag(key: bytes, election_id: str, voter_id: str, token_hash: str) -> str:
+    """HMAC-SHA256(K, "cv-slip-holder-v1" 0x00 election_id 0x00 voter_id 0x00 token_hash), hex.
+
+    Stored on the slip's token row: with K, the desk can tell whether a typed slip is the
+    one issued to the voter on whose row it is voided; without K the tag is random-looking.
+    """
+    message = b"\x00".join((b"cv-slip-holder-v1", election_id.encode(), voter_id.encode(),
+                            token_hash.encode()))
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def holder_tag_matches(key: bytes, election_id: str, voter_id: str, token_hash: str,
+                       stored: str) -> bool:
+    """True if `stored` is the holder tag of that voter and token under K (constant time)."""
+    return hmac.compare_digest(holder_tag(key, election_id, voter_id, token_hash), stored)
+
+
+def holder_key_id(key: bytes) -> str:
+    """A short public name of a holder key (16 hex), so a slip tagged under a lost key is told apart."""
+    return hmac.new(key, b"cv-slip-holder-key-id-v1", hashlib.sha256).hexdigest()[:16]
+
+
+def hashes_equal(a: str, b: str) -> bool:
+    """Constant-time comparison of two stored hashes (hex strings)."""
+    return hmac.compare_digest(a.encode(), b.encode())

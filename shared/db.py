@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +26,7 @@ READ_ONLY_OPTION = "kiosk_read_only"  # execution option read by the SQLite "beg
 # would see as a reset, not a 503).
 BUSY_TIMEOUT_MS = 5000
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyDictionary()
+_log = logging.getLogger(__name__)
 
 
 def _use_wal(cursor: Any, busy_timeout_ms: int) -> None:
@@ -134,9 +136,35 @@ def writer_lock(engine: Engine) -> WriterQueue | None:
     return _WRITER_LOCKS.get(engine)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit; `info` is each session's .info."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+_AFTER_COMMIT = "after_commit_actions"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's current transaction has committed; drop it on rollback.
+
+    For what must not happen unless the change it follows is durable: close_vote destroys
+    the holder key only when the close is committed (docs/storage-secrecy.md D5).
+    """
+    if _AFTER_COMMIT not in session.info:
+        session.info[_AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_rollback", lambda s: s.info[_AFTER_COMMIT].clear())
+    session.info[_AFTER_COMMIT].append(action)
+
+
+def _run_after_commit(session: Session) -> None:
+    actions, session.info[_AFTER_COMMIT] = list(session.info[_AFTER_COMMIT]), []
+    for action in actions:
+        try:
+            action()
+        except Exception as exc:  # noqa: BLE001  (committed already: say so, never undo)
+            _log.warning("after commit: %s failed (%s)", getattr(action, "__name__", "action"),
+                         type(exc).__name__)
 
 
 @contextmanager

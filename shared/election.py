@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from shared import manifest as manifests
 from shared.ballot import ciphertext_length
 from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
+from shared.db import after_commit
 from shared.errors import (
     ElectionNotFound,
     InvalidInput,
@@ -26,7 +28,8 @@ from shared.errors import (
     WrongElectionState,
 )
 from shared.glossary import LEVELS, PROFILES
-from shared.models import Ballot, BoardMember, Election, Person, Token, Voter
+from shared.holder_keys import holder_keys
+from shared.models import NO_HASH, Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
 
 CLOSE_FORMAT = "cv-close"
@@ -35,7 +38,8 @@ MAX_PERSONS = 200
 # An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
 # carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
 OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
-                     "dùng bản cũ đó (commit 2baa7f4) để kết thúc và kiểm phiếu; bản này không thay đổi gì.")
+                     f"dùng bản cũ đó (commit {manifests.HPKE_BUILD}) để kết thúc và kiểm phiếu; "
+                     "bản này không thay đổi gì.")
 
 
 def storable(value: str) -> bool:
@@ -318,9 +322,20 @@ def checked_in_count(session: Session, election_id: str) -> int:
         Voter.election_id == election_id, Voter.checked_in.is_(True))) or 0
 
 
+def require_current_build(election: Election) -> None:
+    """WrongElectionState(OLD_BUILD_MESSAGE) for an election made by the HPKE build.
+
+    Its ballots carry no proofs and its shares cannot decrypt sums: this build can neither
+    finish nor count it, so every step that would change it is refused, naming the build.
+    """
+    if election.manifest_json is not None and manifests.manifest_version(json.loads(election.manifest_json)) == 1:
+        raise WrongElectionState(OLD_BUILD_MESSAGE)
+
+
 def open_vote(session: Session, election: Election, actor: str) -> None:
     """Open (or resume) casting; only after the ceremony and with quorum (QĐ 96: 2/3)."""
     lock_election(session, election)
+    require_current_build(election)
     if election.state not in ("ready", "paused"):
         if election.state == "draft":
             raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
@@ -372,6 +387,25 @@ def token_log(session: Session, election_id: str) -> list[dict[str, str]]:
     return [{"hash": h, "state": s} for h, s in rows]
 
 
+def replaced_slips(session: Session, election_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """Slips voided at the desk so that a new one could be issued: (how many, by voter).
+
+    From the chain's `token.voided` events of reason "spoiled", which name the voter on
+    whose row the slip was voided (docs/storage-secrecy.md section 4); by voter id, sorted,
+    `{"voter_id", "count"}` each. A void logged by a build before holder tags names no
+    voter: it counts in the total only.
+    """
+    total, by_voter = 0, Counter[str]()
+    for data in session.scalars(select(audit.AuditEvent.data).where(
+            audit.AuditEvent.election_id == election_id, audit.AuditEvent.kind == "token.voided")):
+        event = json.loads(data)
+        if event.get("reason") == "spoiled":
+            total += 1
+            if isinstance(event.get("voter_id"), str):
+                by_voter[event["voter_id"]] += 1
+    return total, [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]
+
+
 def reconcile(counts: dict[str, int]) -> list[str]:
     """DESIGN.md section 5 reconciliation; each mismatch named in Vietnamese."""
     problems = []
@@ -385,12 +419,18 @@ def reconcile(counts: dict[str, int]) -> list[str]:
                         f"({counts['checked_in']}).")
     if counts["tokens_spent"] + counts["tokens_voided"] != counts["tokens_issued"]:
         problems.append("Còn mã chưa dùng chưa bị hủy khi kết thúc.")
+    # One slip per voter checked in, one more per slip voided on a voter's row: any other
+    # slip was issued past the desk's rule (docs/storage-secrecy.md section 4).
+    if counts["tokens_issued"] > counts["checked_in"] + counts["replaced_slips"]:
+        problems.append(f"Số mã đã phát ({counts['tokens_issued']}) lớn hơn số người đã điểm danh "
+                        f"({counts['checked_in']}) cộng số phiếu hỏng đã thay ({counts['replaced_slips']}).")
     return problems
 
 
 def close_vote(session: Session, election: Election, signing_key: bytes, actor: str) -> dict[str, Any]:
     """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
     lock_election(session, election)
+    require_current_build(election)
     if election.state not in ("open", "paused"):
         raise WrongElectionState("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng.")
     unused = session.scalars(select(Token.token_hash).where(
@@ -400,6 +440,13 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
                            {"token_hash": token_hash, "reason": "unused_at_close"})
     session.execute(update(Token).where(Token.election_id == election.id, Token.state == "issued")
                     .values(state="voided"))
+    # docs/storage-secrecy.md D5: from now on nothing pairs a voter with a token, not even
+    # under K: the tags are overwritten (in place, same length) and K is destroyed once the
+    # close has committed (a close that fails leaves the vote open with its key).
+    session.execute(update(Token).where(Token.election_id == election.id).values(holder_tag=NO_HASH))
+    session.execute(update(Voter).where(Voter.election_id == election.id).values(slip_key_id=None))
+    keys, closing = holder_keys(session), election.id
+    after_commit(session, lambda: keys.destroy(closing))
     # PostgreSQL: every ballot row gets this transaction's xmin and a shuffled heap place.
     reshuffle_ballots(session, election.id)
     election.state = "closed"
@@ -415,6 +462,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "tokens_voided": tokens["voided"],
         "ballots": len(fingerprints),
     }
+    counts["replaced_slips"], replaced_by_voter = replaced_slips(session, election.id)
     mismatches = reconcile(counts)
     head = session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
                            .where(audit.AuditEvent.election_id == election.id)
@@ -424,6 +472,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "election_id": election.id, "manifest_hash": election.manifest_hash,
         "closed_at": audit.now_iso(), "closed_by": actor,
         "counts": counts, "mismatches": mismatches,
+        "replaced_by_voter": replaced_by_voter,
         "ballot_set_digest": ballot_set_digest(fingerprints),
         "token_log_digest": digest(token_log(session, election.id)),
         "audit_head": {"seq": head.seq, "hash": head.hash},

@@ -47,7 +47,9 @@ def _scalar_bytes(value: int) -> bytes:
 
 def element(data: bytes, *, identity_allowed: bool = False) -> bytes:
     """`data` if it is a canonical ristretto255 encoding (non-identity unless allowed)."""
-    if type(data) is not bytes or len(data) != ELEMENT_BYTES \
+    # RFC 9496 4.3.1 requires bit 255 to be 0; libsodium 1.0.18 (Debian 12) does not check it,
+    # so without this test every element would have two accepted strings (and O a second one).
+    if type(data) is not bytes or len(data) != ELEMENT_BYTES or data[31] & 0x80 \
             or not _na.crypto_core_ristretto255_is_valid_point(data):
         raise ProofError("point.invalid", "not a canonical ristretto255 element")
     if data == IDENTITY and not identity_allowed:
@@ -468,6 +470,8 @@ def partial_decrypt(context: ElectionContext, share: KeyShare, aggregates: Seque
 def verify_partial(context: ElectionContext, row: int, aggregate: tuple[bytes, bytes],
                    partial: PartialDecryption) -> None:
     """ProofError('results.decryption-proof') unless Dᵢ is member i's share applied to Â."""
+    if type(partial.index) is not int or not 1 <= partial.index <= 255:
+        raise ProofError("results.decryption-proof", f"row {row}, member {partial.index}: malformed")
     share_key = share_public_key(context.commitments, partial.index)
     d = element(partial.share, identity_allowed=aggregate[0] == IDENTITY)
     if not 0 <= partial.challenge < CHALLENGE_MODULUS or not 0 <= partial.response < ORDER:

@@ -94,3 +94,26 @@ class BoxInvalid(DomainError):
     """The sealed ballot box failed verification."""
 
     message = "Hòm phiếu không hợp lệ."
+
+
+class SlipNotIssuedToVoter(DomainError):
+    """The slip handed back for voiding was not issued to the voter on that row; nothing changed."""
+
+    message = "Phiếu này không phải phiếu đã phát cho người này; không hủy."
+
+
+class HolderKeyLost(DomainError):
+    """The key that ties this voter's slip to them is gone (the machine restarted): no void."""
+
+    message = ("Không kiểm tra được phiếu này có đúng là phiếu đã phát cho người này hay không: "
+               "khóa tạm trong bộ nhớ của máy đã mất khi máy khởi động lại, nên phiếu phát trước "
+               "lúc đó không hủy được trên máy; chưa thay đổi gì. Người ghi phiếu dùng tiếp phiếu "
+               "đó (quét không được thì gõ mã); nếu phiếu không dùng được nữa, Ban kiểm phiếu ghi "
+               "vào biên bản như phiếu bị mất (docs/runbook.md).")
+
+
+class HolderKeyUnavailable(DomainError):
+    """The desk's in-memory key file cannot be made or read safely; nothing changed."""
+
+    message = ("Máy không giữ được khóa tạm của bàn phát phiếu (thư mục trong /dev/shm thiếu "
+               "hoặc không an toàn); chưa thay đổi gì. Báo tổ kỹ thuật (docs/runbook.md).")

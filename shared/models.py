@@ -9,8 +9,12 @@ the person came and got a slip, never which token.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# What a slot's hash column holds while it names nothing (a free slot, a cleared tag): a
+# fixed-length placeholder, so that filling it overwrites the row in place.
+NO_HASH = "0" * 64
 
 
 class Base(DeclarativeBase):
@@ -84,6 +88,10 @@ class Voter(Base):
     position: Mapped[str] = mapped_column(Text, default="")
     checked_in: Mapped[bool] = mapped_column(default=False)
     slip_issued: Mapped[bool] = mapped_column(default=False)
+    # The public id of the in-memory holder key K that tagged the voter's live slip
+    # (docs/storage-secrecy.md D5): a slip tagged under a key lost in a restart is told apart
+    # from a slip of another voter. Names no token; cleared at close.
+    slip_key_id: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
 
 
 class Token(Base):
@@ -98,6 +106,9 @@ class Token(Base):
     # SHA-256 of the random cast id the booth's ballot form carried when this slip was spent,
     # so a retried cast (response lost) is recognised as the same one. It names no ballot.
     cast_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    # HMAC(K, voter id, token hash) under the election's in-memory holder key
+    # (docs/storage-secrecy.md D5): only with K does it say whose slip this is.
+    holder_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
 
 
 class Ballot(Base):
@@ -138,8 +149,42 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
+    # Neither written nor read since revision 0004: login throttling moved to LoginThrottle
+    # (per client and per typed name), so that nobody can lock an account from anywhere.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[float] = mapped_column(default=0.0)
+    # A disabled account cannot log in, and disabling it ends its sessions (kiosk/auth.py).
+    disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class StaffSession(Base):
+    """A staff login, checked on every request, so logout or a password change ends it at once.
+
+    The cookie carries a random session secret; only its SHA-256 is stored here.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    login_at: Mapped[float] = mapped_column()
+    # Wrong passwords typed at the close screen in this session (kiosk/auth.py).
+    close_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one client address or one typed user name (shared/staff_auth.py).
+
+    The scope is a keyed hash of the address or name: no address, and no password typed
+    into the name field by mistake, is stored.
+    """
+
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[float] = mapped_column(default=0.0)
+    blocked_until: Mapped[float] = mapped_column(default=0.0)
 
 
 class Booth(Base):

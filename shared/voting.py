@@ -21,27 +21,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import CursorResult, Update, exists, func, insert, select, update
+from sqlalchemy import CursorResult, Update, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
 from shared import manifest as manifests
 from shared.ballot import seal
 from shared.ballot_store import store_ballot
+from shared.election import OLD_BUILD_MESSAGE, lock_election, locked_state, require_current_build, storable
 from shared.elgamal import ElectionContext
-from shared.election import OLD_BUILD_MESSAGE, lock_election, locked_state, storable
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
     CastAlreadyRecorded,
     ElectionNotFound,
     ElectionNotOpen,
+    HolderKeyLost,
+    SlipNotIssuedToVoter,
     TokenAlreadySpent,
     TokenInvalid,
     TokenVoided,
     VoterNotFound,
     WrongElectionState,
 )
+from shared.holder_keys import holder_keys
 from shared.models import Election, Person, Token, Voter
 from shared.rules import VALID_MARKS
 
@@ -119,6 +122,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     whole batch (the desk prints an A4 sheet of up to 500 slips at once, issue 7).
     """
     lock_election(session, election)
+    require_current_build(election)
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
     if not voter_ids:
@@ -135,16 +139,23 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
             raise AlreadyHasSlip()
         voters.append(voter)
     first_time = {voter.id: not voter.checked_in for voter in voters}
+    # docs/storage-secrecy.md D5: each slip is tagged with its holder under the in-memory key
+    # K, so a void can refuse a slip that was not issued to that voter. Made on first need.
+    key = holder_keys(session).load_or_create(election.id)
     # A guarded UPDATE, so two desks clicking at once cannot both issue a slip (and the same
-    # voter twice in one batch gets one).
+    # voter twice in one batch gets one). The key's public id says which K tagged the slip.
     claimed = _rows_changed(session, update(Voter).where(Voter.id.in_(list(first_time)),
                                                          Voter.slip_issued.is_(False))
-                            .values(slip_issued=True, checked_in=True))
+                            .values(slip_issued=True, checked_in=True,
+                                    slip_key_id=crypto.holder_key_id(key)))
     if claimed != len(voters):
         raise AlreadyHasSlip()
     issued = [(voter, new_token_code()) for voter in voters]
-    tokens = [{"token_hash": crypto.token_hash(election.id, token), "election_id": election.id,
-               "state": "issued"} for _voter, (token, _code) in issued]
+    tokens = []
+    for voter, (token, _code) in issued:
+        token_hash = crypto.token_hash(election.id, token)
+        tokens.append({"token_hash": token_hash, "election_id": election.id, "state": "issued",
+                       "holder_tag": crypto.holder_tag(key, election.id, voter.voter_id, token_hash)})
     # Inserted in a random order: PostgreSQL's heap order would otherwise follow the batch's.
     _shuffler.shuffle(tokens)
     session.execute(insert(Token), tokens)
@@ -162,7 +173,13 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
 
 def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
               actor: str) -> None:
-    """Void a spoiled slip handed back by the voter, so the desk may issue another."""
+    """Void the spoiled slip a voter hands back, so the desk may issue them another.
+
+    Only the slip issued to that voter (docs/storage-secrecy.md D5): a slip picked up from
+    the neighbour's place is refused (SlipNotIssuedToVoter), or it would lock its holder out
+    and give this voter a second ballot. Without the key that tagged the voter's slip (the
+    machine restarted) nothing can be checked, so nothing is voided (HolderKeyLost).
+    """
     lock_election(session, election)
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState()
@@ -170,14 +187,26 @@ def void_slip(session: Session, election: Election, voter_id: str, typed_code: s
     if not voter.slip_issued:
         raise TokenInvalid("Người này chưa được phát phiếu nào.")
     token = _find_token(session, election, typed_code)
-    if token.state == "spent":
-        raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
     if token.state == "voided":
         raise TokenVoided()
+    key = holder_keys(session).load(election.id)
+    if key is None or voter.slip_key_id is None or \
+            not crypto.hashes_equal(crypto.holder_key_id(key), voter.slip_key_id):
+        raise HolderKeyLost()
+    # Checked before the state, so a typed code tells the desk nothing about another's slip.
+    if token.holder_tag is None or not crypto.holder_tag_matches(
+            key, election.id, voter.voter_id, token.token_hash, token.holder_tag):
+        raise SlipNotIssuedToVoter(f"Phiếu này không phải phiếu đã phát cho đồng chí {voter.name}; "
+                                   "không hủy.")
+    if token.state == "spent":
+        raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
     token.state = "voided"
     voter.slip_issued = False
+    # D1 and section 4: naming the row makes every replacement visible; a voided slip never
+    # casts, so this pair reveals no ballot.
     audit.append_event(session, election.id, "token.voided", actor,
-                       {"token_hash": token.token_hash, "reason": "spoiled"})
+                       {"token_hash": token.token_hash, "voter_id": voter.voter_id,
+                        "reason": "spoiled"})
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:
@@ -286,7 +315,7 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
                 cast_id: str | None = None) -> str:
     """Spend the slip and store the sealed ballot in the caller's transaction; return the fingerprint.
 
-    The audit event names only the token hash; the ballot row names nothing: no token,
+    The audit event names nothing but the kind; the ballot row names nothing: no token,
     no booth, no time. Callers commit once, so both happen or neither does. The token
     keeps only the hash of the form's random cast id (no ballot id, fingerprint or time), so
     a retry of this same cast raises CastAlreadyRecorded and writes nothing.
@@ -308,8 +337,9 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
         _refuse_cast(session, ballot, typed_code, retry_hash)
     # On PostgreSQL this also rewrites other ballots, so xmin and heap order do not date it.
     fingerprint = store_ballot(session, election_id, ballot.ciphertext)
-    audit.append_event(session, election_id, "token.spent", "booth", {"token_hash": token_hash},
-                       known_open=True)
+    # D1: the event counts the cast and names no token, so the chain cannot say which slip
+    # (and, with its check-in, which voter) made the k-th ballot.
+    audit.append_event(session, election_id, "token.spent", "booth", {}, known_open=True)
     return fingerprint
 
 

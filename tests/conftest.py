@@ -45,6 +45,16 @@ CHOSEN_DATABASE = frozenset({"db_url", "sqlite_url", "pg_url"})
 pytest_plugins = ["tests.counter_fixtures"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def holder_key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where this session's kiosks keep their holder keys (shared/holder_keys.py), instead of
+    /dev/shm: inherited by the kiosk commands and servers the tests start."""
+    directory = tmp_path_factory.getbasetemp() / "holder-keys"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIOSK_HOLDER_KEY_DIR", str(directory))
+        yield directory
+
+
 def _unavailable(reason: str) -> None:
     """Skip on a developer machine; fail in CI, where PostgreSQL MUST be tested."""
     if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):

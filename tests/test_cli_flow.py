@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,5 +138,7 @@ def test_kiosk_refuses_to_start_without_its_secrets(tmp_path: Path,
 
 def test_console_scripts_are_installed() -> None:
     for command in ("kiosk", "counter"):
-        result = subprocess.run([command, "--help"], capture_output=True, text=True)
+        # Installed beside the interpreter running the tests (the venv's bin/, as .ci/run makes it).
+        result = subprocess.run([str(Path(sys.executable).parent / command), "--help"],
+                                capture_output=True, text=True, check=False)
         assert result.returncode == 0 and "usage" in result.stdout

@@ -298,7 +298,8 @@ def test_key_is_imported_once_and_the_kiosk_never_sees_a_share(app: Flask) -> No
     meeting = Meeting(app, election_spec(persons=2, voters=3))
     cards = meeting.ceremony()
     assert len(cards) == 3
-    again, _cards = web_ceremony(meeting.chair, meeting.page)
+    assert meeting.chair.get(f"{meeting.page}/definition.json").status_code == 403
+    again = post(meeting.chair, f"{meeting.page}/key", meeting.page, {"key_text": "{}"})
     assert again.status_code == 403  # ready: the permission table refuses a second key
     pages = [meeting.chair.get(meeting.page).get_data(as_text=True)]
     assert not any(code in page for code in cards for page in pages)
@@ -382,7 +383,10 @@ def test_login_is_throttled_after_five_failures(app: Flask) -> None:
     for _ in range(5):
         post(c, "/login", "/login", {"username": CHAIR[0], "password": "sai"})
     response = post(c, "/login", "/login", {"username": CHAIR[0], "password": CHAIR[1]})
-    assert response.status_code == 200 and "tạm khóa" in response.get_data(as_text=True)
+    # Issue 16: throttled, and said so with the wait; never "wrong" for the right password.
+    html = response.get_data(as_text=True)
+    assert response.status_code == 429 and "tạm khóa" in html and "giây" in html
+    assert "không đúng" not in html
 
 
 def test_security_headers_on_pages_errors_and_booth(app: Flask) -> None:

@@ -17,19 +17,15 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, MetaData, String, inspect, select, text
+from sqlalchemy import Column, Engine, MetaData, String, func, inspect, select, text
 
 from kiosk.cli import main as kiosk
 from kiosk.config import SIGNING_KEY_FILE, ensure_home
-from shared import crypto, migrations, voting
-from shared import election as elections
-from shared.box import all_passed, load_box, verify_box
-from shared.canonical import digest
+from shared import migrations, voting
 from shared.db import init_schema, make_engine, session_factory, transaction
+from shared.errors import WrongElectionState
 from shared.migrations import SchemaError
-from shared.models import Ballot, Base, Token
-from shared.shares import parse_share_file
-from shared.tally import tally_box
+from shared.models import AuditEvent, Ballot, Base, Election, Token
 from tests import pg_server
 
 OLD = Path(__file__).parent / "data" / "dfddf95"
@@ -134,64 +130,49 @@ def test_baseline_revision_is_the_schema_build_dfddf95_made(two_db_urls: tuple[s
     old.dispose()
 
 
-def test_old_build_database_upgrades_and_its_vote_finishes_with_every_ballot(
+def test_hpke_build_election_mid_vote_is_refused_by_name_and_left_as_it_was(
         db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = db_url
-    old = load_old_database(url, tmp_path)
+    """The schema upgrades, but the election's ballots carry no proofs and its shares cannot
+    decrypt sums: this build refuses to check in, open or close it, naming the build that can."""
+    old = load_old_database(db_url, tmp_path)
     home = tmp_path / "kiosk"
     home.mkdir(mode=0o700)
-    (home / SIGNING_KEY_FILE).write_text(old["signing_key"])  # the old kiosk's key signs on
+    (home / SIGNING_KEY_FILE).write_text(old["signing_key"])
     (home / SIGNING_KEY_FILE).chmod(0o600)
-    ensure_home(home, url)
+    ensure_home(home, db_url)
     run = ["--home", str(home)]
     eid = old["election_id"]
-
     assert kiosk([*run, "upgrade"]) == 0
-    assert "từ phiên bản 0001 lên 0002" in capsys.readouterr().out
-    engine = make_engine(url)
-    assert "cast_hash" in columns(engine, "tokens")
+    capsys.readouterr()
+    engine = make_engine(db_url)
     factory = session_factory(engine)
-    with factory() as s:
-        assert sorted(s.scalars(select(Ballot.fingerprint))) == old["fingerprints"]
-    assert kiosk([*run, "upgrade"]) == 0
-    assert "đã ở phiên bản lược đồ mới nhất (0002)" in capsys.readouterr().out
 
-    # The vote goes on: the voters still to come check in, every unused slip is cast.
-    new_codes = []
-    for voter in old["voters_to_come"]:
-        assert kiosk([*run, "checkin", eid, voter]) == 0
-        new_codes.append(capsys.readouterr().out.strip())
-    marks = list(old["cast_marks"])
-    for i, code in enumerate(old["unused_codes"] + new_codes):
-        choice = [(i + row) % 3 for row in range(old["persons"])]
-        with transaction(factory) as s:
-            voting.cast_ballot(s, eid, code, choice)
-        marks.append(choice)
-    with factory() as s:
-        assert {t.state for t in s.scalars(select(Token))} == {"spent"}
+    def stored() -> tuple[Any, ...]:
+        with factory() as s:
+            return (s.scalar(select(Election.state).where(Election.id == eid)),
+                    sorted((t.token_hash, t.state) for t in s.scalars(select(Token))),
+                    sorted(s.scalars(select(Ballot.fingerprint))), s.scalar(select(func.count(AuditEvent.id))))
+
+    before = stored()
+    for step in (["checkin", eid, old["voters_to_come"][0]], ["close", eid], ["open", eid]):
+        assert kiosk([*run, *step]) != 0
+        error = capsys.readouterr().err
+        assert "phiên bản 1, mã hóa HPKE" in error and "commit 2baa7f4" in error, step
+    with transaction(factory) as s, pytest.raises(WrongElectionState, match="2baa7f4"):
+        voting.cast_ballot(s, eid, old["unused_codes"][0], [0] * old["persons"])
+    assert stored() == before
     engine.dispose()
-    assert kiosk([*run, "close", eid]) == 0
-    assert kiosk([*run, "export", eid, "-o", str(tmp_path / "box.json")]) == 0
-
-    box = load_box((tmp_path / "box.json").read_bytes())
-    assert all_passed(verify_box(box, crypto.signing_public_key(bytes.fromhex(old["signing_key"])).hex()))
-    assert set(old["fingerprints"]) <= {b["fingerprint"] for b in box["ballots"]}
-    cards = [parse_share_file(json.dumps(card), box["manifest"], digest(box["manifest"]))
-             for card in old["share_files"][1:]]
-    results = tally_box(box, cards, "a", "b")
-    assert results.ballots_collected == len(marks) == 8
-    expected = [[sum(1 for m in marks if m[row] == level) for level in range(3)]
-                for row in range(old["persons"])]
-    assert [[p.high, p.trust, p.low] for p in results.persons] == expected
 
 
 def test_database_made_by_create_all_of_build_200f00c_is_stamped_0002(db_url: str) -> None:
-    """That build already had tokens.cast_hash but no alembic_version: nothing to run."""
+    """That build already had tokens.cast_hash but no alembic_version: stamped 0002, then upgraded."""
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
-    assert init_schema(engine) == ("0002", "0002")
+    upgrade_to(engine, "0002")  # the very tables 200f00c's create_all made (test_migrated_schema...)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    assert init_schema(engine) == ("0002", migrations.head_revision())
     with engine.connect() as conn:
-        assert migrations.current_revision(conn) == "0002"
+        assert migrations.current_revision(conn) == migrations.head_revision()
     engine.dispose()
 
 
@@ -223,14 +204,14 @@ def test_database_of_a_newer_build_is_refused_by_name(
 
 def test_failed_upgrade_leaves_the_old_database_exactly_as_it_was(
         db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stamp, 0002 and a third revision that fails after its DDL: all or nothing."""
+    """Stamp, the real revisions and one more that fails after its DDL: all or nothing."""
     load_old_database(db_url, tmp_path)
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.MIGRATIONS_DIR, scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0003_fails.py").write_text(
+    (scripts / "versions" / "0099_fails.py").write_text(
         'import sqlalchemy as sa\nfrom alembic import op\n'
-        'revision = "0003"\ndown_revision = "0002"\nbranch_labels = depends_on = None\n\n'
+        f'revision = "0099"\ndown_revision = "{migrations.head_revision()}"\nbranch_labels = depends_on = None\n\n'
         'def upgrade():\n'
         '    op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))\n'
         '    op.add_column("ballots", sa.Column("half", sa.Integer))\n'
@@ -247,7 +228,7 @@ def test_failed_upgrade_leaves_the_old_database_exactly_as_it_was(
     with engine.connect() as conn:
         assert conn.execute(text("SELECT id, fingerprint FROM ballots ORDER BY id")).all() == ballots_before
     monkeypatch.undo()
-    assert init_schema(engine) == ("0001", "0002")  # the real upgrade still works afterwards
+    assert init_schema(engine) == ("0001", migrations.head_revision())  # the real upgrade still works
     engine.dispose()
 
 
@@ -284,7 +265,7 @@ def test_revision_0002_downgrades_and_upgrades_again_keeping_every_slip(db_url: 
     with engine.begin() as conn:
         command.downgrade(migrations.alembic_config(conn), "0001")
     assert "cast_hash" not in columns(engine, "tokens")
-    assert init_schema(engine) == ("0001", "0002")
+    assert init_schema(engine) == ("0001", migrations.head_revision())
     with engine.connect() as conn:
         assert conn.execute(text("SELECT token_hash, state FROM tokens ORDER BY token_hash")).all() == slips
         if conn.dialect.name == "sqlite":
@@ -310,7 +291,7 @@ def test_kiosk_serve_upgrades_once_before_the_workers_start(
     monkeypatch.setattr("kiosk.cli.subprocess.call", gunicorn)
     assert kiosk(["--home", str(tmp_path / "kiosk"), "serve", "--bind", "127.0.0.1:1"]) == 0
     assert seen == [migrations.head_revision()]
-    assert "từ phiên bản 0001 lên 0002" in capsys.readouterr().out
+    assert f"từ phiên bản 0001 lên {migrations.head_revision()}" in capsys.readouterr().out
 
 
 def test_new_revision_helper_writes_the_next_numbered_revision(
@@ -322,8 +303,10 @@ def test_new_revision_helper_writes_the_next_numbered_revision(
     monkeypatch.setattr(migrations, "MIGRATIONS_DIR", scripts)
     monkeypatch.setattr("sys.argv", ["shared.migrations", "revision", "-m", "booth note"])
     migrations_main()
-    (written,) = (scripts / "versions").glob("0003_*.py")
+    head = migrations.head_revision()
+    following = f"{int(head) + 1:04d}"
+    (written,) = (scripts / "versions").glob(f"{following}_*.py")
     source = written.read_text(encoding="utf-8")
-    assert written.name == "0003_booth_note.py"
-    assert "revision: str = '0003'" in source and "down_revision" in source and "'0002'" in source
+    assert written.name == f"{following}_booth_note.py"
+    assert f"revision: str = '{following}'" in source and f"'{head}'" in source
     assert "op." not in source.split("def upgrade")[1].split("def downgrade")[0]  # models = head

@@ -379,6 +379,11 @@ function startTypeAhead(form) {
     if (pick) { pick.setAttribute("aria-labelledby", "pick-label vname-" + n); }
     var q = row.querySelector("input[name=q]");
     if (q) { q.value = input.value; }
+    var replaced = row.querySelector("[data-replaced]");
+    if (replaced) {
+      replaced.hidden = !voter.replaced;
+      replaced.textContent = fill(replaced.getAttribute("data-text"), { n: voter.replaced });
+    }
     var voidCode = row.querySelector("input[name=code]");
     if (voidCode) {
       voidCode.id = "void-" + n;
