@@ -67,10 +67,10 @@ SESSION_PASSES = "paper_passes"
 # does not leave their pass open for whoever sits down next.
 PASS_IDLE_SECONDS = 30 * 60
 CONFLICTS = (AlreadyEntered, SameEntrant, BatchCounted)
-# Refusals after which the sheet in hand can still be keyed (a typo, a row or a page missed):
-# the choices come back. After the others (keyed already, same member, counted) they do not,
-# so the next sheet never inherits them. The serial field comes back empty after any refusal.
-KEEP_CHOICES = (CONFLICTS, PassNotOpened)
+# Refusals after which the sheet in hand cannot be keyed here (keyed already, same member,
+# counted, pass not open): its choices do not come back, so the next sheet never inherits
+# them. After the others (a typo, a row or a page missed) they do. The serial field comes back empty after any refusal.
+DROP_CHOICES = (*CONFLICTS, PassNotOpened)
 # Why a collected ballot is not one the board issued (DESIGN.md 2: invalid in every row).
 NOT_ISSUED_REASONS = (
     "Số sê-ri không có trong danh sách phát hành",
@@ -291,7 +291,7 @@ def close_pass_view(batch_id: str, slot: str) -> BaseResponse:
 @bp.post("/<batch_id>/enter/<slot>")
 def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
     """Record one pass's reading of one ballot, in the name of whoever opened the pass here;
-    on refusal the form comes back with the serial field empty (see KEEP_CHOICES)."""
+    on refusal the form comes back with the serial field empty (see DROP_CHOICES)."""
     slot = _slot(slot)
     batch = _load_batch(batch_id)
     entrant = _pass_holder(batch_id, slot)
@@ -307,7 +307,7 @@ def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
             serial = enter_ballot(db, batch, slot, entrant, typed, chosen, pages)
     except DomainError as exc:
         status = 409 if isinstance(exc, CONFLICTS) else 400
-        keep = not isinstance(exc, KEEP_CHOICES)
+        keep = not isinstance(exc, DROP_CHOICES)
         return _entry_page(batch, slot, entrant=entrant, chosen=chosen if keep else None,
                            error=str(exc), typed=typed[:64], status=status)
     _set_pass(batch_id, slot, entrant)  # a save keeps the pass open

@@ -317,11 +317,6 @@ def note_pin_try(session: Session, member: str, right: bool) -> None:
         row.locked_until = (datetime.now(UTC).replace(microsecond=0) + PIN_LOCK).isoformat()
 
 
-def members_with_pin(session: Session) -> set[str]:
-    """Who has a PIN stored now."""
-    return set(session.scalars(select(PaperPin.member)))
-
-
 def open_pass(session: Session, batch: Batch, member: str, slot: str) -> None:
     """Log that a member, their PIN checked, opened pass A or B; only they key in it."""
     _record(session, batch, PASS_OPENED, member, {"slot": slot})
