@@ -160,7 +160,8 @@ def test_a_pin_is_set_once_only_its_hash_is_kept_and_the_log_holds_neither(tmp_p
     log_text = json.dumps(events(count), ensure_ascii=False)
     assert [e["data"] for e in events(count) if e["kind"] == "paper.pin_set"] == [{}, {}, {}]
     with transaction(count.factory) as session:
-        stored: dict[str, str] = dict(session.execute(text("SELECT member, pin_hash FROM paper_pins")).tuples().all())
+        rows = session.execute(text("SELECT member, pin_hash FROM paper_pins")).all()
+        stored = {str(member): str(hashed) for member, hashed in rows}
     assert set(stored) == set(MEMBERS)
     for member, hashed in stored.items():
         assert hashed.startswith("scrypt$") and crypto.verify_password(PINS[member], hashed)
