@@ -226,5 +226,5 @@ def test_percentages_and_bands_are_the_exact_rules_applied_to_the_counts_sent(ru
         assert p["band"] == exact_band(run.sent[i][LOW], VOTERS), p["number"]
     bands = [p["band"] for p in run.results["persons"][:4]]
     assert bands == ["two_thirds", "over_half", None, "over_half"]
-    assert run.results["persons"][4]["pct_high"] == "0.63"
-    assert run.results["persons"][5]["pct_trust"] == "1.88"
+    assert run.results["persons"][4]["pct_high"] == "3.13"
+    assert run.results["persons"][5]["pct_trust"] == "9.38"
