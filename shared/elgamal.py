@@ -12,6 +12,7 @@ nothing unvalidated reaches an equation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -230,6 +231,13 @@ def _evaluate(coefficients: Sequence[int], at: int) -> int:
 
 def share_public_key(commitments: Sequence[bytes], index: int) -> bytes:
     """Kᵢ = Σ_j i^j·F_j: member i's public share key, from the published commitments."""
+    return _share_public_key(tuple(commitments), index)
+
+
+# Verifying a count asks for the same member's key once per row: k variable-base
+# multiplications each time, for a value fixed by the manifest. Pure in its arguments.
+@functools.lru_cache(maxsize=1024)
+def _share_public_key(commitments: tuple[bytes, ...], index: int) -> bytes:
     result = IDENTITY
     power = 1
     for commitment in commitments:
@@ -257,17 +265,23 @@ def check_commitments(public_key: bytes, commitments: Sequence[bytes], threshold
 
 def lagrange_at_zero(indices: Sequence[int]) -> dict[int, int]:
     """λᵢ = Π_{j≠i} j / (j − i) mod ℓ for the members who decrypted."""
+    return dict(_lagrange_at_zero(tuple(indices)))
+
+
+# The same members decrypt every row: one set of weights (with its inversions) per count.
+@functools.lru_cache(maxsize=256)
+def _lagrange_at_zero(indices: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     if len(set(indices)) != len(indices) or any(not 1 <= i <= 255 for i in indices):
         raise ValueError("distinct member indices from 1 to 255")
-    result = {}
+    result = []
     for i in indices:
         numerator, denominator = 1, 1
         for j in indices:
             if j != i:
                 numerator = _scalar_mul(numerator, j)
                 denominator = _scalar_mul(denominator, _scalar_sub(j, i))
-        result[i] = _scalar_mul(numerator, _scalar_invert(denominator))
-    return result
+        result.append((i, _scalar_mul(numerator, _scalar_invert(denominator))))
+    return tuple(result)
 
 
 # --- rows and ballots (docs/crypto-protocol.md 3-5) -------------------------------------
