@@ -9,11 +9,10 @@ import argparse
 import getpass
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.exc import DBAPIError
 
@@ -235,14 +234,23 @@ def gunicorn_command(home: Path, bind: str, workers: int | None = None,
     return command + ["kiosk.wsgi:app"]
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def cmd_serve(args: argparse.Namespace) -> NoReturn:
     home = home_from(args.home)
     config = load_config(home)  # refuse early, with a clear message, if the folder is not ready
     # Upgrade once here, before the workers start: each worker's create_app then finds the
     # schema current, and a database this build cannot upgrade is named on this terminal.
     _upgrade(config)
     command = gunicorn_command(home, args.bind, args.workers, args.certfile, args.keyfile)
-    return subprocess.call(command)
+    exec_server(command)
+
+
+def exec_server(command: list[str]) -> NoReturn:
+    """Become gunicorn (exec, not a child): the service manager's SIGTERM and a terminal's
+    Ctrl-C then reach gunicorn's master itself, and stopping `kiosk serve` leaves no server
+    behind."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(command[0], command)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

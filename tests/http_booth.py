@@ -24,7 +24,7 @@ from pathlib import Path
 from kiosk.cli import main as kiosk
 from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
-from tests.test_demo import free_port
+from tests.servers import free_port
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')

@@ -29,7 +29,7 @@ from playwright.sync_api import Error as PlaywrightError
 from tests.browser import chromium_browser
 from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
-from tests.test_demo import free_port, wait_for
+from tests.servers import free_port, wait_for
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHAIR_PASSWORD = "mat-khau-chu-tri"

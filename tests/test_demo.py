@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, seconds: float = 60) -> str:
-    deadline = time.time() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return str(response.read().decode("utf-8"))
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.3)
+from tests.servers import free_port, wait_for
 
 
 def test_demo_starts_kiosk_and_counter_with_a_demo_election(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from alembic import command
@@ -281,15 +281,17 @@ def test_kiosk_serve_upgrades_once_before_the_workers_start(
     ensure_home(tmp_path / "kiosk", url)
     seen: list[str | None] = []
 
-    def gunicorn(command: list[str]) -> int:
+    def gunicorn(command: list[str]) -> NoReturn:
         engine = make_engine(url)
         with engine.connect() as conn:
             seen.append(migrations.current_revision(conn))
         engine.dispose()
-        return 0
+        raise SystemExit(0)  # what exec would leave: gunicorn's own exit
 
-    monkeypatch.setattr("kiosk.cli.subprocess.call", gunicorn)
-    assert kiosk(["--home", str(tmp_path / "kiosk"), "serve", "--bind", "127.0.0.1:1"]) == 0
+    monkeypatch.setattr("kiosk.cli.exec_server", gunicorn)
+    with pytest.raises(SystemExit) as served:
+        kiosk(["--home", str(tmp_path / "kiosk"), "serve", "--bind", "127.0.0.1:1"])
+    assert served.value.code == 0
     assert seen == [migrations.head_revision()]
     assert f"từ phiên bản 0001 lên {migrations.head_revision()}" in capsys.readouterr().out
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import main as kiosk
-from tests.test_demo import free_port
+from tests.servers import free_port
 
 
 def test_tls_certificates_serve_https_that_a_client_trusting_the_ca_accepts(tmp_path: Path) -> None:
@@ -38,7 +38,8 @@ def test_tls_certificates_serve_https_that_a_client_trusting_the_ca_accepts(tmp_
                         tls.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
                         reply = tls.recv(4096).decode()
                 break
-            except (ConnectionRefusedError, ConnectionResetError):
+            except (ConnectionRefusedError, ConnectionResetError, TimeoutError):  # not listening yet, or
+                # the handshake timed out while the workers were still starting
                 if time.time() > deadline:
                     raise
                 time.sleep(0.3)

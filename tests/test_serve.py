@@ -1,0 +1,37 @@
+"""`kiosk serve` is gunicorn itself: stopping it (SIGTERM from the service manager) leaves no
+server process behind and frees the port."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.servers import free_port, processes_mentioning, wait_for
+
+
+def test_stopping_kiosk_serve_stops_gunicorn_and_its_workers(tmp_path: Path) -> None:
+    home = tmp_path / "kiosk-home"
+    assert subprocess.call([sys.executable, "-m", "kiosk.cli", "--home", str(home), "init"],
+                           stdout=subprocess.DEVNULL) == 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--home", str(home), "serve",
+                               "--bind", f"127.0.0.1:{port}", "--workers", "2"])
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/healthz") == "ok"
+        running = processes_mentioning(f"KIOSK_HOME={home}")
+        assert server.pid in running and len(running) >= 3  # the master (this very pid) and 2 workers
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        deadline = time.time() + 10
+        while processes_mentioning(f"KIOSK_HOME={home}") and time.time() < deadline:
+            time.sleep(0.2)
+        assert processes_mentioning(f"KIOSK_HOME={home}") == []
+        with socket.socket() as probe:  # nobody listens on the port any more
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        for pid in processes_mentioning(f"KIOSK_HOME={home}"):
+            subprocess.call(["kill", "-9", str(pid)])
