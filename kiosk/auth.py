@@ -18,9 +18,7 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -47,7 +45,6 @@ from shared.staff_auth import LoginThrottled, Scope
 
 bp = Blueprint("auth", __name__)
 
-F = TypeVar("F", bound=Callable[..., Any])
 SYSTEM_CHAIN = ""
 UNKNOWN_ACTOR = "(không rõ)"
 # The failure from which each one makes the scope wait (2, 4, 8 ... s): a client address may
@@ -181,23 +178,6 @@ def current_user() -> User | None:
     g.staff_secret = secret
     session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME
     return user
-
-
-def login_required(*roles: str) -> Callable[[F], F]:
-    """Authentication only: a logged-in user (of one of the roles, if any are given).
-
-    Staff views use kiosk.permissions.permission_required, which also checks the table.
-    """
-    def decorator(view: F) -> F:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            user = current_user()
-            if user is None or (roles and user.role not in roles):
-                flash(_("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này."), "error")
-                return redirect(url_for("auth.login", next=request.path))
-            return view(*args, **kwargs)
-        return wrapped  # type: ignore[return-value]
-    return decorator
 
 
 # --- login throttling -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from shared.canonical import digest
@@ -102,12 +102,6 @@ def chain_events(session: Session, election_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(AuditEvent).where(AuditEvent.election_id == election_id)
                            .order_by(AuditEvent.seq))
     return [event_dict(r) for r in rows]
-
-
-def chain_length(session: Session, election_id: str) -> int:
-    """Number of events in an election's chain."""
-    return session.scalar(select(func.count()).select_from(AuditEvent)
-                          .where(AuditEvent.election_id == election_id)) or 0
 
 
 def verify_chain(election_id: str, events: list[dict[str, Any]]) -> list[str]:
