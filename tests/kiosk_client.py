@@ -18,7 +18,7 @@ from kiosk.config import ensure_home, load_config
 from shared.ceremony import run_ceremony
 from shared.db import transaction
 from shared.shares import ShareCard
-from tests.factories import COUNTER_SIGNING_KEY
+from tests.factories import COUNTER_SIGNING_KEY, election_spec
 
 # Set by tests/conftest.py for a test's PostgreSQL run: the database URL for a kiosk home,
 # a fresh one for each home the test makes, as each would have its own SQLite file.
@@ -28,6 +28,7 @@ CHAIR = ("chutri", "mat-khau-chu-tri")
 DESK = ("banphat", "mat-khau-ban-phat")
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 CODE_RE = re.compile(r'id="slip-code">([^<]+)<')
+SLIP_CODE_RE = re.compile(r'class="code slip-code" id="slip-code(?:-\d+)?">([^<]+)<')
 
 
 def make_app(home: Path, **overrides: Any) -> Flask:
@@ -94,3 +95,104 @@ def web_ceremony(c: FlaskClient, election_page: str) -> tuple[Any, list[ShareCar
                     {"key_file": (io.BytesIO(result.key_file.to_json().encode()), "key.json")},
                     content_type="multipart/form-data")
     return response, list(result.cards)
+
+
+PAIR_RE = re.compile(r'class="code huge">([^<]+)<')
+RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')
+
+
+class Meeting:
+    """One election driven through the web screens."""
+
+    def __init__(self, app: Flask, spec: dict[str, Any]) -> None:
+        self.app = app
+        self.spec = spec
+        self.chair = client(app)
+        login(self.chair, CHAIR)
+        response = post(self.chair, "/chair/new", "/chair/new", form_from_spec(spec))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self.id = response.headers["Location"].rstrip("/").split("/")[-1]
+        self.page = f"/chair/{self.id}"
+        self.desk = client(app)
+        login(self.desk, DESK)
+        self.shares: list[str] = []
+
+    def ceremony(self) -> list[str]:
+        response, cards = web_ceremony(self.chair, self.page)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self.shares = [card.code for card in cards]
+        return self.shares
+
+    def booth(self) -> FlaskClient:
+        html = post(self.chair, f"{self.page}/booths", self.page, {"label": "Máy 1"}).get_data(as_text=True)
+        tablet = client(self.app)
+        pairing = PAIR_RE.search(html)
+        assert pairing, html
+        response = post(tablet, "/booth/pair", "/booth/pair", {"code": pairing.group(1)})
+        assert response.status_code == 302
+        return tablet
+
+    def check_in(self, voter_id: str) -> Any:
+        return post(self.desk, f"/desk/{self.id}/checkin", f"/desk/{self.id}", {"voter_id": voter_id})
+
+    def slip(self, voter_id: str) -> str:
+        response = self.check_in(voter_id)
+        match = CODE_RE.search(response.get_data(as_text=True))
+        assert match, response.get_data(as_text=True)
+        return match.group(1)
+
+    def chair_action(self, action: str, data: dict[str, Any] | None = None) -> Any:
+        return post(self.chair, f"{self.page}/{action}", self.page, data)
+
+    def scalar(self, query: Any) -> Any:
+        from shared.db import session_factory
+
+        with session_factory(self.app.extensions["kiosk_engine"])() as s:
+            return s.scalar(query)
+
+
+def marks_form(marks: list[int]) -> dict[str, str]:
+    return {f"p{i}": str(m) for i, m in enumerate(marks, start=1)}
+
+
+def vote(tablet: FlaskClient, code: str, marks: list[int]) -> Any:
+    start = post(tablet, "/booth/start", "/booth/", {"code": code})
+    assert start.status_code == 302, start.get_data(as_text=True)
+    review = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
+    assert review.status_code == 200
+    return post(tablet, "/booth/cast", "/booth/ballot", marks_form(marks))
+
+
+CAST_ID_RE = re.compile(r'name="cast_id" value="([0-9a-f]{32})"')
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def first_match(pattern: re.Pattern[str], html: str) -> str:
+    match = pattern.search(html)
+    assert match, pattern.pattern
+    return match.group(1)
+
+
+def open_booth(app: Flask, voters: int = 4) -> tuple[Meeting, FlaskClient, list[str]]:
+    meeting = Meeting(app, election_spec(persons=3, voters=voters))
+    meeting.ceremony()
+    tablet = meeting.booth()
+    codes = [meeting.slip(f"V{i:03d}") for i in range(1, voters + 1)]
+    assert meeting.chair_action("open").status_code == 302
+    return meeting, tablet, codes
+
+
+def review(tablet: FlaskClient, code: str, marks: list[int]) -> dict[str, str]:
+    """Start with the slip and reach the review page; the cast form's fields, as a browser posts them."""
+    assert post(tablet, "/booth/start", "/booth/", {"code": code}).status_code == 302
+    page = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    form = html[html.index('id="cast-form"'):]
+    return {"csrf_token": first_match(CSRF_RE, form), "cast_id": first_match(CAST_ID_RE, form),
+            **marks_form(marks)}
+
+
+def retry_form(html: str) -> dict[str, str]:
+    form = html[html.index('id="retry-form"'):html.index("</form>", html.index('id="retry-form"'))]
+    return dict(HIDDEN_RE.findall(form))

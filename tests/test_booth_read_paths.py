@@ -33,8 +33,7 @@ from shared.db import (
 from shared.models import Ballot, Person, Token, User
 from tests.factories import election_spec, new_factory, run_election
 from tests.http_booth import Booth, Kiosk, prepare_kiosk
-from tests.kiosk_client import make_app, post
-from tests.test_kiosk_web import Meeting, marks_form
+from tests.kiosk_client import Meeting, make_app, marks_form, post
 
 
 def _add_user(session: Session, name: str) -> None:

@@ -29,24 +29,25 @@ from shared.db import make_engine, session_factory, transaction
 from shared.db_faults import BUSY, classify
 from shared.errors import CastAlreadyRecorded, ElectionNotOpen, TokenAlreadySpent
 from shared.models import AuditEvent, Ballot, Token
-from tests.factories import Rehearsal, election_spec, export, run_election
+from tests.factories import Rehearsal, export, run_election
 from tests.http_booth import Booth, Kiosk, prepare_kiosk, receipt
-from tests.kiosk_client import make_app, post
-from tests.test_kiosk_web import Meeting, marks_form
+from tests.kiosk_client import (
+    CAST_ID_RE,
+    Meeting,
+    first_match,
+    make_app,
+    marks_form,
+    open_booth,
+    post,
+    retry_form,
+    review,
+)
 
 RECORDED_AGAIN = "Lá phiếu của đồng chí đã được ghi nhận"
 ALREADY_USED = "Phiếu này đã được sử dụng"
 STALE_PAGE = "Trang này thuộc một phiên bỏ phiếu trước"
-CAST_ID_RE = re.compile(r'name="cast_id" value="([0-9a-f]{32})"')
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')
-HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-
-
-def _found(pattern: re.Pattern[str], html: str) -> str:
-    match = pattern.search(html)
-    assert match, pattern.pattern
-    return match.group(1)
 
 
 # --- domain ------------------------------------------------------------------------------
@@ -184,25 +185,6 @@ def test_a_lock_wait_is_bounded_classified_busy_and_the_same_cast_then_succeeds(
 
 # --- booth, Flask test client ----------------------------------------------------------------
 
-def open_booth(app: Flask, voters: int = 4) -> tuple[Meeting, FlaskClient, list[str]]:
-    meeting = Meeting(app, election_spec(persons=3, voters=voters))
-    meeting.ceremony()
-    tablet = meeting.booth()
-    codes = [meeting.slip(f"V{i:03d}") for i in range(1, voters + 1)]
-    assert meeting.chair_action("open").status_code == 302
-    return meeting, tablet, codes
-
-
-def review(tablet: FlaskClient, code: str, marks: list[int]) -> dict[str, str]:
-    """Start with the slip and reach the review page; the cast form's fields, as a browser posts them."""
-    assert post(tablet, "/booth/start", "/booth/", {"code": code}).status_code == 302
-    page = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    form = html[html.index('id="cast-form"'):]
-    return {"csrf_token": _found(CSRF_RE, form), "cast_id": _found(CAST_ID_RE, form),
-            **marks_form(marks)}
-
 
 def session_cookie(tablet: FlaskClient) -> str:
     cookie = tablet.get_cookie("kiosk_session")
@@ -231,7 +213,7 @@ def test_review_gives_one_cast_id_per_voter_session_and_a_new_one_for_the_next_s
     back = post(tablet, "/booth/back", "/booth/ballot", marks_form([0, 1, 2]))
     assert back.status_code == 200
     again = post(tablet, "/booth/review", "/booth/ballot", marks_form([2, 1, 0]))
-    assert _found(CAST_ID_RE, again.get_data(as_text=True)) == first
+    assert first_match(CAST_ID_RE, again.get_data(as_text=True)) == first
     post(tablet, "/booth/cancel", "/booth/ballot")
     assert review(tablet, codes[0], [0, 1, 2])["cast_id"] != first
 
@@ -288,11 +270,6 @@ def test_a_stale_review_page_of_the_previous_voter_cannot_cast_on_the_next_slip(
     assert spent_and_ballots(meeting) == (1, 1)
 
 
-def _retry_form(html: str) -> dict[str, str]:
-    form = html[html.index('id="retry-form"'):html.index("</form>", html.index('id="retry-form"'))]
-    return dict(HIDDEN_RE.findall(form))
-
-
 def test_a_busy_database_answers_503_with_retry_after_and_a_retry_form_that_casts_once(
         app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     meeting, tablet, codes = open_booth(app)
@@ -309,7 +286,7 @@ def test_a_busy_database_answers_503_with_retry_after_and_a_retry_form_that_cast
     html = busy.get_data(as_text=True)
     assert busy.status_code == 503 and int(busy.headers["Retry-After"]) > 0
     assert "Hệ thống đang bận" in html and "vẫn còn giá trị" in html
-    retry = _retry_form(html)
+    retry = retry_form(html)
     assert retry["cast_id"] == form["cast_id"]
     assert {k: retry[k] for k in ("p1", "p2", "p3")} == {"p1": "1", "p2": "1", "p3": "2"}
     assert 'action="/booth/cast"' in html and codes[0] not in html
@@ -339,14 +316,14 @@ def test_the_busy_page_offers_a_bounded_number_of_automatic_retries(app: Flask, 
             html = tablet.post("/booth/cast", data=data).get_data(as_text=True)
             with tablet.session_transaction() as voter:
                 idle_clock.append(voter.get("booth_at") != marked)
-            attempts.append(int(_found(re.compile(r'data-retry-attempt="(\d+)"'), html)))
+            attempts.append(int(first_match(re.compile(r'data-retry-attempt="(\d+)"'), html)))
             # The page resets when left alone and can be cancelled, like the ballot.
             assert 'id="idle"' in html and 'id="idle-reset"' in html
-            data = _retry_form(html)
+            data = retry_form(html)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    maximum = int(_found(re.compile(r'data-retry-max="(\d+)"'), html))
+    maximum = int(first_match(re.compile(r'data-retry-max="(\d+)"'), html))
     assert attempts == [1, 2, 3, 4, 5, maximum + 1, maximum + 1]  # kiosk.js stops past the max
     # Waiting on automatic retries is not idling; once they stop, the idle limit runs again.
     assert idle_clock == [True] * maximum + [False, False]
@@ -433,7 +410,7 @@ def test_a_lost_database_connection_at_cast_says_the_outcome_is_unknown_and_a_bu
     html = unknown.get_data(as_text=True)
     assert unknown.status_code == 503 and "Chưa biết chắc lá phiếu đã được ghi hay chưa" in html
     assert "Phiếu của đồng chí chưa được ghi" not in html  # not claimed: it may be written
-    assert _retry_form(html)["cast_id"] == form["cast_id"]
+    assert retry_form(html)["cast_id"] == form["cast_id"]
     # An SQLite error that is not a fault of the disk or the lock is a bug, not "busy".
     fail_with(sqlite3.OperationalError("no such column: x"))
     assert tablet.post("/booth/cast", data=form).status_code == 500

@@ -21,8 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.kiosk_client import make_app
-from tests.test_cast_retry import RECEIPT_RE, _retry_form, open_booth, review
+from tests.kiosk_client import RECEIPT_RE, make_app, open_booth, retry_form, review
 
 STORAGE_MESSAGE = "ổ đĩa đầy hoặc chỉ cho đọc"
 SLIP_STILL_VALID = "Phiếu của đồng chí chưa được ghi và vẫn còn giá trị."
@@ -86,7 +85,7 @@ def _assert_storage_fault_page(answer: TestResponse, html: str, code: str) -> di
     assert int(answer.headers["Retry-After"]) > 0
     assert STORAGE_MESSAGE in html and SLIP_STILL_VALID in html
     assert code not in html
-    return _retry_form(html)
+    return retry_form(html)
 
 
 def _cast_after_fix(tablet: FlaskClient, retry: dict[str, str]) -> None:

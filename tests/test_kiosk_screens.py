@@ -16,10 +16,7 @@ from kiosk.config import ConfigError, ensure_home, load_config
 from shared import booths
 from shared.models import Booth, Token, Voter
 from tests.factories import election_spec
-from tests.kiosk_client import CSRF_RE, client, make_app, post
-from tests.test_kiosk_web import Meeting, marks_form, vote
-
-SLIP_CODE_RE = re.compile(r'class="code slip-code" id="slip-code(?:-\d+)?">([^<]+)<')
+from tests.kiosk_client import CSRF_RE, SLIP_CODE_RE, Meeting, client, make_app, marks_form, post, vote
 
 
 @pytest.fixture()

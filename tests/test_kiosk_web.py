@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import random
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,72 +19,20 @@ from shared.models import AuditEvent, Ballot, Election, Token, Voter
 from shared.shares import parse_code
 from shared.tally import tally_box
 from tests.factories import COUNTER_SIGNING_KEY, election_spec
-from tests.kiosk_client import CHAIR, CODE_RE, DESK, client, form_from_spec, login, make_app, post, web_ceremony
-
-PAIR_RE = re.compile(r'class="code huge">([^<]+)<')
-RECEIPT_RE = re.compile(r'id="receipt">([^<]+)<')
-
-
-class Meeting:
-    """One election driven through the web screens."""
-
-    def __init__(self, app: Flask, spec: dict[str, Any]) -> None:
-        self.app = app
-        self.spec = spec
-        self.chair = client(app)
-        login(self.chair, CHAIR)
-        response = post(self.chair, "/chair/new", "/chair/new", form_from_spec(spec))
-        assert response.status_code == 302, response.get_data(as_text=True)
-        self.id = response.headers["Location"].rstrip("/").split("/")[-1]
-        self.page = f"/chair/{self.id}"
-        self.desk = client(app)
-        login(self.desk, DESK)
-        self.shares: list[str] = []
-
-    def ceremony(self) -> list[str]:
-        response, cards = web_ceremony(self.chair, self.page)
-        assert response.status_code == 302, response.get_data(as_text=True)
-        self.shares = [card.code for card in cards]
-        return self.shares
-
-    def booth(self) -> FlaskClient:
-        html = post(self.chair, f"{self.page}/booths", self.page, {"label": "Máy 1"}).get_data(as_text=True)
-        tablet = client(self.app)
-        pairing = PAIR_RE.search(html)
-        assert pairing, html
-        response = post(tablet, "/booth/pair", "/booth/pair", {"code": pairing.group(1)})
-        assert response.status_code == 302
-        return tablet
-
-    def check_in(self, voter_id: str) -> Any:
-        return post(self.desk, f"/desk/{self.id}/checkin", f"/desk/{self.id}", {"voter_id": voter_id})
-
-    def slip(self, voter_id: str) -> str:
-        response = self.check_in(voter_id)
-        match = CODE_RE.search(response.get_data(as_text=True))
-        assert match, response.get_data(as_text=True)
-        return match.group(1)
-
-    def chair_action(self, action: str, data: dict[str, Any] | None = None) -> Any:
-        return post(self.chair, f"{self.page}/{action}", self.page, data)
-
-    def scalar(self, query: Any) -> Any:
-        from shared.db import session_factory
-
-        with session_factory(self.app.extensions["kiosk_engine"])() as s:
-            return s.scalar(query)
-
-
-def marks_form(marks: list[int]) -> dict[str, str]:
-    return {f"p{i}": str(m) for i, m in enumerate(marks, start=1)}
-
-
-def vote(tablet: FlaskClient, code: str, marks: list[int]) -> Any:
-    start = post(tablet, "/booth/start", "/booth/", {"code": code})
-    assert start.status_code == 302, start.get_data(as_text=True)
-    review = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
-    assert review.status_code == 200
-    return post(tablet, "/booth/cast", "/booth/ballot", marks_form(marks))
+from tests.kiosk_client import (
+    CHAIR,
+    DESK,
+    RECEIPT_RE,
+    Meeting,
+    client,
+    form_from_spec,
+    login,
+    make_app,
+    marks_form,
+    post,
+    vote,
+    web_ceremony,
+)
 
 
 @pytest.fixture()

@@ -13,39 +13,19 @@ import re
 from pathlib import Path
 
 import pytest
-import qrcode
 from flask import Flask
-from PIL import Image, ImageFilter
-from qrcode.image.pil import PilImage
+from PIL import Image
 from sqlalchemy import func, select
 
 from kiosk.qr import decode_qr_image
 from shared import voting
 from shared.models import Ballot, Token
 from tests.factories import election_spec
-from tests.kiosk_client import CSRF_RE, make_app
-from tests.test_kiosk_web import Meeting
+from tests.kiosk_client import CSRF_RE, Meeting, make_app
+from tests.qr_images import encoded, slip_image
 
 SIZES = (2, 3, 5, 8, 12)  # pixels per QR module
 ROTATIONS = (0, 9, 30, 45, 90, 135, 180, 270)
-
-
-def slip_image(code: str, box_size: int, rotation: float, background: int = 110) -> Image.Image:
-    """A slip's QR as the camera sees it: turned, on a darker table, a little blurred."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=box_size, border=4,
-                       image_factory=PilImage)
-    qr.add_data(code)
-    qr.make(fit=True)
-    image = qr.make_image().get_image().convert("L").rotate(rotation, expand=True, fillcolor=255)
-    frame = Image.new("L", (image.width + 120, image.height + 80), background)
-    frame.paste(image, (60, 40))
-    return frame.filter(ImageFilter.GaussianBlur(0.6)).convert("RGB")
-
-
-def encoded(image: Image.Image, fmt: str = "JPEG") -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, quality=85) if fmt == "JPEG" else image.save(buffer, fmt)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("box_size", SIZES)

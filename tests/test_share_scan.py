@@ -19,8 +19,8 @@ from counter.presenting import NO_CODE
 from shared.qrscan import decode_qr_image
 from tests.counter_support import Browser, counter_home, share_forms
 from tests.documents_support import KnownBox, known_box
+from tests.qr_images import encoded, slip_image
 from tests.test_documents_web import import_box, make_app, results_of
-from tests.test_qr_scan import encoded, slip_image
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -44,8 +44,19 @@ from shared.glossary import LEVELS
 from shared.models import Ballot, Token, Voter
 from tests.counter_support import counter_home
 from tests.factories import election_spec
-from tests.kiosk_client import CHAIR, DESK, client, csrf, form_from_spec, login, make_app, post
-from tests.test_kiosk_web import RECEIPT_RE, Meeting, vote
+from tests.kiosk_client import (
+    CHAIR,
+    DESK,
+    RECEIPT_RE,
+    Meeting,
+    client,
+    csrf,
+    form_from_spec,
+    login,
+    make_app,
+    post,
+    vote,
+)
 
 VOTERS = 1_024
 PERSONS = 20

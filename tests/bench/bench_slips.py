@@ -33,9 +33,7 @@ from shared import election as elections
 from shared import voting
 from shared.db import session_factory, transaction
 from tests.factories import election_spec
-from tests.kiosk_client import csrf, make_app
-from tests.test_kiosk_screens import SLIP_CODE_RE
-from tests.test_kiosk_web import Meeting
+from tests.kiosk_client import SLIP_CODE_RE, Meeting, csrf, make_app
 
 SHEET = 500
 
