@@ -9,21 +9,9 @@ from werkzeug.exceptions import HTTPException
 from counter import audit, board, downloads, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
+from shared.web_policy import SECURITY_HEADERS
 
 SESSION_COOKIE_NAME = "counter_session"
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    # Pages carry results marked Mật and share forms: never keep them in any cache.
-    "Cache-Control": "no-store",
-}
 ERROR_MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
     404: "Không tìm thấy trang hoặc hòm phiếu này.",
@@ -34,7 +22,7 @@ ERROR_MESSAGES = {
 
 
 def add_security_headers(response: Response) -> Response:
-    """DESIGN.md section 5: strict CSP and friends on every response, errors included."""
+    """The shared strict headers (shared/web_policy.py) on every response, errors included."""
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
     return response

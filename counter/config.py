@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared import crypto
+from shared.web_policy import MIN_SECRET_LENGTH, weak_secret
 
 HOME_ENV = "COUNTER_HOME"
 COUNT_WAIT_ENV = "COUNTER_COUNT_WAIT"  # set by `counter serve --count-wait`
@@ -26,9 +27,6 @@ SIGNING_KEY_FILE = "signing_key"
 BOXES_DIR = "boxes"
 RESULTS_DIR = "results"
 # Secrets that tutorials and sample configs ship with; a counter must never run on one.
-DEFAULT_SECRETS = frozenset({"", "dev", "development", "secret", "changeme", "change-me",
-                             "change_me", "default", "test", "testing", "counter"})
-MIN_SECRET_LENGTH = 32
 # A large election's box (audit chain of thousands of events) stays well under this.
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 # A count still running after this long is watched on its progress page instead.
@@ -97,7 +95,7 @@ def _read_secret(path: Path) -> str:
 
 def check_secret(secret_key: str) -> None:
     """Refuse a missing, default or short session secret (STYLE.md: no default secrets)."""
-    if secret_key.lower() in DEFAULT_SECRETS or len(secret_key) < MIN_SECRET_LENGTH:
+    if weak_secret(secret_key):
         raise ConfigError("Khóa bí mật của ứng dụng kiểm phiếu bị thiếu, quá ngắn hoặc là giá trị "
                           f"mặc định; cần ít nhất {MIN_SECRET_LENGTH} ký tự ngẫu nhiên.")
 

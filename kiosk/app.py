@@ -15,25 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from kiosk.config import KioskConfig
+from shared import web_policy
 from shared.db import init_schema, make_engine, session_factory
 from shared.db_faults import BUSY, UNAVAILABLE, DatabaseFault, classify
 from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
 
-# DESIGN.md section 5: strict CSP, no inline script or style, no third-party assets.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    # same-origin, not no-referrer: over HTTPS Flask-WTF checks that a form post's Referer is
-    # this site, and no-referrer would make browsers omit it (every post refused). Our URLs
-    # never carry a token or a choice, and nothing is sent to another origin.
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
-# Issue 16: a browser that has reached the kiosk over HTTPS never falls back to plain HTTP
+# The shared strict headers (shared/web_policy.py), but Referrer-Policy same-origin, not
+# no-referrer: over HTTPS Flask-WTF checks that a form post's Referer is this site, and
+# no-referrer would make browsers omit it (every post refused). Our URLs never carry a token
+# or a choice, and nothing is sent to another origin.
+SECURITY_HEADERS = {**web_policy.SECURITY_HEADERS, "Referrer-Policy": "same-origin"}
+# A browser that has reached the kiosk over HTTPS never falls back to plain HTTP
 # for it (nor lets the user click through a certificate warning) for a year. Sent on HTTPS
 # answers only, as RFC 6797 says; no includeSubDomains: the LAN name has none of ours.
 HSTS = "max-age=31536000"
@@ -151,8 +143,6 @@ def create_app(config: KioskConfig) -> Flask:
         response.headers.update(SECURITY_HEADERS)
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = HSTS
-        # Pages may show slips, shares or choices: never keep them in a browser cache.
-        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.context_processor

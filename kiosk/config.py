@@ -16,6 +16,7 @@ from typing import Any
 
 from shared import crypto, holder_keys
 from shared.db import BUSY_TIMEOUT_MS
+from shared.web_policy import weak_secret
 
 DEFAULT_HOME = "./instance"
 SECRET_FILE = "secret_key"
@@ -84,7 +85,7 @@ def _read_secret(path: Path) -> str:
     if path.stat().st_mode & 0o077:
         raise ConfigError(f"Tệp bí mật {path} phải chỉ chủ sở hữu đọc được (chmod 600).")
     value = path.read_text(encoding="utf-8").strip()
-    if len(value) < 32 or value in {"changeme", "dev", "secret"}:
+    if weak_secret(value):
         raise ConfigError(f"Tệp bí mật {path} rỗng hoặc là giá trị mặc định.")
     return value
 

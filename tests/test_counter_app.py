@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from counter.app import CONTENT_SECURITY_POLICY, SECURITY_HEADERS, create_app
+from counter.app import SECURITY_HEADERS, create_app
 from counter.board import grouped_hex
 from counter.config import ConfigError, CounterConfig, ensure_home, load_config
 from counter.report import render_report
@@ -20,6 +20,7 @@ from shared.canonical import digest
 from shared.glossary import BAND_LABELS
 from shared.rules import percentage, person_result
 from shared.tally import Results, check_results_signature, signed_results
+from shared.web_policy import CONTENT_SECURITY_POLICY
 from tests.counter_support import (
     CASTING,
     PERSONS,

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from counter.app import CONTENT_SECURITY_POLICY
 from counter.cli import main
 from counter.config import CounterConfig, load_config
 from counter.paper_store import PaperStore
 from shared import crypto
 from shared.paper import Batch, page_code, serial_label
 from shared.tally import check_results_signature
+from shared.web_policy import CONTENT_SECURITY_POLICY
 from tests.counter_support import Browser
 from tests.paper_support import (
     HEAD,
