@@ -20,15 +20,15 @@ from counter.store import Store
 from shared.ballot_list import (
     FingerprintInvalid,
     find_fingerprint,
-    grouped,
     normalise_fingerprint,
     published_fingerprints,
+    receipt,
+    spaced,
 )
 from shared.box import BoxVerification
 from shared.canonical import digest
 from shared.errors import BoxInvalid
 from shared.recount import check_results
-from shared.voting import receipt
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -77,8 +77,8 @@ def _context(election_id: str, box: dict[str, Any]) -> dict[str, Any]:
     manifest = _dict(box.get("manifest"))
     return {"election_id": election_id, "manifest": manifest, "checks": list(verification.checks),
             "all_ok": verification.verified is not None,
-            "manifest_hash": " ".join(grouped(digest(manifest))),
-            "kiosk_key": " ".join(grouped(str(manifest.get("kiosk_public_key", ""))))}
+            "manifest_hash": spaced(digest(manifest)),
+            "kiosk_key": spaced(str(manifest.get("kiosk_public_key", "")))}
 
 
 def results_check(box: dict[str, Any], box_ok: bool, document: Any) -> ResultsCheck:
@@ -132,7 +132,7 @@ def ballot_list(election_id: str) -> str:
     """
     box = _box_or_404(election_id)
     fingerprints = published_fingerprints(box)
-    listed = [Listed(i, fp, receipt(fp), " ".join(grouped(fp[16:])))
+    listed = [Listed(i, fp, receipt(fp), spaced(fp[16:]))
               for i, fp in enumerate(fingerprints, start=1)]
     typed = request.form.get("receipt", "").strip()[:200] if request.method == "POST" else ""
     found: list[Listed] = []

@@ -19,8 +19,7 @@ import dataclasses
 import json
 from typing import Any
 
-from shared import voting
-from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint
+from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint, receipt
 from shared.box import Check
 from shared.recount import check_results
 
@@ -54,7 +53,7 @@ def add_verify_options(verify: argparse.ArgumentParser) -> None:
 
 def fingerprint_check(box: dict[str, Any], typed: str) -> Check:
     """Is a ballot with this receipt or fingerprint in the box?"""
-    title = f"Phiếu có mã biên nhận {voting.receipt(typed)} nằm trong hòm phiếu"
+    title = f"Phiếu có mã biên nhận {receipt(typed)} nằm trong hòm phiếu"
     found = find_fingerprint(box, typed)
     if not found:
         return Check("fingerprint", title, False,

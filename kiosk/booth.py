@@ -35,7 +35,7 @@ from kiosk import booth_retry, i18n
 from kiosk.app import db
 from kiosk.i18n import error_text
 from kiosk.qr import decode_qr_image
-from shared import booths, codes, voting
+from shared import ballot_list, booths, codes, voting
 from shared import election as elections
 from shared.db import begin_read_only
 from shared.election import BallotView
@@ -384,7 +384,7 @@ def cast() -> Any:
         return redirect(url_for("booth.start"))
     # The done page still speaks the voter's language; the cookie is cleared for the next one.
     _end_voter_session(recorded=True)
-    return render_template("booth/done.html", e=e, receipt=voting.receipt(fingerprint),
+    return render_template("booth/done.html", e=e, receipt=ballot_list.receipt(fingerprint),
                            fingerprint=fingerprint, seconds=DONE_SECONDS)
 
 

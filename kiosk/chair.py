@@ -22,7 +22,7 @@ from shared.box import export_box
 from shared.errors import DomainError
 from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS
 from shared.models import Election
-from shared.rules import quorum_met
+from shared.rules import quorum_met, quorum_needed
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -42,7 +42,7 @@ def live_counts(election: Election) -> dict[str, Any]:
         "convened": election.convened,
         "checked_in": present,
         "quorum": quorum_met(present, election.convened),
-        "quorum_needed": -(-2 * election.convened // 3),
+        "quorum_needed": quorum_needed(election.convened),
         "slips_issued": tokens["issued"] + tokens["spent"] + tokens["voided"],
         "slips_voided": tokens["voided"],
         "ballots_cast": elections.ballot_count(session, election.id),

@@ -21,6 +21,7 @@ from shared import election as elections
 from shared import voting
 from shared.errors import AlreadyHasSlip, DomainError, InvalidInput
 from shared.models import Election, Voter
+from shared.rules import quorum_needed
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 SEARCH_LIMIT = 30
@@ -90,7 +91,7 @@ def queue(election_id: str) -> Any:
                            waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
                            twice=twice, voided=tokens["voided"],
                            replaced=[(names[vid], n) for vid, n in sorted(replaced.items()) if vid in names],
-                           quorum_needed=-(-2 * e.convened // 3))
+                           quorum_needed=quorum_needed(e.convened))
 
 
 def _slips_page(e: Election, issued: list[tuple[Voter, str]]) -> Any:

@@ -1,7 +1,7 @@
 """The published ballot list: every fingerprint in a box, and the voter's receipt look-up.
 
 The booth shows the first 16 hex digits of the ballot's fingerprint, in groups of four
-(shared.voting.receipt). A voter, or anyone they show it to, checks that those digits
+(`receipt` below). A voter, or anyone they show it to, checks that those digits
 begin one of the box's fingerprints (docs/ballot-box-format.md, "Ballot fingerprint").
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
+
+from shared import codes
 
 RECEIPT_DIGITS = 16
 FINGERPRINT_DIGITS = 64
@@ -49,6 +51,11 @@ def find_fingerprint(box: dict[str, Any], typed: str) -> list[str]:
     return [fp for fp in published_fingerprints(box) if fp.lower().startswith(prefix)]
 
 
-def grouped(fingerprint: str) -> list[str]:
-    """A fingerprint in groups of four, to print and read aloud."""
-    return [fingerprint[i:i + 4] for i in range(0, len(fingerprint), 4)]
+def receipt(fingerprint: str) -> str:
+    """What the booth shows and the voter keeps: the first 16 hex digits, in dashed groups of 4."""
+    return codes.grouped(fingerprint[:RECEIPT_DIGITS].upper(), 4)
+
+
+def spaced(digits: str) -> str:
+    """Long hex (a fingerprint, a hash, a key) in space-separated groups of four, to read aloud."""
+    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))

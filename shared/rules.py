@@ -48,6 +48,11 @@ def quorum_met(present: int, convened: int) -> bool:
     return convened > 0 and present * 3 >= convened * 2
 
 
+def quorum_needed(convened: int) -> int:
+    """The fewest present that meet quorum_met: two thirds of those convened, rounded up."""
+    return -(-2 * convened // 3)
+
+
 @dataclass(frozen=True)
 class PersonResult:
     """One row of the Phụ lục 4 table."""

@@ -364,7 +364,3 @@ def _rows_changed(session: Session, statement: Update) -> int:
     result = cast(CursorResult[Any], session.execute(statement))
     return int(result.rowcount)
 
-
-def receipt(fingerprint: str) -> str:
-    """The short form of a fingerprint the booth shows: first 16 hex digits in groups of 4."""
-    return codes.grouped(fingerprint[:16].upper(), 4)

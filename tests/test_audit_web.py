@@ -12,7 +12,7 @@ from counter.app import SECURITY_HEADERS
 from counter.config import CounterConfig
 from counter.counting import count_box
 from counter.store import Store
-from shared import codes, crypto, voting
+from shared import ballot_list, codes, crypto, voting
 from shared.box import load_box, verify_box
 from shared.canonical import canonical_bytes
 from tests.counter_support import VOTERS, Browser, Built, flip_ballot_byte
@@ -126,7 +126,7 @@ def test_ballot_list_shows_every_fingerprint_sorted_with_its_receipt(
     text = page(browser, f"/audit/{election_id}/ballots")
     fingerprints = sorted(b["fingerprint"] for b in json.loads(election.box)["ballots"])
     shown = re.findall(r'<td class="mono receipt">([0-9A-F-]+)</td>', text)
-    assert shown == [voting.receipt(fp) for fp in fingerprints]
+    assert shown == [ballot_list.receipt(fp) for fp in fingerprints]
     rests = re.findall(r'<td class="mono rest">([0-9a-f ]+)</td>', text)
     assert [r.replace(" ", "") for r in rests] == [fp[16:] for fp in fingerprints]
     assert f"Danh sách {len(fingerprints)} phiếu đã niêm phong" in text
@@ -136,7 +136,7 @@ def test_receipt_search_finds_the_ballot_whatever_the_typing(browser: Browser, c
                                                             election: Built) -> None:
     election_id = imported(config, election.box)
     fingerprints = sorted(b["fingerprint"] for b in json.loads(election.box)["ballots"])
-    receipt = voting.receipt(fingerprints[6])
+    receipt = ballot_list.receipt(fingerprints[6])
     for typed in (receipt, receipt.lower().replace("-", ""), " " + receipt.replace("-", " ") + " ",
                   fingerprints[6].upper()):
         text = search(browser, election_id, typed)
@@ -147,7 +147,7 @@ def test_receipt_search_finds_the_ballot_whatever_the_typing(browser: Browser, c
 def test_receipt_search_says_loudly_when_the_ballot_is_not_there(
         browser: Browser, config: CounterConfig, election: Built, foreign: Built) -> None:
     election_id = imported(config, election.box)
-    stranger = voting.receipt(json.loads(foreign.box)["ballots"][0]["fingerprint"])
+    stranger = ballot_list.receipt(json.loads(foreign.box)["ballots"][0]["fingerprint"])
     text = search(browser, election_id, stranger)
     assert f"KHÔNG có phiếu nào mang mã biên nhận {stranger} trong hòm phiếu" in visible(text)
     assert 'class="found"' not in text
@@ -159,7 +159,7 @@ def test_receipt_search_is_posted_not_put_in_the_address(browser: Browser, confi
                                                          election: Built) -> None:
     # A receipt in a URL would reach the access log and the history, next to a time.
     election_id = imported(config, election.box)
-    receipt = voting.receipt(json.loads(election.box)["ballots"][0]["fingerprint"])
+    receipt = ballot_list.receipt(json.loads(election.box)["ballots"][0]["fingerprint"])
     text = page(browser, f"/audit/{election_id}/ballots?receipt={receipt}")
     assert "Có: phiếu" not in text and f'value="{receipt}"' not in text
     assert '<form method="post"' in text

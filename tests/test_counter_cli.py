@@ -17,7 +17,7 @@ import pytest
 
 from counter.app import SECURITY_HEADERS
 from counter.cli import main
-from shared import crypto, rules, tally, voting
+from shared import ballot_list, crypto, rules, tally
 from shared.box import verify_box
 from shared.canonical import canonical_bytes
 from shared.rules import percentage
@@ -131,13 +131,13 @@ def test_verify_names_the_check_when_one_byte_of_the_file_is_flipped(
 # --- verify --fingerprint ------------------------------------------------------------------
 
 def receipts_of(election: Built) -> list[str]:
-    return [voting.receipt(b["fingerprint"]) for b in json.loads(election.box)["ballots"]]
+    return [ballot_list.receipt(b["fingerprint"]) for b in json.loads(election.box)["ballots"]]
 
 
 def test_fingerprint_finds_the_receipt_the_booth_showed_in_any_form(
         tmp_path: Path, box_file: Path, election: Built, capsys: pytest.CaptureFixture[str]) -> None:
     fingerprint = json.loads(election.box)["ballots"][3]["fingerprint"]
-    shown = voting.receipt(fingerprint)  # "5F6A-CEC2-7C88-E019", as the booth shows it
+    shown = ballot_list.receipt(fingerprint)  # "5F6A-CEC2-7C88-E019", as the booth shows it
     for typed in (shown, shown.replace("-", "").lower(), shown.replace("-", " "), fingerprint.upper()):
         assert run(tmp_path, "verify", str(box_file), "--fingerprint", typed) == 0, typed
         out = capsys.readouterr().out

@@ -22,6 +22,7 @@ from shared.rules import (
     low_confidence_band,
     percentage,
     quorum_met,
+    quorum_needed,
 )
 
 PERSON = {"name": "Nguyễn Văn Sơn", "position": "Chủ tịch HĐND", "unit": "HĐND tỉnh Vĩnh Phúc"}
@@ -179,3 +180,9 @@ def test_quorum_is_two_thirds_of_convened(present: int, convened: int, met: bool
 def test_quorum_matches_exact_fraction(present: int, convened: int) -> None:
     expected = convened > 0 and Fraction(present, convened) >= Fraction(2, 3)
     assert quorum_met(present, convened) is expected
+
+
+@given(st.integers(1, 10**6))
+def test_quorum_needed_is_the_fewest_present_that_meet_quorum(convened: int) -> None:
+    needed = quorum_needed(convened)
+    assert quorum_met(needed, convened) and not quorum_met(needed - 1, convened)

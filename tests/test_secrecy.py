@@ -40,7 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import audit, ballot_store, booths, codes, crypto, voting
+from shared import audit, ballot_list, ballot_store, booths, codes, crypto, voting
 from shared import election as elections
 from shared.box import all_passed, export_box, load_box, verified_box, verify_box
 from shared.db import transaction
@@ -448,7 +448,7 @@ def test_log_lines_hold_no_slip_code_receipt_or_choice(run: Run) -> None:
     assert any("capture started" in line for line in run.log_lines)  # the capture did work
     logs = Haystack(run.log_lines)
     assert logs.found(form for cast in run.casts for form in slip_forms(cast)) == set()
-    receipts = [voting.receipt(c.fingerprint) for c in run.casts]
+    receipts = [ballot_list.receipt(c.fingerprint) for c in run.casts]
     assert logs.found(receipts) == set()  # grouped or not, any case (Haystack folds both)
     choices = {encoding for cast in run.casts for encoding in (
         json.dumps(cast.marks), str(cast.marks), (b"CVB1" + bytes(cast.marks)).hex())}
