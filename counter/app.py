@@ -54,7 +54,7 @@ def create_app(config: CounterConfig) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=config.secret_key,
-        # STYLE.md: the kiosk and the counter never share a secret key or cookie name.
+        # The kiosk and the counter never share a secret key or cookie name.
         SESSION_COOKIE_NAME=SESSION_COOKIE_NAME,
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,

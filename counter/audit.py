@@ -183,7 +183,7 @@ class Reconciled:
 
 
 def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, Any], list[Reconciled]]:
-    """The close record's counts and the equations of DESIGN.md 5, recomputed from the box."""
+    """The close record's counts and the equations of docs/security.md, recomputed from the box."""
     counts = _dict(_dict(_dict(box.get("close")).get("record")).get("counts"))
     kinds = [e.get("kind") for e in events if isinstance(e, dict)]
     issued, spent, voided = (kinds.count(k) for k in ("token.issued", "token.spent", "token.voided"))

@@ -94,7 +94,7 @@ def _read_secret(path: Path) -> str:
 
 
 def check_secret(secret_key: str) -> None:
-    """Refuse a missing, default or short session secret (STYLE.md: no default secrets)."""
+    """Refuse a missing, default or short session secret (shared/web_policy.py: no default secrets)."""
     if weak_secret(secret_key):
         raise ConfigError("Khóa bí mật của ứng dụng kiểm phiếu bị thiếu, quá ngắn hoặc là giá trị "
                           f"mặc định; cần ít nhất {MIN_SECRET_LENGTH} ký tự ngẫu nhiên.")

@@ -1,4 +1,4 @@
-"""A count runs in a background thread while its page shows real progress (issue 4).
+"""A count runs in a background thread while its page shows real progress (a large box takes minutes).
 
 Checking every ballot's row proofs in a large box takes minutes: longer than a request
 should last, and the board wants to see it move. So the k-th share starts a thread that

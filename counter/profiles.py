@@ -1,7 +1,7 @@
 """Report wording per rule profile: qd96 (party and administrative posts) and nq96 (posts
 elected by HĐND / Quốc hội).
 
-DESIGN.md section 2: the two profiles share the arithmetic; only the words differ. The
+docs/rules.md: the two profiles share the arithmetic; only the words differ. The
 qd96 wording is the seed's Phụ lục 4 form verbatim; nq96 says "kỳ họp" and "đại biểu"
 where the form says "hội nghị" and "đồng chí", since those votes are held at a session
 of the elected body. Band wording itself lives in shared.glossary.BAND_LABELS.

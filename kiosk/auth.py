@@ -1,6 +1,6 @@
 """Staff login: scrypt passwords, throttling, sessions kept server-side, idle and absolute limits.
 
-Throttling and sessions (issue 16, shared/staff_auth.py): failed logins are counted per
+Throttling and sessions (shared/staff_auth.py): failed logins are counted per
 client address and per typed name (per device cookie for a browser that has logged in
 under that name before), never per account, so nobody on the LAN can lock the chair out
 of the close screen; a throttled login is told so and for how long, and is never told that
@@ -58,7 +58,7 @@ MAX_CLOSE_FAILURES = 5
 # name are counted on their own, so guesses from elsewhere never delay its login.
 DEVICE_COOKIE = "kiosk_staff_device"
 DEVICE_COOKIE_SECONDS = 30 * 24 * 3600
-# Issue 6: a staff session ends after 30 idle minutes (PERMANENT_SESSION_LIFETIME) and, in
+# A staff session ends after 30 idle minutes (PERMANENT_SESSION_LIFETIME) and, in
 # any case, 12 hours after the login, however busy it stayed.
 ABSOLUTE_SESSION_SECONDS = 12 * 3600
 
@@ -138,7 +138,7 @@ def check_password(user: User, password: str) -> bool:
     """Re-check the logged-in user's password (the close screen).
 
     Never throttled by failed logins: the user has a live session, and nobody else's
-    guesses may stop the chair from closing (issue 16). A wrong password is counted in this
+    guesses may stop the chair from closing. A wrong password is counted in this
     session; the fifth ends the session (a stolen cookie cannot guess here without limit).
     """
     if crypto.verify_password(password, user.password_hash):

@@ -86,7 +86,7 @@ def _end_voter_session(recorded: bool = False) -> None:
     """The voter is done (cast, cancel, idle): forget the slip and the voter's settings.
 
     The session's cast id is kept as the booth's *last cast* for LAST_CAST_SECONDS, until
-    the next voter's slip opens a session (issue 16): if the answer to a cast was cut after
+    the next voter's slip opens a session: if the answer to a cast was cut after
     its headers (this cookie arrived, the page did not), the same form posted again, or the
     same slip scanned again, is answered "recorded" instead of "session ended" or "already
     used". `recorded`: the cast committed (this cookie only leaves after the commit). Only

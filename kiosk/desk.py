@@ -25,7 +25,7 @@ from shared.rules import quorum_needed
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 SEARCH_LIMIT = 30
-BATCH_LIMIT = 500  # one A4 sheet run of slips (issue 7)
+BATCH_LIMIT = 500  # one A4 sheet run of slips
 
 
 @bp.get("/")

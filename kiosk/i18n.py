@@ -4,7 +4,7 @@ Every string the kiosk shows goes through gettext (Flask-Babel); the msgids are 
 Vietnamese texts themselves, so the Vietnamese screens need no catalogue and English
 lives in kiosk/translations/en/LC_MESSAGES/messages.po (compiled .mo committed beside it).
 
-Domain errors come from shared/, which never imports Flask or gettext (STYLE.md), so
+Domain errors come from shared/, which never imports Flask or gettext (docs/architecture.md), so
 they are translated here, at the view layer, by message id: `error_text(err)` looks
 the Vietnamese message up in the catalogue. Messages that shared/ builds with an
 f-string ("... từ 1 đến {len(members)} ...") are found by reading shared/'s source:

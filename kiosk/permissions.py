@@ -1,6 +1,6 @@
 """The one permission table: role x election state x action, default deny.
 
-DESIGN.md section 5 asks for a role x election-state permission table, written once and
+docs/security.md asks for a role x election-state permission table, written once and
 used by every staff view. Every chair and desk view is wrapped in `permission_required`
 with exactly one action; a cell that is not listed in `RULES` is refused (403).
 Authentication (who is logged in, idle and absolute session limits) stays in

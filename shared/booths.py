@@ -89,7 +89,7 @@ def paired_booths(session: Session, election_id: str) -> list[Booth]:
 
 
 ONLINE_SECONDS = 60
-# Slip-code throttling per booth (issue 6): codes carry >= 96 bits, so guessing is already
+# Slip-code throttling per booth: codes carry >= 96 bits, so guessing is already
 # hopeless; this makes it slower still. Five wrong codes are free (typos), then each wrong
 # code makes the booth wait 2, 4, 8 ... seconds, at most 5 minutes. After 15 quiet minutes
 # the count starts again. Nothing is written when a code is right.
@@ -128,7 +128,7 @@ def booth_wait_seconds(session: Session, booth_id: str, now: float) -> int:
 def record_code_failure(session: Session, booth_id: str, now: float) -> int:
     """Count one wrong slip code at this booth, in the caller's transaction; the wait it starts.
 
-    The check and the count are one guarded UPDATE (issue 16): parallel wrong codes queue on
+    The check and the count are one guarded UPDATE: parallel wrong codes queue on
     the row (PostgreSQL) or the write lock (SQLite), and one that finds the booth already
     waiting is not counted and raises BoothWaiting: its verdict ("wrong code") is not given,
     so a burst learns about at most FREE_CODE_FAILURES + 1 codes. The caller rolls back then.

@@ -54,7 +54,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
         "version": BOX_VERSION,
         "manifest": manifest,
         "manifest_signature": crypto.sign(signing_key, canonical_bytes(manifest)).hex(),
-        # DESIGN.md section 5: ballots sorted by hash, never in cast order.
+        # docs/security.md: ballots sorted by hash, never in cast order.
         "ballots": [{"fingerprint": fp, "ballot": base64.b64encode(ct).decode()} for fp, ct in rows],
         "token_log": token_log(session, election.id),
         "audit": audit.chain_events(session, election.id),
@@ -260,7 +260,7 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     if digest(log) != record.get("token_log_digest"):
         return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc")
     state = {t["hash"]: t.get("state") for t in log}
-    # token.issued and token.spent events name no token (DESIGN.md 5: neither may pair a
+    # token.issued and token.spent events name no token (docs/security.md: neither may pair a
     # voter, or a cast's place in the chain, with a token): they are counted. token.voided
     # names the voided token, which never cast.
     kinds = Counter(e.get("kind") for e in events)

@@ -1,7 +1,7 @@
 """Election life cycle: create from a spec, key ceremony, open, pause, close.
 
-Domain functions take the session first, raise DomainError subclasses and never commit
-(STYLE.md): the caller's transaction makes each step all-or-nothing.
+Domain functions take the session first, raise DomainError subclasses and never
+commit: the caller's transaction makes each step all-or-nothing.
 """
 
 from __future__ import annotations
@@ -407,7 +407,7 @@ def replaced_slips(session: Session, election_id: str) -> tuple[int, list[dict[s
 
 
 def reconcile(counts: dict[str, int]) -> list[str]:
-    """DESIGN.md section 5 reconciliation; each mismatch named in Vietnamese."""
+    """The reconciliation of docs/security.md; each mismatch named in Vietnamese."""
     problems = []
     if counts["ballots"] != counts["tokens_spent"]:
         problems.append(f"Số phiếu trong hòm ({counts['ballots']}) khác số mã đã dùng "

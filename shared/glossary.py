@@ -1,8 +1,8 @@
-"""Vietnamese domain words, in one place (STYLE.md: keep them out of identifiers)."""
+"""Vietnamese domain words, in one place (identifiers stay English; the words the law uses live here)."""
 
 from __future__ import annotations
 
-# DESIGN.md section 2: the three levels, in this order.
+# docs/rules.md: the three levels, in this order (Phụ lục 3).
 LEVELS: tuple[str, ...] = ("high", "trust", "low")
 LEVEL_LABELS: dict[str, str] = {
     "high": "Tín nhiệm cao",
@@ -45,7 +45,7 @@ ROLE_LABELS: dict[str, str] = {
 }
 
 # Paper ballots (docs/paper-ballots.md): what an entrant may key for one row. The first
-# three are the levels; the rest make that row invalid (DESIGN.md section 2).
+# three are the levels; the rest make that row invalid (docs/rules.md).
 PAPER_MARKS: tuple[str, ...] = ("high", "trust", "low", "blank", "multiple", "crossed_out")
 PAPER_MARK_LABELS: dict[str, str] = {
     "high": "Cao",

@@ -3,7 +3,7 @@
 `counter verify BOX --results RESULTS.json` runs it after the box's own checks. On purpose
 it shares no code with the count (shared/tally.py, shared/box.py, shared/rules.py): it reads
 the raw JSON of both files and re-derives everything from docs/crypto-protocol.md 6-7 and
-DESIGN.md 2, using only the group operations of shared/elgamal.py and shared/canonical.py:
+docs/rules.md, using only the group operations of shared/elgamal.py and shared/canonical.py:
 
 1. the per-row sums (Â, Ĉ) of every ballot in the box (`results.aggregate`);
 2. each member's public share key Kᵢ = Σ_j i^j·F_j from the manifest's commitments, and
@@ -49,7 +49,7 @@ class _Refused(Exception):
 
 
 def percent(count: int, collected: int) -> str:
-    """count / N x 100, two decimals, half up, in integers (DESIGN.md 2); "0.00" if N = 0."""
+    """count / N x 100, two decimals, half up, in integers (docs/rules.md); "0.00" if N = 0."""
     if collected == 0:
         return "0.00"
     hundredths = (2 * 10000 * count + collected) // (2 * collected)
@@ -57,7 +57,7 @@ def percent(count: int, collected: int) -> str:
 
 
 def band(low: int, collected: int) -> str | None:
-    """The low-confidence band of DESIGN.md 2, in integers."""
+    """The low-confidence band of docs/rules.md, in integers."""
     if collected == 0:
         return None
     if 3 * low >= 2 * collected:

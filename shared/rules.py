@@ -1,4 +1,4 @@
-"""The counting rules of DESIGN.md section 2, in exact integer and decimal arithmetic.
+"""The counting rules of docs/rules.md, in exact integer and decimal arithmetic.
 
 QĐ 96 / NQ 96: every percentage is over ballots collected (N), two decimals, rounded
 half up; bands compare the low-confidence count L with N in integers, never floats.

@@ -1,6 +1,6 @@
 """Staff logins: throttling per client and per name, and sessions kept server-side.
 
-Throttling (issue 16). Failed logins are counted per *scope*: the client's address, and
+Throttling. Failed logins are counted per *scope*: the client's address, and
 the typed user name (or, for a browser that has logged in under that name before, its
 device cookie: kiosk/auth.py). No scope is the account itself, so nobody on the LAN can
 lock the chair out: the close screen re-checks the logged-in chair's password without

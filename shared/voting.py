@@ -119,7 +119,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
 
     VoterNotFound or AlreadyHasSlip if any one is refused: the caller then rolls back and
     nobody gets a slip. One roster query, one guarded UPDATE and one token insert serve the
-    whole batch (the desk prints an A4 sheet of up to 500 slips at once, issue 7).
+    whole batch (the desk prints an A4 sheet of up to 500 slips at once).
     """
     lock_election(session, election)
     require_current_build(election)

@@ -1,4 +1,4 @@
-"""Helpers for the document tests: a box with known choices, the DESIGN.md example, PDF text.
+"""Helpers for the document tests: a box with known choices, the checked example of docs/rules.md, PDF text.
 
 The PDF is read back with poppler's `pdftotext` (Debian poppler-utils, installed by
 .ci/run): an independent text tool, so a test sees what a reader's copy-paste would.
@@ -101,7 +101,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
 
 
 def design_example(profile: str = "qd96") -> Results:
-    """DESIGN.md section 2's checked example: N = 47; 19 / 2 / 25, one row invalid."""
+    """docs/rules.md's checked example: N = 47; 19 / 2 / 25, one row invalid."""
     rows = [
         person_result(1, {"name": "Trần Văn Phúc", "position": "Chủ tịch",
                           "unit": "Ủy ban nhân dân tỉnh Vĩnh Phúc"}, 19, 2, 25, 47),

@@ -1,4 +1,4 @@
-"""The audit chain and the box never hold a slip code or a choice (DESIGN.md section 5)."""
+"""The audit chain and the box never hold a slip code or a choice (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The booth and the served answers under attack (issue 16, item 4): a burst of parallel
+"""The booth and the served answers under attack: a burst of parallel
 wrong slip codes from a fresh booth gets at most the per-booth limit checked; a voter whose
 ballot is in always learns that it is, also after the cast's answer was cut and the booth
 session ended; HTTPS answers carry HSTS and neither app says `Server: gunicorn`."""

@@ -1,4 +1,4 @@
-"""The booth's cheap read paths (issue 7) stay correct: read-only transactions, the writer
+"""The booth's cheap read paths stay correct: read-only transactions, the writer
 lock, the per-process ballot cache, the translated level labels, and gunicorn's kept-alive,
 resumable TLS connections.
 """
@@ -215,7 +215,7 @@ def test_a_cast_after_pause_is_refused_though_the_ballot_page_was_shown(
 
 def test_the_booth_encrypts_the_ballot_before_it_takes_the_write_lock(
         booth: tuple[Meeting, FlaskClient, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only the statements that must be atomic run under the write lock (issue 7)."""
+    """Only the statements that must be atomic run under the write lock."""
     meeting, tablet, codes = booth
     lock = writer_lock(meeting.app.extensions["kiosk_engine"])
     assert lock is not None

@@ -1,4 +1,4 @@
-"""Reading a box from its file without holding its ballots (issue 7), checked like a whole one.
+"""Reading a box from its file without holding its ballots, checked like a whole one.
 
 The streamed box must pass and fail exactly the checks a parsed box does, its signature
 check must agree with `cryptography`'s, the count must use only what the one verifying pass

@@ -1,4 +1,4 @@
-"""Idempotent cast (issue 7): the same cast id posted again is "recorded", never a second cast.
+"""Idempotent cast: the same cast id posted again is "recorded", never a second cast.
 
 Domain level on SQLite and a real PostgreSQL server; the booth through the Flask test
 client (the lost answer, another cast id, a busy database answering 503 with a retry form);

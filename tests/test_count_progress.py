@@ -1,4 +1,4 @@
-"""Counting in the background with a progress bar (issue 4), through the Flask test client.
+"""Counting in the background with a progress bar, through the Flask test client.
 
 The count is held at its start by an event where a test must see it running; it is never
 replaced: the real count_box runs, on the real box, and writes the real results.

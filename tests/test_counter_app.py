@@ -322,7 +322,7 @@ def results_of(persons: list[tuple[int, int, int]], collected: int, profile: str
 
 
 def test_report_of_the_checked_example_uses_decimal_commas_and_band_wording() -> None:
-    # DESIGN.md section 2: N = 47; 19 / 2 / 25 -> 40.43% / 4.26% / 53.19%, over half.
+    # docs/rules.md: N = 47; 19 / 2 / 25 -> 40.43% / 4.26% / 53.19%, over half.
     document = signed_results(results_of([(19, 2, 25), (40, 5, 2)], 47, "qd96"),
                               crypto.generate_signing_key())
     assert (document["persons"][0]["pct_high"], document["persons"][0]["pct_low"]) == ("40.43", "53.19")

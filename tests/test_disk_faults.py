@@ -1,4 +1,4 @@
-"""Disk full and read-only database under a cast (issue 7), provoked for real.
+"""Disk full and read-only database under a cast, provoked for real.
 
 The kiosk's SQLite database lives on a small tmpfs mounted for the test: a filler file
 takes the last free page so the cast's WAL append hits ENOSPC, and `mount -o remount,ro`

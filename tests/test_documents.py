@@ -1,4 +1,4 @@
-"""Golden tests of the report files: a box with known choices, and the DESIGN.md example.
+"""Golden tests of the report files: a box with known choices, and the checked example of docs/rules.md.
 
 Each file is read back with an independent reader (pdftotext, python-docx, openpyxl, csv)
 and compared with the signed results JSON the files were made from.
@@ -198,7 +198,7 @@ def test_csv_has_one_row_per_person_with_the_jsons_strings(known: dict[str, Any]
                                                       for k in (level, "pct_" + level)]
 
 
-# --- the DESIGN.md example ------------------------------------------------------------------
+# --- the checked example of docs/rules.md ------------------------------------------------------------------
 
 def test_design_example_reads_40_43_4_26_53_19_with_46_valid_and_over_half(
         example: dict[str, Any], example_pdf: bytes) -> None:

@@ -143,7 +143,7 @@ def test_each_bad_code_gets_its_own_message_and_changes_nothing(
         open_meeting: tuple[Meeting, FlaskClient], app: Flask) -> None:
     meeting, tablet = open_meeting
     used = _fresh_slip(meeting)
-    # Cast on another tablet: the one that cast it answers "recorded" for a while (issue 16).
+    # Cast on another tablet: the one that cast it answers "recorded" for a while.
     vote(meeting.booth(), used, [0, 0, 0])
     other = Meeting(app, election_spec(persons=3, voters=3))
     other.ceremony()
@@ -330,7 +330,7 @@ def test_login_is_throttled_after_five_failures(app: Flask) -> None:
     for _ in range(5):
         post(c, "/login", "/login", {"username": CHAIR[0], "password": "sai"})
     response = post(c, "/login", "/login", {"username": CHAIR[0], "password": CHAIR[1]})
-    # Issue 16: throttled, and said so with the wait; never "wrong" for the right password.
+    # Throttled, and said so with the wait; never "wrong" for the right password.
     html = response.get_data(as_text=True)
     assert response.status_code == 429 and "tạm khóa" in html and "giây" in html
     assert "không đúng" not in html

@@ -84,7 +84,7 @@ def test_a_scanned_used_slip_gets_its_message_and_changes_nothing(app: Flask) ->
     tablet = meeting.booth()
     codes = [meeting.slip(f"V{i:03d}") for i in range(1, 4)]
     meeting.chair_action("open")
-    # Cast on another tablet: the one that cast it answers "recorded" for a while (issue 16).
+    # Cast on another tablet: the one that cast it answers "recorded" for a while.
     vote(meeting.booth(), codes[0], [0, 1])
     response = scan(tablet, encoded(slip_image(codes[0], 5, 0)))
     assert response.get_json()["status"] == "error"

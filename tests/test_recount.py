@@ -53,7 +53,7 @@ def test_percentages_and_bands_agree_with_the_rules_module(collected: int, data:
 
 
 def test_checked_example_of_the_design_brief() -> None:
-    # DESIGN.md 2: N = 47; 19 / 2 / 25 -> 40.43% / 4.26% / 53.19%, over half, under 2/3.
+    # docs/rules.md: N = 47; 19 / 2 / 25 -> 40.43% / 4.26% / 53.19%, over half, under 2/3.
     assert [recount.percent(c, 47) for c in (19, 2, 25)] == ["40.43", "4.26", "53.19"]
     assert recount.band(25, 47) == "over_half"
 

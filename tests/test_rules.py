@@ -1,4 +1,4 @@
-"""The counting rules of DESIGN.md section 2: exact percentages, bands, quorum."""
+"""The counting rules of docs/rules.md: exact percentages, bands, quorum."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def exact_half_up(count: int, collected: int) -> str:
 
 
 def reference_band(low: int, collected: int) -> str | None:
-    """Reference band from exact fractions (DESIGN.md section 2)."""
+    """Reference band from exact fractions (docs/rules.md)."""
     share = Fraction(low, collected)
     if share >= Fraction(2, 3):
         return TWO_THIRDS

@@ -1,4 +1,4 @@
-"""Secrecy (DESIGN.md 5), measured on 1,000 ballots cast in a known order with known choices.
+"""Secrecy (docs/security.md), measured on 1,000 ballots cast in a known order with known choices.
 
 On SQLite and on PostgreSQL, through shared.voting.cast_ballot with one transaction per
 ballot as the booth does, then close and export:

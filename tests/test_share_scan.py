@@ -1,4 +1,4 @@
-"""Share cards scanned with the counter laptop's camera (issue 4): frames decoded on the counter.
+"""Share cards scanned with the counter laptop's camera: frames decoded on the counter.
 
 The card's QR is drawn as the kiosk's card printer draws it (kiosk/qr.py: the share code,
 error correction M, quiet zone 4), through qrcode's PIL image factory, at several sizes and

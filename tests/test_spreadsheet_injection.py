@@ -1,4 +1,4 @@
-"""Official spreadsheets never run what a name contains (issue 16, item 3).
+"""Official spreadsheets never run what a name contains.
 
 A person's name, position or unit (and an organisation's name) that starts like a formula
 goes through `counter tally --xlsx --csv` and `counter consolidate --xlsx`; the files are

@@ -1,4 +1,4 @@
-"""Staff logins under attack (issue 16, items 2 and 4): nobody on the LAN can stop the chair
+"""Staff logins under attack: nobody on the LAN can stop the chair
 closing, a throttled login is told it waits (never that a right password is wrong), guesses
 are throttled per client and per name even in parallel, an unknown name costs the same
 scrypt work as a known one, sessions end on the server at logout, password change and

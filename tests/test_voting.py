@@ -1,4 +1,4 @@
-"""Check-in, slips and casting on SQLite and a real PostgreSQL server (DESIGN.md 4-6)."""
+"""Check-in, slips and casting on SQLite and a real PostgreSQL server (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Web hardening of both apps (issue 6): a crawl of every route, the 404 and 500 pages
+"""Web hardening of both apps: a crawl of every route, the 404 and 500 pages
 included, checks the security headers and cookie flags; missing, stale and foreign CSRF
 tokens get 400 and change nothing."""
 
@@ -36,7 +36,7 @@ def boom() -> str:
 
 
 def check_headers(response: TestResponse, where: str) -> None:
-    """DESIGN.md section 5 and issue 6: the headers every response must carry."""
+    """docs/security.md and shared/web_policy.py: the headers every response must carry."""
     csp = response.headers.get("Content-Security-Policy", "")
     directives = {d.strip().split(" ")[0]: d.strip() for d in csp.split(";") if d.strip()}
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, where

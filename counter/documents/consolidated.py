@@ -148,7 +148,7 @@ def render_consolidated_xlsx(consolidation: Consolidation,
     _meetings_sheet(workbook.create_sheet(SHEET_MEETINGS), consolidation)
     workbook.properties.title = TITLE
     workbook.properties.creator = "Máy kiểm phiếu (counter)"
-    text_cells_as_text(workbook)  # names and file names are shown, never run (issue 16)
+    text_cells_as_text(workbook)  # names and file names are shown, never run (docs/formats.md)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

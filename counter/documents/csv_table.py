@@ -33,7 +33,7 @@ def csv_rows(document: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-# Issue 16: what a spreadsheet takes for the start of a formula, and the escape itself.
+# What a spreadsheet takes for the start of a formula, and the escape itself.
 ESCAPED_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 
 

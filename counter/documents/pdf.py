@@ -60,7 +60,7 @@ class ReportPDF(FPDF):
         self.set_creator("Máy kiểm phiếu (counter)")
 
     def header(self) -> None:
-        """DESIGN.md section 2: the confidential (Mật) marking on every page."""
+        """docs/rules.md (Phụ lục 4): the confidential (Mật) marking on every page."""
         self.set_font(FAMILY, "B", 12)
         self.set_text_color(*SECRET_RED)
         self.set_draw_color(*SECRET_RED)

@@ -160,7 +160,7 @@ def _page_setup(document: Any, model: ReportModel) -> None:
     section.page_width, section.page_height = Cm(21.0), Cm(29.7)
     section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
     section.left_margin, section.right_margin = Cm(2.5), Cm(1.5)
-    # DESIGN.md section 2: the Mật marking on every page, in the header Word repeats.
+    # docs/rules.md (Phụ lục 4): the Mật marking on every page, in the header Word repeats.
     mark = section.header.paragraphs[0]
     run = mark.add_run(SECRET_MARK)
     run.bold = True

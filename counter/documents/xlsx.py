@@ -35,7 +35,7 @@ GRID = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 BOLD = Font(bold=True)
-# Issue 16: a name or position is shown, never run. openpyxl stores a text starting with "="
+# A name or position is shown, never run. openpyxl stores a text starting with "="
 # as a formula (and "#N/A" as an error value), so every text cell is made a string cell, and
 # one a spreadsheet would take for a formula once edited also gets Excel's quote prefix (a
 # style flag: the cell still shows, and holds, exactly the text).
@@ -54,7 +54,7 @@ def text_cells_as_text(workbook: Workbook) -> None:
 
 
 def _mark_every_printed_page(sheet: Worksheet, election_id: str) -> None:
-    """DESIGN.md section 2: Mật on every page, also when the sheet is printed."""
+    """docs/rules.md (Phụ lục 4): Mật on every page, also when the sheet is printed."""
     sheet.oddHeader.left.text = SECRET_MARK
     sheet.oddHeader.left.font = "Times New Roman,Bold"
     sheet.oddHeader.left.color = "B00020"

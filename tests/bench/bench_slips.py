@@ -1,4 +1,4 @@
-"""Benchmark: the issue path, check-in and slip printing at the desk (issue 7).
+"""Benchmark: the issue path, check-in and slip printing at the desk.
 
 Run: python3 -m tests.bench.bench_slips [--voters 2500] [--persons 20] [--sheets 3] [--singles 100]
 

@@ -8,7 +8,7 @@ Create Date: 2026-12-03
   logout, a password change or disabling the account ends a session at once.
 - login_throttles: failed logins per client address and per typed name (both as keyed
   hashes), replacing users.failed_logins / locked_until, which anyone could use to lock the
-  chair out of the close screen (issue 16).
+  chair out of the close screen.
 - users.disabled: NOT NULL with a server default, so existing accounts stay enabled.
 
 Two new tables and one ADD COLUMN: no table is rebuilt, tokens and ballots stay WITHOUT
