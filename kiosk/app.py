@@ -171,7 +171,8 @@ def create_app(config: KioskConfig) -> Flask:
 
     @app.errorhandler(DBAPIError)
     def _database_error(err: DBAPIError) -> Any:
-        # Busy, disk full, read-only: 503 with Retry-After, never a 500: the voter's slip stays valid and the booth retries.
+        # Busy, disk full, read-only: 503 with Retry-After, never a 500: the voter's slip
+        # stays valid and the booth retries.
         fault = database_fault(err)
         if fault is None:
             return server_error_page(err)

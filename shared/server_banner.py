@@ -1,4 +1,6 @@
-"""No "Server: gunicorn" banner on the kiosk's and the counter's answers: the banner names the server software and its version to anyone on the LAN.
+"""No "Server: gunicorn" banner on the kiosk's and the counter's answers.
+
+The banner names the server software and its version to anyone on the LAN.
 
 gunicorn writes `Server: gunicorn` on every HTTP/1.1 answer and has no setting to leave it
 out; an attacker on the LAN should not learn which server (and so which flaws) to try.
