@@ -35,7 +35,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from kiosk.app import db
+from kiosk.db import db
 from kiosk.permissions import ROLES as STAFF_ROLES
 from kiosk.permissions import landing_endpoint
 from shared import audit, crypto, staff_auth

@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError
 
 from kiosk import booth_retry, i18n
-from kiosk.app import db
+from kiosk.db import db
 from kiosk.i18n import error_text
 from kiosk.qr import decode_qr_image
 from shared import ballot_list, booths, codes, voting

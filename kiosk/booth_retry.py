@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 
-from kiosk.app import database_fault, fault_retry_after, fault_text, server_error_page
+from kiosk.db import database_fault, fault_retry_after, fault_text, server_error_page
 from shared.db_faults import UNAVAILABLE
 from shared.voting import CAST_ID_RE
 

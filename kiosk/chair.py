@@ -10,8 +10,8 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from kiosk.app import db
 from kiosk.auth import check_password
+from kiosk.db import db
 from kiosk.forms import spec_from_form
 from kiosk.i18n import error_text
 from kiosk.permissions import permission_required

@@ -13,7 +13,7 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from kiosk.app import db
+from kiosk.db import db
 from kiosk.i18n import error_text
 from kiosk.permissions import permission_required
 from kiosk.qr import qr_data_uri

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kiosk.app import db
+from kiosk.db import db
 from shared import election as elections
 from shared.errors import ElectionNotFound
 from shared.glossary import ELECTION_STATE_LABELS
