@@ -59,6 +59,13 @@ READ_ONLY_VIEWS = frozenset({"booth.start", "booth.begin", "booth.scan", "booth.
                              "booth.review", "booth.back", "booth.cast"})
 
 
+def _now() -> float:
+    """The booth's clock: time.time, unless a test puts its own in app.extensions["kiosk_clock"]
+    (the idle limit and the "recorded" window are then checked without waiting)."""
+    clock = current_app.extensions.get("kiosk_clock", time.time)
+    return float(clock())
+
+
 @bp.before_request
 def _require_paired_booth() -> Any:
     if request.endpoint == "booth.pair":
@@ -77,7 +84,7 @@ def _require_paired_booth() -> Any:
     config = current_app.extensions["kiosk_config"]
     # Server-side idle limit: a ballot left open longer than the idle time is abandoned.
     limit = config.booth_idle_seconds + config.booth_warning_seconds
-    if "booth_code" in session and time.time() - session.get("booth_at", 0) > limit:
+    if "booth_code" in session and _now() - session.get("booth_at", 0) > limit:
         _end_voter_session()
     return None
 
@@ -97,7 +104,7 @@ def _end_voter_session(recorded: bool = False) -> None:
     cast_id = session.pop("booth_cast_id", None)
     if cast_id:
         session["booth_last_cast"] = cast_id
-        session["booth_last_at"] = time.time()
+        session["booth_last_at"] = _now()
         session["booth_last_recorded"] = recorded
     session["booth_reset"] = True  # the next start screen clears text size and contrast
     i18n.forget_language()
@@ -194,7 +201,7 @@ def _begin(code: str) -> None:
     BoothThrottled while it must wait (the code is then not even looked at). A slip this
     booth's latest voter session cast raises CastAlreadyRecorded (see _end_voter_session).
     """
-    now = time.time()
+    now = _now()
     wait = booths.code_wait_seconds(g.booth, now)
     if wait:
         db().rollback()
@@ -231,7 +238,7 @@ def _begin(code: str) -> None:
         raise BoothThrottled(wait)
     _forget_last_cast()  # a new voter: nothing of the previous one stays in the cookie
     session["booth_code"] = codes.normalise(code)
-    session["booth_at"] = time.time()
+    session["booth_at"] = _now()
     session.pop("booth_cast_id", None)  # a new slip: its ballot form gets a fresh cast id
     session.pop("booth_reset", None)
 
@@ -247,7 +254,7 @@ def begin() -> Any:
         return render_template("booth/recorded.html", e=_ballot_view(), seconds=DONE_SECONDS)
     except DomainError as err:
         flash(error_text(err), "error")
-        wait = booths.code_wait_seconds(g.booth, time.time())
+        wait = booths.code_wait_seconds(g.booth, _now())
         if wait:
             flash(throttle_text(wait), "error")
         return render_template("booth/start.html", e=_ballot_view(), reset_prefs=False), 400
@@ -282,7 +289,7 @@ def heartbeat() -> Any:
     """Sent by every booth page on a fixed clock, never at a voter's action: "this tablet is on"."""
     booth = db().get(Booth, g.booth.id)
     if booth is not None:
-        booths.mark_seen(db(), booth, time.time())
+        booths.mark_seen(db(), booth, _now())
         db().commit()
     return jsonify({"status": "ok", "voting": "booth_code" in session})
 
@@ -304,7 +311,7 @@ def _ballot(e: BallotView, marks: dict[int, int], status: int = 200) -> Any:
 def ballot() -> Any:
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
-    session["booth_at"] = time.time()
+    session["booth_at"] = _now()
     _cast_id()
     return _ballot(_ballot_view(), {})
 
@@ -313,7 +320,7 @@ def ballot() -> Any:
 def review() -> Any:
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
-    session["booth_at"] = time.time()
+    session["booth_at"] = _now()
     _language_from_form()
     e = _ballot_view()
     marks = _marks_from_form(e)
@@ -331,7 +338,7 @@ def back() -> Any:
     """From the review back to the ballot (or the ballot in another language), choices kept."""
     if "booth_code" not in session:
         return redirect(url_for("booth.start"))
-    session["booth_at"] = time.time()
+    session["booth_at"] = _now()
     _language_from_form()
     e = _ballot_view()
     chosen = {p.number: m for p, m in zip(e.persons, _marks_from_form(e), strict=True) if m is not None}
@@ -343,7 +350,7 @@ def cast() -> Any:
     code = session.get("booth_code")
     if not code:
         posted = request.form.get("cast_id", "")
-        if session.get("booth_last_recorded") and posted and posted == _ended_cast_id(time.time()):
+        if session.get("booth_last_recorded") and posted and posted == _ended_cast_id(_now()):
             # This very form was cast and its answer was cut after the headers (they ended
             # the session): the cookie proves the commit, so say so. Nothing is written.
             return render_template("booth/recorded.html", e=_ballot_view(), seconds=DONE_SECONDS)

@@ -118,7 +118,10 @@ def test_booth_heartbeat_counts_it_online_and_a_cast_records_nothing_about_the_b
     vote(tablet, slips[0], [0, 1])
     assert meeting.scalar(select(Booth.last_seen)) == seen  # casting never touches the booth row
     stranger = client(app)
-    assert stranger.post("/booth/heartbeat", headers={"X-CSRFToken": token}).status_code in (400, 403)
+    assert stranger.post("/booth/heartbeat", headers={"X-CSRFToken": token}).status_code == 400  # not its token
+    own = CSRF_RE.search(stranger.get("/booth/pair").get_data(as_text=True))
+    assert own
+    assert stranger.post("/booth/heartbeat", headers={"X-CSRFToken": own.group(1)}).status_code == 403  # unpaired
 
 
 def test_online_booths_forget_a_silent_tablet_after_a_minute(app: Flask) -> None:

@@ -207,16 +207,18 @@ def test_an_unpaired_tablet_cannot_reach_the_ballot_or_cast(
 
 
 def test_idle_booth_session_is_dropped_on_the_server_and_the_slip_stays_unspent(tmp_path: Path) -> None:
-    app = make_app(tmp_path / "k", booth_idle_seconds=0, booth_warning_seconds=0)
+    app = make_app(tmp_path / "k", booth_idle_seconds=60, booth_warning_seconds=20)
+    clock = [1_000_000.0]
+    app.extensions["kiosk_clock"] = lambda: clock[0]
     meeting = Meeting(app, election_spec(persons=2, voters=3))
     meeting.ceremony()
     tablet = meeting.booth()
     codes = [meeting.slip(f"V{i:03d}") for i in range(1, 4)]
     meeting.chair_action("open")
     post(tablet, "/booth/start", "/booth/", {"code": codes[0]})
-    import time
-
-    time.sleep(1.1)
+    clock[0] += 80  # exactly the limit (idle + warning): still the voter's ballot
+    assert tablet.get("/booth/ballot").status_code == 200
+    clock[0] += 81  # the page was shown again at +80; now past the limit since then
     assert tablet.get("/booth/ballot").headers["Location"].endswith("/booth/")
     assert meeting.scalar(select(func.count()).select_from(Token).where(Token.state == "issued")) == 3
 

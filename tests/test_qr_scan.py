@@ -101,8 +101,12 @@ def test_scan_needs_a_paired_booth_and_a_csrf_token(app: Flask) -> None:
     tablet = meeting.booth()
     frame = encoded(slip_image(meeting.slip("V001"), 4, 0))
     assert tablet.post("/booth/scan", data=frame, content_type="image/jpeg").status_code == 400
-    stranger = client(app)
-    assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg").status_code in (400, 403)
+    stranger = client(app)  # an unpaired browser: refused for its missing token, then for not being paired
+    assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg").status_code == 400
+    token = CSRF_RE.search(stranger.get("/booth/pair").get_data(as_text=True))
+    assert token
+    assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg",
+                         headers={"X-CSRFToken": token.group(1)}).status_code == 403
 
 
 SLIP_RE = re.compile(r'<article class="slip".*?<img src="([^"]+)".*?class="code slip-code"[^>]*>([^<]+)<',
