@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -23,8 +24,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import audit, crypto, elgamal
+from shared import audit, box_checks, crypto, elgamal, json_input
 from shared import manifest as manifests
+from shared.box_file import WHAT as BOX_FILE
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
 from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
@@ -40,6 +42,8 @@ AFTER_CLOSE_KINDS = {"box.exported"}
 # Called with (ballots checked so far, ballots in the box): a progress bar's figures.
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 100
+# 10,000 ballots of 20 persons are about 60 MB: a file of more is not a box of this product.
+MAX_BOX_BYTES = 1 << 30
 
 
 def export_box(session: Session, election: Election, signing_key: bytes, actor: str) -> bytes:
@@ -67,17 +71,19 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
 
 
 def load_box(data: bytes) -> dict[str, Any]:
-    """Parse a box file; BoxInvalid if it is not one (or is a version 1 box)."""
+    """Parse a box file strictly (shared/json_input.py); BoxInvalid if it is not one (or is version 1)."""
     try:
-        box = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).") from exc
+        box = json_input.parse(data, BOX_FILE, MAX_BOX_BYTES)
+    except json_input.JsonRefused as exc:
+        raise BoxInvalid(str(exc)) from None
     return _checked_header(box)
 
 
 def read_box(path: Path | str) -> dict[str, Any]:
     """A box file parsed except its ballots, read from disk on each pass (shared/box_file.py)."""
     try:
+        if Path(path).stat().st_size > MAX_BOX_BYTES:
+            raise BoxInvalid(f"{BOX_FILE} quá lớn (hơn {MAX_BOX_BYTES >> 30} GiB).")
         return _checked_header(read_members(path))
     except OSError as exc:
         raise BoxInvalid(f"Không đọc được tệp hòm phiếu: {exc.strerror or exc}.") from exc
@@ -86,17 +92,12 @@ def read_box(path: Path | str) -> dict[str, Any]:
 def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
         raise BoxInvalid("Tệp không phải là hòm phiếu.")
-    if box.get("version") == 1:
+    if type(box.get("version")) is int and box["version"] == 1:
         # Its ballots carry no proofs and its shares cannot decrypt sums: only the old build counts it.
         raise BoxInvalid(f"Hòm phiếu phiên bản 1. {OLD_BUILD_MESSAGE}")
     if type(box.get("version")) is not int or box["version"] != BOX_VERSION:
         raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ (cần phiên bản 2).")
     return box
-
-
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON and have no canonical form (shared/canonical.py).
-    raise ValueError(f"{name} is not allowed in a ballot box")
 
 
 @dataclass(frozen=True)
@@ -120,15 +121,18 @@ class Check:
         return self.ok is False
 
 
+_LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+
+
 def _hex(value: Any) -> bytes:
-    try:
-        return bytes.fromhex(value) if isinstance(value, str) else b""
-    except ValueError:
-        return b""  # not hex: the signature or key check using it fails
+    """The bytes of lower-case hex; b"" for anything else (upper case, spaces), so the check fails."""
+    return bytes.fromhex(value) if isinstance(value, str) and _LOWER_HEX.match(value) else b""
 
 
 _TITLES = {
     "manifest": "Bản mô tả cuộc lấy phiếu (manifest) phiên bản 2: nhóm ristretto255, khóa và cam kết hợp lệ",
+    "structure": "Cấu trúc hòm phiếu đúng định dạng: đúng các trường, đúng kiểu JSON, mã hóa chuẩn",
+    "audit_events": "Các sự kiện trong nhật ký khớp manifest và biên bản kết thúc",
     "kiosk_key": "Khóa ký của máy bỏ phiếu đúng như đã công bố",
     "audit_chain": "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
     "close_record": "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký",
@@ -189,6 +193,29 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
     return Check("manifest", title, True,
                  f"{len(persons)} người được lấy phiếu, mỗi phiếu {manifest['ballot_length']} byte, "
                  f"cần {threshold}/{members} mảnh khóa"), context
+
+
+# --- structure and events (shared/box_checks.py) ---------------------------------------------
+
+def _structure(box: dict[str, Any]) -> Check:
+    try:
+        box_checks.check_structure(box)
+    except box_checks.Refusal as refusal:
+        return Check("structure", _TITLES["structure"], False, refusal.detail, refusal.reason)
+    return Check("structure", _TITLES["structure"], True, "")
+
+
+def _events(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any],
+            structure_ok: bool) -> Check:
+    title = _TITLES["audit_events"]
+    if not structure_ok or not record:
+        return Check("audit_events", title, False, "không kiểm được: hòm phiếu sai cấu trúc hoặc biên bản "
+                     "kết thúc không hợp lệ")
+    try:
+        summary = box_checks.check_events(box, events, record, len(box["ballots"]))
+    except box_checks.Refusal as refusal:
+        return Check("audit_events", title, False, refusal.detail, refusal.reason)
+    return Check("audit_events", title, True, summary)
 
 
 # --- signatures ----------------------------------------------------------------------------
@@ -294,7 +321,7 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
                  f"(trong đó {counts['replaced_slips']} phiếu hỏng đã thay)")
 
 
-VOID_REASONS = ("spoiled", "unused_at_close")
+VOID_REASONS = box_checks.VOID_REASONS
 
 
 def _replaced(events: list[dict[str, Any]], counts: dict[str, Any], record: dict[str, Any]) -> str:
@@ -354,9 +381,11 @@ def _entry_bytes(entry: Any) -> bytes | None:
             or not isinstance(entry["fingerprint"], str):
         return None
     try:
-        return base64.b64decode(entry["ballot"], validate=True)
+        raw = base64.b64decode(entry["ballot"], validate=True)
     except ValueError:
         return None
+    # Canonical only: padding bits that are not zero decode to the same bytes under another text.
+    return raw if base64.b64encode(raw).decode() == entry["ballot"] else None
 
 
 @dataclass(frozen=True)
@@ -583,7 +612,8 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
         check, contexts[0] = _manifest(manifest)
         return check
 
-    checks = [_guarded("manifest", manifest_check), *_signatures(box, kiosk_key)]
+    structure = _guarded("structure", lambda: _structure(box))
+    checks = [_guarded("manifest", manifest_check), structure, *_signatures(box, kiosk_key)]
     context = contexts[0]
     events: list[dict[str, Any]] = box["audit"] if isinstance(box.get("audit"), list) else []
 
@@ -597,6 +627,7 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
     checks.append(close)
     # Only a close record that passed its check is trusted by the checks after it.
     record: dict[str, Any] = box["close"]["record"] if close.ok else {}
+    checks.append(_guarded("audit_events", lambda: _events(box, events, record, structure.ok is True)))
     checks.append(_guarded("token_log", lambda: _tokens(box, events, record)))
     # The length every ballot must have follows from the rows alone, so the ballots are still
     # checked when the manifest is not sound (their proofs cannot be, then).

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared import crypto, elgamal
+from shared import crypto, elgamal, json_input
 from shared.canonical import canonical_bytes, digest
 from shared.errors import InvalidInput
 
@@ -51,30 +51,6 @@ def _hex32(value: Any, label: str) -> bytes:
         return bytes.fromhex(value)
     except ValueError as exc:
         raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.") from exc
-
-
-def strict_json(text: str | bytes, what: str) -> Any:
-    """Parse JSON refusing duplicate keys, NaN/Infinity and oversized input, in Vietnamese."""
-    if len(text) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{what} quá lớn.")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                raise InvalidInput(f"{what} có khóa “{key}” lặp lại.")
-            result[key] = value
-        return result
-
-    def constant(name: str) -> Any:
-        raise InvalidInput(f"{what} chứa giá trị không cho phép ({name}).")
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{what} không phải JSON hợp lệ (UTF-8).") from exc
 
 
 # --- the definition -------------------------------------------------------------------
@@ -146,7 +122,8 @@ class KeyFile:
     @classmethod
     def parse(cls, text: str | bytes, definition: dict[str, Any]) -> KeyFile:
         """Read KEY.json for this definition; InvalidInput naming what is wrong."""
-        data = strict_json(text, "Tệp khóa")
+        data = json_input.parse(text.encode("utf-8") if isinstance(text, str) else text, "Tệp khóa",
+                                MAX_FILE_BYTES)
         fields = {"format", "version", "election_id", "definition_hash", "election_public_key",
                   "share_commitments", "counter_public_key", "signature"}
         if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
