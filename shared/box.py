@@ -122,6 +122,7 @@ class Check:
 
 
 _LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def _hex(value: Any) -> bytes:
@@ -255,26 +256,29 @@ def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
     close = box.get("close") or {}
     record = close.get("record")
     if not isinstance(record, dict):
-        return Check("close_record", title, False, "không có biên bản kết thúc: cuộc bỏ phiếu chưa đóng")
+        return Check("close_record", title, False, "không có biên bản kết thúc: cuộc bỏ phiếu chưa đóng",
+                     "close.missing")
     if not crypto.verify_signature(_hex(manifest.get("kiosk_public_key")), _hex(close.get("signature")),
                                    canonical_bytes(record)):
-        return Check("close_record", title, False, "chữ ký biên bản kết thúc không khớp")
+        return Check("close_record", title, False, "chữ ký biên bản kết thúc không khớp", "close.signature")
     if record.get("format") != "cv-close" or record.get("version") != BOX_VERSION:
-        return Check("close_record", title, False, "biên bản kết thúc không phải phiên bản 2")
+        return Check("close_record", title, False, "biên bản kết thúc không phải phiên bản 2", "close.version")
     if record.get("election_id") != manifest.get("election_id") or \
             record.get("manifest_hash") != digest(manifest):
-        return Check("close_record", title, False, "biên bản kết thúc thuộc cuộc lấy phiếu khác")
+        return Check("close_record", title, False, "biên bản kết thúc thuộc cuộc lấy phiếu khác", "close.election")
     head = record.get("audit_head", {})
     seq = head.get("seq")
     if not isinstance(seq, int) or not 1 <= seq < len(events) or events[seq - 1].get("hash") != head.get("hash"):
-        return Check("close_record", title, False, "điểm cuối nhật ký trong biên bản không có trong chuỗi")
+        return Check("close_record", title, False, "điểm cuối nhật ký trong biên bản không có trong chuỗi",
+                     "close.audit-head")
     closing = events[seq]
     if closing.get("kind") != "election.closed" or \
             closing.get("data", {}).get("close_record_hash") != digest(record):
-        return Check("close_record", title, False, "sự kiện kết thúc không khớp biên bản")
+        return Check("close_record", title, False, "sự kiện kết thúc không khớp biên bản", "close.closing-event")
     late = [e.get("kind") for e in events[seq + 1:] if e.get("kind") not in AFTER_CLOSE_KINDS]
     if late:
-        return Check("close_record", title, False, f"có sự kiện sau khi kết thúc: {', '.join(map(str, late))}")
+        return Check("close_record", title, False, f"có sự kiện sau khi kết thúc: {', '.join(map(str, late))}",
+                     "close.late-event")
     return Check("close_record", title, True, f"kết thúc lúc {record.get('closed_at')}")
 
 
@@ -283,9 +287,9 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     log = box.get("token_log", [])
     hashes = [t.get("hash") for t in log]
     if hashes != sorted(hashes) or len(set(hashes)) != len(hashes):
-        return Check("token_log", title, False, "sổ mã không sắp xếp hoặc có mã trùng")
+        return Check("token_log", title, False, "sổ mã không sắp xếp hoặc có mã trùng", "token.order")
     if digest(log) != record.get("token_log_digest"):
-        return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc")
+        return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc", "token.digest")
     state = {t["hash"]: t.get("state") for t in log}
     # token.issued and token.spent events name no token (DESIGN.md 5: neither may pair a
     # voter, or a cast's place in the chain, with a token): they are counted. token.voided
@@ -296,59 +300,56 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     spent_in_log = sum(1 for s in state.values() if s == "spent")
     if issued != len(hashes):
         return Check("token_log", title, False,
-                     f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})")
+                     f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})", "token.issued")
     if spent > spent_in_log:
         return Check("token_log", title, False,
                      f"nhật ký ghi {spent} lần dùng mã nhưng sổ mã chỉ có {spent_in_log} mã đã dùng: "
-                     "có mã được dùng hơn một lần")
+                     "có mã được dùng hơn một lần", "token.spent-twice")
     if spent != spent_in_log:
         return Check("token_log", title, False,
-                     f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})")
+                     f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})", "token.spent")
     if len(set(voided)) != len(voided):
-        return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký")
+        return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký", "token.voided-twice")
     if sorted(voided) != sorted(h for h, s in state.items() if s == "voided"):
-        return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã")
+        return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã", "token.voided")
     if any(s not in ("spent", "voided") for s in state.values()):
-        return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc")
+        return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc", "token.unspent")
     counts = record.get("counts", {})
     if (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided")) != \
             (len(hashes), spent, len(voided)):
-        return Check("token_log", title, False, "số mã trong biên bản kết thúc không khớp sổ mã")
+        return Check("token_log", title, False, "số mã trong biên bản kết thúc không khớp sổ mã", "token.counts")
     replaced = _replaced(events, counts, record)
     if replaced:
-        return Check("token_log", title, False, replaced)
+        return Check("token_log", title, False, replaced[1], replaced[0])
     return Check("token_log", title, True, f"phát ra {len(hashes)}, đã dùng {spent}, đã hủy {len(voided)} "
                  f"(trong đó {counts['replaced_slips']} phiếu hỏng đã thay)")
 
 
-VOID_REASONS = box_checks.VOID_REASONS
-
-
-def _replaced(events: list[dict[str, Any]], counts: dict[str, Any], record: dict[str, Any]) -> str:
-    """What is wrong with the spent events and the replaced slips, "" if nothing.
+def _replaced(events: list[dict[str, Any]], counts: dict[str, Any],
+              record: dict[str, Any]) -> tuple[str, str] | None:
+    """(reason, what) is wrong with the replaced slips, None if nothing.
 
     docs/storage-secrecy.md section 4: a slip voided at the desk names the voter on whose
     row it was voided, and the close record counts them by voter; one slip per voter
     checked in plus one per replacement. (A spend names no token, D1; a `token_hash` left
-    on one by an earlier build is ignored, as docs/ballot-box-format.md 6 says.)
+    on one by an earlier build is ignored, as docs/ballot-box-format.md 6 says.) The void
+    reasons, and a voter named on exactly the spoiled ones, are audit_events' (event.void-reason).
     """
     voids = [e.get("data", {}) for e in events if e.get("kind") == "token.voided"]
-    if any(v.get("reason") not in VOID_REASONS for v in voids):
-        return "có mã bị hủy không rõ lý do"
     spoiled = [v for v in voids if v.get("reason") == "spoiled"]
     by_voter = Counter(v.get("voter_id") for v in spoiled)
     if None in by_voter or any(not isinstance(v, str) for v in by_voter):
-        return "có phiếu hỏng bị hủy không ghi người ghi phiếu"
+        return "token.spoiled-voter", "có phiếu hỏng bị hủy không ghi người ghi phiếu"
     checked_in = {e.get("data", {}).get("voter_id") for e in events if e.get("kind") == "voter.checked_in"}
     if not set(by_voter) <= checked_in:
-        return "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
+        return "token.spoiled-voter", "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
     if counts.get("replaced_slips") != len(spoiled) or \
             record.get("replaced_by_voter") != [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]:
-        return "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
+        return "token.replaced", "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
     if counts.get("tokens_issued", 0) > len(checked_in) + len(spoiled):
-        return (f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm danh "
-                f"({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
-    return ""
+        return ("token.per-voter", f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm "
+                f"danh ({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
+    return None
 
 
 # --- ballots and their proofs ---------------------------------------------------------------
@@ -378,7 +379,7 @@ class BallotSetDigest:
 def _entry_bytes(entry: Any) -> bytes | None:
     """The ballot bytes of one box entry, None if the entry is malformed."""
     if not isinstance(entry, dict) or set(entry) != BALLOT_FIELDS or not isinstance(entry["ballot"], str) \
-            or not isinstance(entry["fingerprint"], str):
+            or not isinstance(entry["fingerprint"], str) or not _FINGERPRINT.match(entry["fingerprint"]):
         return None
     try:
         raw = base64.b64decode(entry["ballot"], validate=True)
@@ -394,7 +395,7 @@ class _Walk:
 
     count: int
     set_digest: str
-    first_problem: str  # the first malformed, altered or wrong-length entry, "" if none
+    first_problem: tuple[str, str]  # (reason, detail) of the first malformed, altered or wrong-length entry
     duplicate: bool
     unsorted: bool
     proof_failures: int
@@ -414,20 +415,25 @@ def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, perso
     """
     set_digest = BallotSetDigest()
     aggregate = elgamal.Aggregate(persons) if context is not None else None
-    previous, first_problem, duplicate, unsorted = "", "", False, False
+    previous, duplicate, unsorted = "", False, False
+    first_problem = ("", "")
     failures, first_failure = 0, ("", "", "")
     prefixes = _Prefixes()
     for i, entry in enumerate(ballots, start=1):
         raw = _entry_bytes(entry)
         if raw is None:
-            first_problem = first_problem or f"phiếu thứ {i} sai định dạng"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.format", f"phiếu thứ {i} sai định dạng (đúng hai trường fingerprint và ballot, dấu vân "
+                "tay 64 chữ số hex viết thường, base64 chuẩn)")
             continue
         fingerprint = crypto.fingerprint(raw)
         if fingerprint != entry["fingerprint"]:
-            first_problem = first_problem or f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.fingerprint", f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)")
             continue
         if len(raw) != length:
-            first_problem = first_problem or f"phiếu thứ {i} có độ dài khác các phiếu còn lại"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.length", f"phiếu thứ {i} có độ dài khác các phiếu còn lại")
             continue
         duplicate = duplicate or fingerprint == previous
         unsorted = unsorted or fingerprint < previous
@@ -494,23 +500,23 @@ def _rows_repeat(ballots: Iterable[Any], suspects: set[int], length: int) -> boo
 def _ballots_check(walk: _Walk, box: dict[str, Any], events: list[dict[str, Any]],
                    record: dict[str, Any], length: int) -> Check:
     title = _TITLES["ballots"]
-    if walk.first_problem:
-        return Check("ballots", title, False, walk.first_problem)
+    if walk.first_problem[0]:
+        return Check("ballots", title, False, walk.first_problem[1], walk.first_problem[0])
     if walk.duplicate:
         return Check("ballots", title, False, "có phiếu trùng lặp", "ballot.duplicate")
     if walk.unsorted:
-        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay")
+        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay", "ballot.order")
     if walk.set_digest != record.get("ballot_set_digest"):
         return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
-                     "(có phiếu bị thêm, bớt hoặc thay)")
+                     "(có phiếu bị thêm, bớt hoặc thay)", "ballot.set-digest")
     counts = record.get("counts", {})
     spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
     checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
     if walk.count != spent or counts.get("ballots") != walk.count:
-        return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})")
+        return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})", "ballot.count")
     if walk.count > checked_in or counts.get("checked_in") != checked_in:
         return Check("ballots", title, False, "số phiếu lớn hơn số người đã điểm danh, "
-                     "hoặc số điểm danh không khớp nhật ký")
+                     "hoặc số điểm danh không khớp nhật ký", "ballot.checked-in")
     return Check("ballots", title, True, f"{walk.count} phiếu, mỗi phiếu {length} byte")
 
 
