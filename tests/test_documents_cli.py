@@ -281,5 +281,9 @@ def test_consolidate_rejects_a_results_file_that_is_not_one(tmp_path: Path) -> N
 
     with pytest.raises(ConsolidationError, match="không phải là tệp kết quả"):
         read_results("x.json", b'{"format": "cv-ballot-box"}')
-    with pytest.raises(ConsolidationError, match="không đọc được"):
+    with pytest.raises(ConsolidationError, match="x.json được lưu bằng mã UTF-16"):
         read_results("x.json", b"\xff\xfe not json")
+    with pytest.raises(ConsolidationError, match="x.json không phải JSON hợp lệ"):
+        read_results("x.json", b"not json")
+    with pytest.raises(ConsolidationError, match="“format” lặp lại"):
+        read_results("x.json", b'{"format": "cv-results", "format": "cv-results"}')
