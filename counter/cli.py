@@ -28,7 +28,7 @@ from counter.config import (
 from counter.counting import count_box
 from counter.store import results_bytes, write_atomic
 from shared import json_input
-from shared.box import Check, all_passed, load_box, read_box, verify_box
+from shared.box import MAX_BOX_BYTES, Check, all_passed, load_box, read_box, verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.tally import RESULTS_FORMAT, TallyFailed, WrongCounter, check_results_signature
@@ -60,6 +60,8 @@ def _config(args: argparse.Namespace) -> CounterConfig:
 def read_box_file(path: str) -> dict[str, Any]:
     """A parsed box file; Unreadable if it cannot be read or is not a box."""
     try:
+        if Path(path).stat().st_size > MAX_BOX_BYTES:  # refused before it is read into memory
+            raise Unreadable(f"{path}: tệp quá lớn, không phải là hòm phiếu.")
         data = Path(path).read_bytes()
     except OSError as exc:
         raise Unreadable(f"Không đọc được tệp hòm phiếu {path}: {exc.strerror or exc}.") from exc
