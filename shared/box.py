@@ -162,11 +162,11 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
 
     version = manifests.manifest_version(manifest)
     if version == 1:
-        return refused(OLD_BUILD_MESSAGE)
+        return refused(OLD_BUILD_MESSAGE, "manifest.version")
     if version != manifests.VERSION:
-        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})")
+        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
     if set(manifest) != manifests.DEFINITION_FIELDS | set(manifests.KEY_PARTS):
-        return refused("manifest thiếu hoặc thừa trường")
+        return refused("manifest thiếu hoặc thừa trường", "manifest.fields")
     definition = {k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS}
     try:
         manifests.check_definition({**definition, "format": manifests.DEFINITION_FORMAT})

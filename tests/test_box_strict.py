@@ -124,6 +124,8 @@ TAMPERINGS: dict[str, tuple[Callable[[dict[str, Any]], None], bool | None, str, 
         (lambda b: b["close"]["record"].__setitem__("cast_order", []), True, "structure", "structure.fields"),
     "an extra top-level member":
         (lambda b: b.__setitem__("ballots_by_booth", {}), True, "structure", "structure.fields"),
+    "an extra field in the manifest":
+        (lambda b: b["manifest"].__setitem__("decoy_persons", []), True, "manifest", "manifest.fields"),
     "a person without a unit":
         (lambda b: b["manifest"]["persons"][0].pop("unit"), True, "structure", "structure.fields"),
     '"present": true in the opening event':
