@@ -41,6 +41,8 @@ DEFINITION_FIELDS = frozenset({
     "convened", "levels", "persons", "board", "kiosk_public_key", "group", "encoding_base",
     "ballot_length"})
 KEY_PARTS = ("election_public_key", "share_commitments", "counter_public_key")
+PERSON_FIELDS = frozenset({"number", "name", "position", "unit"})
+TEXT_FIELDS = ("election_id", "title", "organization", "place", "date", "profile", "group")
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -69,9 +71,18 @@ def check_definition(definition: Any) -> dict[str, Any]:
             or not isinstance(board.get("members"), list) or type(board.get("threshold")) is not int \
             or not 1 <= board["threshold"] <= len(board["members"]) <= 255:
         raise InvalidInput("Tệp định nghĩa: danh sách người được lấy phiếu hoặc Ban kiểm phiếu không hợp lệ.")
-    if [m.get("index") if isinstance(m, dict) else None for m in board["members"]] \
-            != list(range(1, len(board["members"]) + 1)):
+    # Exact JSON types: `true` must not pass as the index 1 or as a number convened.
+    if any(not isinstance(m, dict) or set(m) != {"index", "name"} or type(m["index"]) is not int
+           or not isinstance(m["name"], str) for m in board["members"]) \
+            or [m["index"] for m in board["members"]] != list(range(1, len(board["members"]) + 1)):
         raise InvalidInput("Tệp định nghĩa: thành viên Ban kiểm phiếu phải đánh số từ 1.")
+    if any(not isinstance(p, dict) or set(p) != PERSON_FIELDS or type(p["number"]) is not int
+           or not all(isinstance(p[k], str) for k in ("name", "position", "unit")) for p in persons):
+        raise InvalidInput("Tệp định nghĩa: mỗi người được lấy phiếu phải có đúng số thứ tự, họ tên, chức vụ, "
+                           "đơn vị.")
+    if any(not isinstance(definition[k], str) for k in TEXT_FIELDS) \
+            or type(definition["convened"]) is not int or definition["convened"] < 1:
+        raise InvalidInput("Tệp định nghĩa: trường văn bản hoặc số người được triệu tập sai kiểu.")
     if definition["group"] != GROUP or definition["encoding_base"] != elgamal.BASE \
             or definition["ballot_length"] != elgamal.ballot_length(len(persons)):
         raise InvalidInput("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2.")

@@ -11,6 +11,7 @@ import json
 import random
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -294,3 +295,27 @@ def test_web_share_upload_in_another_encoding_is_refused_naming_the_file(
                             content_type="multipart/form-data")
     assert response.status_code == 400
     assert "Tệp mảnh khóa 1 (manh.json)" in response.get_data(as_text=True)
+
+
+# --- the definition the board's laptop reads -------------------------------------------------------
+
+@pytest.mark.parametrize(("edit", "words"), [
+    (lambda d: d["board"]["members"][0].__setitem__("index", True), "đánh số từ 1"),
+    (lambda d: d.__setitem__("convened", True), "sai kiểu"),
+    (lambda d: d["persons"][0].__setitem__("number", True), "đúng số thứ tự"),
+    (lambda d: d["persons"][0].__setitem__("cast_order", 1), "đúng số thứ tự"),
+])
+def test_a_definition_with_a_boolean_for_a_number_is_refused_by_the_ceremony(
+        tmp_path: Path, kiosk_home: tuple[Path, str], capsys: pytest.CaptureFixture[str],
+        edit: Callable[[dict[str, Any]], None], words: str) -> None:
+    home, election_id = kiosk_home
+    path = tmp_path / "definition.json"
+    assert kiosk(["--home", str(home), "election", "definition", election_id, "-o", str(path)]) == 0
+    definition = json.loads(path.read_text("utf-8"))
+    edit(definition)
+    path.write_text(json.dumps(definition, ensure_ascii=False), "utf-8")
+    capsys.readouterr()
+    code = counter(["--home", str(counter_home(tmp_path / "counter")), "ceremony", str(path),
+                    "--shares-dir", str(tmp_path / "shares"), "-o", str(tmp_path / "key.json")])
+    assert code == 1 and words in capsys.readouterr().err
+    assert not (tmp_path / "key.json").exists() and not (tmp_path / "shares").exists()
