@@ -28,7 +28,7 @@ from typing import Any
 
 from shared.errors import InvalidInput
 
-# The deepest of the product's own files is 6 levels (box → audit → event → data → …):
+# The product's own files are at most 6 levels deep (the golden box 5, its results file 6):
 # 32 leaves room for any honest file and stays far from Python's recursion limit.
 MAX_DEPTH = 32
 _STRUCTURE = re.compile(rb'[\[\]{}"]')
