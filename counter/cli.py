@@ -98,7 +98,9 @@ def read_share_file(path: str) -> str:
 
 def _check_line(check: Check) -> str:
     mark = "[OK]" if check.ok else "[CHƯA KIỂM]" if check.ok is None else "[LỖI]"
-    return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "")
+    # A failure names its reason id, which docs/ballot-box-format.md 9 explains.
+    reason = f" ({check.reason})" if check.failed and check.reason else ""
+    return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "") + reason
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
