@@ -1,9 +1,11 @@
 """The sealed ballot box, format version 2: one signed JSON file per election.
 
 docs/ballot-box-format.md is the specification. `export_box` builds the box from the
-database after close; `check_box` re-checks everything from the file alone (every
-signature, the audit chain, the close record, the token log, every ballot's row proofs),
-so an auditor needs neither the kiosk nor its database nor any secret. A box that passes
+database after close; `check_box` re-checks everything from the file alone (its exact
+structure, every signature, the audit chain, the events against the manifest and the close
+record, the token log, every ballot's row proofs; shared/box_checks.py holds the first
+and the events), so an auditor needs neither the kiosk nor its database nor any secret.
+A box that passes
 is handed on as a `VerifiedBox`: the only thing the tally takes, carrying the per-row sums
 of the ballots computed during that one verifying pass, so nothing is read twice.
 """
