@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from typing import Any
 
+from shared import json_input
 from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint, receipt
 from shared.box import Check
 from shared.recount import check_results
@@ -67,15 +67,9 @@ def _read_results(path: str) -> Any:
     from counter.cli import Unreadable  # the command line's own error: exit 2, as for any file
 
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_RESULTS_BYTES + 1)
-        if len(data) > MAX_RESULTS_BYTES:
-            raise Unreadable(f"Tệp {path} quá lớn, không phải là tệp kết quả.")
-        return json.loads(data.decode("utf-8-sig"))
-    except OSError as exc:
-        raise Unreadable(f"Không đọc được tệp kết quả {path}: {exc.strerror or exc}.") from exc
-    except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
-        raise Unreadable(f"Tệp {path} không phải là tệp kết quả (không đọc được JSON).") from exc
+        return json_input.read_file(path, f"Tệp kết quả {path}", MAX_RESULTS_BYTES)
+    except json_input.JsonRefused as exc:
+        raise Unreadable(str(exc)) from None
 
 
 def results_check(box: dict[str, Any], box_ok: bool, results_path: str) -> ResultsCheck:

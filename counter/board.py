@@ -28,7 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from counter.documents.formats import FORMATS
 from counter.report import day_month_year, render_report
 from counter.store import AlreadyCounted, Store
-from shared import crypto
+from shared import crypto, json_input
 from shared.box import BoxVerification
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
@@ -109,7 +109,7 @@ def _read_path(typed: str) -> bytes | None:
 
 
 @bp.post("/import")
-def import_box() -> BaseResponse:
+def import_box() -> BaseResponse | tuple[str, int]:
     """Store an uploaded or named box file as boxes/<election_id>.json; non-boxes change nothing."""
     upload = request.files.get("box_file")
     typed_path = request.form.get("box_path", "").strip()
@@ -124,9 +124,9 @@ def import_box() -> BaseResponse:
         return redirect(url_for(".index"))
     try:
         election_id = _store().save_box(data)
-    except BoxInvalid as exc:
+    except BoxInvalid as exc:  # any file at all (nested, repeated keys, UTF-16…): 400, never 500
         flash(f"Không nhập được: {exc} Không có gì được lưu.", "error")
-        return redirect(url_for(".index"))
+        return index(), 400
     except AlreadyCounted as exc:
         flash(str(exc), "error")
         return redirect(url_for(".index"))
@@ -184,13 +184,15 @@ def box_page(election_id: str) -> tuple[str, int]:
 def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
     texts = []
     for number, upload in enumerate((f for f in files if f.filename), start=1):
+        label = f"Tệp mảnh khóa {number} ({upload.filename})"
         data = upload.read(MAX_SHARE_FILE_BYTES + 1)
+        if len(data) > MAX_SHARE_FILE_BYTES:
+            raise ShareError(f"{label} quá lớn, không phải là tệp mảnh khóa.")
         try:
-            if len(data) > MAX_SHARE_FILE_BYTES:
-                raise UnicodeError
-            texts.append((f"Tệp mảnh khóa {number}", data.decode("utf-8-sig")))
-        except UnicodeError:
-            raise ShareError(f"Tệp mảnh khóa {number} không đọc được (không phải tệp mảnh khóa).") from None
+            # An empty file stays in the list: parse_share_file names it, it is never skipped.
+            texts.append((label, json_input.decode_utf8(data, label)))
+        except json_input.JsonRefused as exc:
+            raise ShareError(str(exc)) from None
     return texts
 
 

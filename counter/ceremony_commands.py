@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from counter.config import ensure_home, home_path, load_config
+from shared import json_input
 from shared import manifest as manifests
 from shared.canonical import digest
 from shared.ceremony import run_ceremony
@@ -33,9 +34,10 @@ def _write_private(path: Path, text: str) -> None:
 def cmd_ceremony(args: argparse.Namespace) -> int:
     config = load_config(ensure_home(home_path(getattr(args, "home", None))))
     try:
-        raw = Path(args.definition).read_bytes()
-    except OSError as exc:
-        print(f"Không đọc được tệp định nghĩa {args.definition}: {exc.strerror or exc}.", file=sys.stderr)
+        definition = json_input.read_file(args.definition, f"Tệp định nghĩa {args.definition}",
+                                          manifests.MAX_FILE_BYTES)
+    except json_input.JsonRefused as exc:
+        print(str(exc), file=sys.stderr)
         return EXIT_UNREADABLE
     shares_dir, key_path = Path(args.shares_dir), Path(args.output)
     if shares_dir.exists() and any(shares_dir.iterdir()):
@@ -45,7 +47,7 @@ def cmd_ceremony(args: argparse.Namespace) -> int:
         print(f"Tệp {key_path} đã có: không ghi đè.", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        result = run_ceremony(manifests.strict_json(raw, "Tệp định nghĩa"), config.signing_key)
+        result = run_ceremony(definition, config.signing_key)
     except DomainError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_REFUSED

@@ -27,7 +27,8 @@ from counter.config import (
 )
 from counter.counting import count_box
 from counter.store import results_bytes, write_atomic
-from shared.box import Check, all_passed, load_box, read_box, verify_box
+from shared import json_input
+from shared.box import MAX_BOX_BYTES, Check, all_passed, load_box, read_box, verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.tally import RESULTS_FORMAT, TallyFailed, WrongCounter, check_results_signature
@@ -59,6 +60,8 @@ def _config(args: argparse.Namespace) -> CounterConfig:
 def read_box_file(path: str) -> dict[str, Any]:
     """A parsed box file; Unreadable if it cannot be read or is not a box."""
     try:
+        if Path(path).stat().st_size > MAX_BOX_BYTES:  # refused before it is read into memory
+            raise Unreadable(f"{path}: tệp quá lớn, không phải là hòm phiếu.")
         data = Path(path).read_bytes()
     except OSError as exc:
         raise Unreadable(f"Không đọc được tệp hòm phiếu {path}: {exc.strerror or exc}.") from exc
@@ -77,22 +80,27 @@ def stream_box_file(path: str) -> dict[str, Any]:
 
 
 def read_share_file(path: str) -> str:
-    """A share file's text (share JSON or bare code); Unreadable if it cannot be read."""
+    """A share file's text (share JSON or bare code); Unreadable if it cannot be read or is empty."""
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_SHARE_FILE_BYTES + 1)
         if len(data) > MAX_SHARE_FILE_BYTES:
             raise Unreadable(f"Tệp {path} quá lớn, không phải là tệp mảnh khóa.")
-        return data.decode("utf-8-sig")
+        text = json_input.decode_utf8(data, f"Tệp mảnh khóa {path}")
     except OSError as exc:
         raise Unreadable(f"Không đọc được tệp mảnh khóa {path}: {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise Unreadable(f"Tệp {path} không phải là tệp mảnh khóa (không đọc được chữ).") from exc
+    except json_input.JsonRefused as exc:
+        raise Unreadable(str(exc)) from None
+    if not text.strip():  # named, never skipped: k shares were asked for, one of them is missing
+        raise Unreadable(f"Tệp mảnh khóa {path} rỗng: không có mã mảnh khóa nào trong tệp.")
+    return text
 
 
 def _check_line(check: Check) -> str:
     mark = "[OK]" if check.ok else "[CHƯA KIỂM]" if check.ok is None else "[LỖI]"
-    return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "")
+    # A failure names its reason id, which docs/ballot-box-format.md 9 explains.
+    reason = f" ({check.reason})" if check.failed and check.reason else ""
+    return f"{mark} {check.title}" + (f": {check.detail}" if check.detail else "") + reason
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -151,9 +159,10 @@ def cmd_tally(args: argparse.Namespace) -> int:
 def cmd_check_results(args: argparse.Namespace) -> int:
     """0 if the results JSON is signed by the pinned counter key (--counter-key, or the box's manifest)."""
     try:
-        document = json.loads(Path(args.results).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _err(f"Không đọc được tệp kết quả {args.results}: {exc}")
+        document = json_input.read_file(args.results, f"Tệp kết quả {args.results}",
+                                        audit_commands.MAX_RESULTS_BYTES)
+    except json_input.JsonRefused as exc:
+        _err(str(exc))
         return EXIT_REFUSED
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         _err("Tệp không phải là tệp kết quả kiểm phiếu.")

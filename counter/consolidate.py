@@ -14,7 +14,6 @@ different positions is shown with every position, for the reader to confirm.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 from counter.profiles import wording_for
 from counter.report import vn_decimal
+from shared import json_input
 from shared.glossary import LEVELS
 from shared.tally import RESULTS_FORMAT, check_results_signature
 
@@ -113,9 +113,9 @@ def name_key(name: str) -> str:
 def read_results(source: str, data: bytes, trusted_keys: Sequence[str] = ()) -> dict[str, Any]:
     """A signed results document; ConsolidationError naming the file if it cannot be used."""
     try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        raise ConsolidationError(f"{source}: không đọc được (không phải tệp JSON).") from None
+        document = json_input.parse(data, f"Tệp kết quả {source}", len(data))
+    except json_input.JsonRefused as exc:
+        raise ConsolidationError(str(exc)) from None
     if not isinstance(document, dict) or document.get("format") != RESULTS_FORMAT:
         raise ConsolidationError(f"{source}: không phải là tệp kết quả kiểm phiếu.")
     # Pinned: anyone can edit a results file and re-sign it with a key of their own, so only

@@ -53,7 +53,7 @@ def count_box(box: dict[str, Any], shares: Sequence[tuple[str, str]], counter_ke
     began = clock()
     verified = verified_box(box, kiosk_key, progress)
     require_ceremony_counter(verified, counter_key)
-    cards = read_cards([(label, text) for label, text in shares if text.strip()], verified)
+    cards = read_cards(shares, verified)  # an empty one is named by read_cards, never skipped
     results = tally_box(verified, cards, time_stamp(began), "")
     # counted_to is when the tally ended, known only after tally_box returns.
     results = dataclasses.replace(results, counted_to=time_stamp(clock()))

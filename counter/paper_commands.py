@@ -13,7 +13,6 @@ Keying the ballots in (double entry) is done in the counter's web pages, /paper.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from counter.documents.ballots import render_ballots
 from counter.documents.fonts import FontMissing, find_fonts
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.store import Store, results_bytes, write_atomic
-from shared import crypto
+from shared import crypto, json_input
 from shared.errors import DomainError
 from shared.paper import LOG_FORMAT, Batch, check_log, log_record, recount_differences, replay
 from shared.tally import check_results_signature
@@ -42,14 +41,7 @@ def _paper_store(args: argparse.Namespace) -> PaperStore:
 
 
 def _read_json(path: str) -> Any:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise ValueError("tệp quá lớn")
-        return json.loads(data.decode("utf-8-sig"))
-    except (OSError, ValueError) as exc:
-        raise DomainError(f"Không đọc được tệp {path}: {exc}") from exc
+    return json_input.read_file(path, f"Tệp {path}", MAX_FILE_BYTES)
 
 
 def cmd_new(args: argparse.Namespace) -> int:

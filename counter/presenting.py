@@ -44,7 +44,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, checked_box_or_404, render_box_page
 from counter.progress import count_outcome
 from counter.store import Store, valid_election_id, write_atomic
-from shared import crypto
+from shared import crypto, json_input
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.qrscan import decode_qr_image
@@ -164,12 +164,14 @@ def _presented_text() -> str:
     if upload is None or not upload.filename:
         return ""
     data = upload.read(MAX_SHARE_FILE_BYTES + 1)
+    if len(data) > MAX_SHARE_FILE_BYTES:
+        raise ShareError("Tệp vừa chọn quá lớn, không phải là tệp mảnh khóa.")
+    if not data.strip():
+        raise ShareError(f"Tệp mảnh khóa {upload.filename} rỗng: không có mã mảnh khóa nào.")
     try:
-        if len(data) > MAX_SHARE_FILE_BYTES:
-            raise UnicodeError
-        return data.decode("utf-8-sig")
-    except UnicodeError:
-        raise ShareError("Tệp vừa chọn không phải là tệp mảnh khóa.") from None
+        return json_input.decode_utf8(data, f"Tệp mảnh khóa {upload.filename}")
+    except json_input.JsonRefused as exc:
+        raise ShareError(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from sqlalchemy.exc import DBAPIError
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
 from kiosk.permissions import ROLES
-from shared import backup, booths, crypto, voting
+from shared import backup, booths, crypto, json_input, voting
 from shared import election as elections
+from shared import manifest as manifests
 from shared.box import export_box
 from shared.canonical import digest
 from shared.db import init_schema, make_engine, session_factory, transaction
@@ -114,11 +115,8 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_election_create(args: argparse.Namespace) -> int:
-    try:
-        spec = json.loads(Path(args.spec).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        print(f"Không đọc được tệp cấu hình {args.spec}: {exc}", file=sys.stderr)
-        return 1
+    # Refused (exit 1, "Lỗi: …") before the database is opened: shared/json_input.py.
+    spec = json_input.read_file(args.spec, f"Tệp cấu hình {args.spec}", elections.MAX_SPEC_BYTES)
     config = _config(args)
     with transaction(_factory(config)) as s:
         election_id = elections.create_election(s, spec, "cli").id
@@ -137,7 +135,8 @@ def cmd_election_definition(args: argparse.Namespace) -> int:
 
 def cmd_election_key(args: argparse.Namespace) -> int:
     try:
-        key_text = Path(args.key_file).read_bytes()
+        with open(args.key_file, "rb") as handle:
+            key_text = handle.read(manifests.MAX_FILE_BYTES + 1)
     except OSError as exc:
         print(f"Không đọc được tệp khóa {args.key_file}: {exc.strerror}", file=sys.stderr)
         return 1

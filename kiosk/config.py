@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shared import crypto, holder_keys
+from shared import crypto, holder_keys, json_input
 from shared.db import BUSY_TIMEOUT_MS
 from shared.web_policy import weak_secret
 
@@ -95,7 +95,12 @@ def load_config(home: Path, **overrides: object) -> KioskConfig:
     config_path = home / CONFIG_FILE
     if not config_path.exists():
         raise ConfigError(f"Không tìm thấy {config_path}; chạy `kiosk init` trước.")
-    settings = json.loads(config_path.read_text(encoding="utf-8"))
+    try:
+        settings = json_input.read_file(config_path, f"Tệp cấu hình {config_path}", 1024 * 1024)
+    except json_input.JsonRefused as exc:
+        raise ConfigError(str(exc)) from None
+    if not isinstance(settings, dict) or not isinstance(settings.get("database_url"), str):
+        raise ConfigError(f"{config_path}: phải là một đối tượng JSON có “database_url”.")
     values: dict[str, object] = {
         "home": home,
         "database_url": os.environ.get("KIOSK_DATABASE_URL") or settings["database_url"],

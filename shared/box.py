@@ -1,9 +1,11 @@
 """The sealed ballot box, format version 2: one signed JSON file per election.
 
 docs/ballot-box-format.md is the specification. `export_box` builds the box from the
-database after close; `check_box` re-checks everything from the file alone (every
-signature, the audit chain, the close record, the token log, every ballot's row proofs),
-so an auditor needs neither the kiosk nor its database nor any secret. A box that passes
+database after close; `check_box` re-checks everything from the file alone (its exact
+structure, every signature, the audit chain, the events against the manifest and the close
+record, the token log, every ballot's row proofs; shared/box_checks.py holds the first
+and the events), so an auditor needs neither the kiosk nor its database nor any secret.
+A box that passes
 is handed on as a `VerifiedBox`: the only thing the tally takes, carrying the per-row sums
 of the ballots computed during that one verifying pass, so nothing is read twice.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -23,8 +26,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import audit, crypto, elgamal
+from shared import audit, box_checks, crypto, elgamal, json_input
 from shared import manifest as manifests
+from shared.box_file import WHAT as BOX_FILE
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
 from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
@@ -40,6 +44,8 @@ AFTER_CLOSE_KINDS = {"box.exported"}
 # Called with (ballots checked so far, ballots in the box): a progress bar's figures.
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 100
+# 10,000 ballots of 20 persons are about 60 MB: a file of more is not a box of this product.
+MAX_BOX_BYTES = 1 << 30
 
 
 def export_box(session: Session, election: Election, signing_key: bytes, actor: str) -> bytes:
@@ -67,17 +73,19 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
 
 
 def load_box(data: bytes) -> dict[str, Any]:
-    """Parse a box file; BoxInvalid if it is not one (or is a version 1 box)."""
+    """Parse a box file strictly (shared/json_input.py); BoxInvalid if it is not one (or is version 1)."""
     try:
-        box = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).") from exc
+        box = json_input.parse(data, BOX_FILE, MAX_BOX_BYTES)
+    except json_input.JsonRefused as exc:
+        raise BoxInvalid(str(exc)) from None
     return _checked_header(box)
 
 
 def read_box(path: Path | str) -> dict[str, Any]:
     """A box file parsed except its ballots, read from disk on each pass (shared/box_file.py)."""
     try:
+        if Path(path).stat().st_size > MAX_BOX_BYTES:
+            raise BoxInvalid(f"{BOX_FILE} quá lớn (hơn {MAX_BOX_BYTES >> 30} GiB).")
         return _checked_header(read_members(path))
     except OSError as exc:
         raise BoxInvalid(f"Không đọc được tệp hòm phiếu: {exc.strerror or exc}.") from exc
@@ -86,17 +94,12 @@ def read_box(path: Path | str) -> dict[str, Any]:
 def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
         raise BoxInvalid("Tệp không phải là hòm phiếu.")
-    if box.get("version") == 1:
+    if type(box.get("version")) is int and box["version"] == 1:
         # Its ballots carry no proofs and its shares cannot decrypt sums: only the old build counts it.
         raise BoxInvalid(f"Hòm phiếu phiên bản 1. {OLD_BUILD_MESSAGE}")
     if type(box.get("version")) is not int or box["version"] != BOX_VERSION:
         raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ (cần phiên bản 2).")
     return box
-
-
-def _refuse_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON and have no canonical form (shared/canonical.py).
-    raise ValueError(f"{name} is not allowed in a ballot box")
 
 
 @dataclass(frozen=True)
@@ -120,15 +123,19 @@ class Check:
         return self.ok is False
 
 
+_LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*\Z")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}\Z")
+
+
 def _hex(value: Any) -> bytes:
-    try:
-        return bytes.fromhex(value) if isinstance(value, str) else b""
-    except ValueError:
-        return b""  # not hex: the signature or key check using it fails
+    """The bytes of lower-case hex; b"" for anything else (upper case, spaces), so the check fails."""
+    return bytes.fromhex(value) if isinstance(value, str) and _LOWER_HEX.match(value) else b""
 
 
 _TITLES = {
     "manifest": "Bản mô tả cuộc lấy phiếu (manifest) phiên bản 2: nhóm ristretto255, khóa và cam kết hợp lệ",
+    "structure": "Cấu trúc hòm phiếu đúng định dạng: đúng các trường, đúng kiểu JSON, mã hóa chuẩn",
+    "audit_events": "Các sự kiện trong nhật ký khớp manifest và biên bản kết thúc",
     "kiosk_key": "Khóa ký của máy bỏ phiếu đúng như đã công bố",
     "audit_chain": "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
     "close_record": "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký",
@@ -157,11 +164,11 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
 
     version = manifests.manifest_version(manifest)
     if version == 1:
-        return refused(OLD_BUILD_MESSAGE)
+        return refused(OLD_BUILD_MESSAGE, "manifest.version")
     if version != manifests.VERSION:
-        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})")
+        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
     if set(manifest) != manifests.DEFINITION_FIELDS | set(manifests.KEY_PARTS):
-        return refused("manifest thiếu hoặc thừa trường")
+        return refused("manifest thiếu hoặc thừa trường", "manifest.fields")
     definition = {k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS}
     try:
         manifests.check_definition({**definition, "format": manifests.DEFINITION_FORMAT})
@@ -189,6 +196,29 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
     return Check("manifest", title, True,
                  f"{len(persons)} người được lấy phiếu, mỗi phiếu {manifest['ballot_length']} byte, "
                  f"cần {threshold}/{members} mảnh khóa"), context
+
+
+# --- structure and events (shared/box_checks.py) ---------------------------------------------
+
+def _structure(box: dict[str, Any]) -> Check:
+    try:
+        box_checks.check_structure(box)
+    except box_checks.Refusal as refusal:
+        return Check("structure", _TITLES["structure"], False, refusal.detail, refusal.reason)
+    return Check("structure", _TITLES["structure"], True, "")
+
+
+def _events(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str, Any],
+            structure_ok: bool) -> Check:
+    title = _TITLES["audit_events"]
+    if not structure_ok or not record:
+        return Check("audit_events", title, False, "không kiểm được: hòm phiếu sai cấu trúc hoặc biên bản "
+                     "kết thúc không hợp lệ")
+    try:
+        summary = box_checks.check_events(box, events, record, len(box["ballots"]))
+    except box_checks.Refusal as refusal:
+        return Check("audit_events", title, False, refusal.detail, refusal.reason)
+    return Check("audit_events", title, True, summary)
 
 
 # --- signatures ----------------------------------------------------------------------------
@@ -228,26 +258,29 @@ def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
     close = box.get("close") or {}
     record = close.get("record")
     if not isinstance(record, dict):
-        return Check("close_record", title, False, "không có biên bản kết thúc: cuộc bỏ phiếu chưa đóng")
+        return Check("close_record", title, False, "không có biên bản kết thúc: cuộc bỏ phiếu chưa đóng",
+                     "close.missing")
     if not crypto.verify_signature(_hex(manifest.get("kiosk_public_key")), _hex(close.get("signature")),
                                    canonical_bytes(record)):
-        return Check("close_record", title, False, "chữ ký biên bản kết thúc không khớp")
+        return Check("close_record", title, False, "chữ ký biên bản kết thúc không khớp", "close.signature")
     if record.get("format") != "cv-close" or record.get("version") != BOX_VERSION:
-        return Check("close_record", title, False, "biên bản kết thúc không phải phiên bản 2")
+        return Check("close_record", title, False, "biên bản kết thúc không phải phiên bản 2", "close.version")
     if record.get("election_id") != manifest.get("election_id") or \
             record.get("manifest_hash") != digest(manifest):
-        return Check("close_record", title, False, "biên bản kết thúc thuộc cuộc lấy phiếu khác")
+        return Check("close_record", title, False, "biên bản kết thúc thuộc cuộc lấy phiếu khác", "close.election")
     head = record.get("audit_head", {})
     seq = head.get("seq")
     if not isinstance(seq, int) or not 1 <= seq < len(events) or events[seq - 1].get("hash") != head.get("hash"):
-        return Check("close_record", title, False, "điểm cuối nhật ký trong biên bản không có trong chuỗi")
+        return Check("close_record", title, False, "điểm cuối nhật ký trong biên bản không có trong chuỗi",
+                     "close.audit-head")
     closing = events[seq]
     if closing.get("kind") != "election.closed" or \
             closing.get("data", {}).get("close_record_hash") != digest(record):
-        return Check("close_record", title, False, "sự kiện kết thúc không khớp biên bản")
+        return Check("close_record", title, False, "sự kiện kết thúc không khớp biên bản", "close.closing-event")
     late = [e.get("kind") for e in events[seq + 1:] if e.get("kind") not in AFTER_CLOSE_KINDS]
     if late:
-        return Check("close_record", title, False, f"có sự kiện sau khi kết thúc: {', '.join(map(str, late))}")
+        return Check("close_record", title, False, f"có sự kiện sau khi kết thúc: {', '.join(map(str, late))}",
+                     "close.late-event")
     return Check("close_record", title, True, f"kết thúc lúc {record.get('closed_at')}")
 
 
@@ -256,9 +289,9 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     log = box.get("token_log", [])
     hashes = [t.get("hash") for t in log]
     if hashes != sorted(hashes) or len(set(hashes)) != len(hashes):
-        return Check("token_log", title, False, "sổ mã không sắp xếp hoặc có mã trùng")
+        return Check("token_log", title, False, "sổ mã không sắp xếp hoặc có mã trùng", "token.order")
     if digest(log) != record.get("token_log_digest"):
-        return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc")
+        return Check("token_log", title, False, "sổ mã không khớp biên bản kết thúc", "token.digest")
     state = {t["hash"]: t.get("state") for t in log}
     # token.issued and token.spent events name no token (docs/security.md: neither may pair a
     # voter, or a cast's place in the chain, with a token): they are counted. token.voided
@@ -269,59 +302,56 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     spent_in_log = sum(1 for s in state.values() if s == "spent")
     if issued != len(hashes):
         return Check("token_log", title, False,
-                     f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})")
+                     f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})", "token.issued")
     if spent > spent_in_log:
         return Check("token_log", title, False,
                      f"nhật ký ghi {spent} lần dùng mã nhưng sổ mã chỉ có {spent_in_log} mã đã dùng: "
-                     "có mã được dùng hơn một lần")
+                     "có mã được dùng hơn một lần", "token.spent-twice")
     if spent != spent_in_log:
         return Check("token_log", title, False,
-                     f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})")
+                     f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})", "token.spent")
     if len(set(voided)) != len(voided):
-        return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký")
+        return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký", "token.voided-twice")
     if sorted(voided) != sorted(h for h, s in state.items() if s == "voided"):
-        return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã")
+        return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã", "token.voided")
     if any(s not in ("spent", "voided") for s in state.values()):
-        return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc")
+        return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc", "token.unspent")
     counts = record.get("counts", {})
     if (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided")) != \
             (len(hashes), spent, len(voided)):
-        return Check("token_log", title, False, "số mã trong biên bản kết thúc không khớp sổ mã")
+        return Check("token_log", title, False, "số mã trong biên bản kết thúc không khớp sổ mã", "token.counts")
     replaced = _replaced(events, counts, record)
     if replaced:
-        return Check("token_log", title, False, replaced)
+        return Check("token_log", title, False, replaced[1], replaced[0])
     return Check("token_log", title, True, f"phát ra {len(hashes)}, đã dùng {spent}, đã hủy {len(voided)} "
                  f"(trong đó {counts['replaced_slips']} phiếu hỏng đã thay)")
 
 
-VOID_REASONS = ("spoiled", "unused_at_close")
-
-
-def _replaced(events: list[dict[str, Any]], counts: dict[str, Any], record: dict[str, Any]) -> str:
-    """What is wrong with the spent events and the replaced slips, "" if nothing.
+def _replaced(events: list[dict[str, Any]], counts: dict[str, Any],
+              record: dict[str, Any]) -> tuple[str, str] | None:
+    """(reason, what) is wrong with the replaced slips, None if nothing.
 
     docs/storage-secrecy.md section 4: a slip voided at the desk names the voter on whose
     row it was voided, and the close record counts them by voter; one slip per voter
     checked in plus one per replacement. (A spend names no token, D1; a `token_hash` left
-    on one by an earlier build is ignored, as docs/ballot-box-format.md 6 says.)
+    on one by an earlier build is ignored, as docs/ballot-box-format.md 6 says.) The void
+    reasons, and a voter named on exactly the spoiled ones, are audit_events' (event.void-reason).
     """
     voids = [e.get("data", {}) for e in events if e.get("kind") == "token.voided"]
-    if any(v.get("reason") not in VOID_REASONS for v in voids):
-        return "có mã bị hủy không rõ lý do"
     spoiled = [v for v in voids if v.get("reason") == "spoiled"]
     by_voter = Counter(v.get("voter_id") for v in spoiled)
     if None in by_voter or any(not isinstance(v, str) for v in by_voter):
-        return "có phiếu hỏng bị hủy không ghi người ghi phiếu"
+        return "token.spoiled-voter", "có phiếu hỏng bị hủy không ghi người ghi phiếu"
     checked_in = {e.get("data", {}).get("voter_id") for e in events if e.get("kind") == "voter.checked_in"}
     if not set(by_voter) <= checked_in:
-        return "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
+        return "token.spoiled-voter", "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
     if counts.get("replaced_slips") != len(spoiled) or \
             record.get("replaced_by_voter") != [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]:
-        return "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
+        return "token.replaced", "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
     if counts.get("tokens_issued", 0) > len(checked_in) + len(spoiled):
-        return (f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm danh "
-                f"({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
-    return ""
+        return ("token.per-voter", f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm "
+                f"danh ({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
+    return None
 
 
 # --- ballots and their proofs ---------------------------------------------------------------
@@ -351,12 +381,14 @@ class BallotSetDigest:
 def _entry_bytes(entry: Any) -> bytes | None:
     """The ballot bytes of one box entry, None if the entry is malformed."""
     if not isinstance(entry, dict) or set(entry) != BALLOT_FIELDS or not isinstance(entry["ballot"], str) \
-            or not isinstance(entry["fingerprint"], str):
+            or not isinstance(entry["fingerprint"], str) or not _FINGERPRINT.match(entry["fingerprint"]):
         return None
     try:
-        return base64.b64decode(entry["ballot"], validate=True)
+        raw = base64.b64decode(entry["ballot"], validate=True)
     except ValueError:
         return None
+    # Canonical only: padding bits that are not zero decode to the same bytes under another text.
+    return raw if base64.b64encode(raw).decode() == entry["ballot"] else None
 
 
 @dataclass(frozen=True)
@@ -365,7 +397,7 @@ class _Walk:
 
     count: int
     set_digest: str
-    first_problem: str  # the first malformed, altered or wrong-length entry, "" if none
+    first_problem: tuple[str, str]  # (reason, detail) of the first malformed, altered or wrong-length entry
     duplicate: bool
     unsorted: bool
     proof_failures: int
@@ -385,20 +417,25 @@ def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, perso
     """
     set_digest = BallotSetDigest()
     aggregate = elgamal.Aggregate(persons) if context is not None else None
-    previous, first_problem, duplicate, unsorted = "", "", False, False
+    previous, duplicate, unsorted = "", False, False
+    first_problem = ("", "")
     failures, first_failure = 0, ("", "", "")
     prefixes = _Prefixes()
     for i, entry in enumerate(ballots, start=1):
         raw = _entry_bytes(entry)
         if raw is None:
-            first_problem = first_problem or f"phiếu thứ {i} sai định dạng"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.format", f"phiếu thứ {i} sai định dạng (đúng hai trường fingerprint và ballot, dấu vân "
+                "tay 64 chữ số hex viết thường, base64 chuẩn)")
             continue
         fingerprint = crypto.fingerprint(raw)
         if fingerprint != entry["fingerprint"]:
-            first_problem = first_problem or f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.fingerprint", f"phiếu thứ {i} bị sửa (dấu vân tay không khớp)")
             continue
         if len(raw) != length:
-            first_problem = first_problem or f"phiếu thứ {i} có độ dài khác các phiếu còn lại"
+            first_problem = first_problem if first_problem[0] else (
+                "ballot.length", f"phiếu thứ {i} có độ dài khác các phiếu còn lại")
             continue
         duplicate = duplicate or fingerprint == previous
         unsorted = unsorted or fingerprint < previous
@@ -465,23 +502,23 @@ def _rows_repeat(ballots: Iterable[Any], suspects: set[int], length: int) -> boo
 def _ballots_check(walk: _Walk, box: dict[str, Any], events: list[dict[str, Any]],
                    record: dict[str, Any], length: int) -> Check:
     title = _TITLES["ballots"]
-    if walk.first_problem:
-        return Check("ballots", title, False, walk.first_problem)
+    if walk.first_problem[0]:
+        return Check("ballots", title, False, walk.first_problem[1], walk.first_problem[0])
     if walk.duplicate:
         return Check("ballots", title, False, "có phiếu trùng lặp", "ballot.duplicate")
     if walk.unsorted:
-        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay")
+        return Check("ballots", title, False, "phiếu không được sắp xếp theo dấu vân tay", "ballot.order")
     if walk.set_digest != record.get("ballot_set_digest"):
         return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
-                     "(có phiếu bị thêm, bớt hoặc thay)")
+                     "(có phiếu bị thêm, bớt hoặc thay)", "ballot.set-digest")
     counts = record.get("counts", {})
     spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
     checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
     if walk.count != spent or counts.get("ballots") != walk.count:
-        return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})")
+        return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})", "ballot.count")
     if walk.count > checked_in or counts.get("checked_in") != checked_in:
         return Check("ballots", title, False, "số phiếu lớn hơn số người đã điểm danh, "
-                     "hoặc số điểm danh không khớp nhật ký")
+                     "hoặc số điểm danh không khớp nhật ký", "ballot.checked-in")
     return Check("ballots", title, True, f"{walk.count} phiếu, mỗi phiếu {length} byte")
 
 
@@ -583,7 +620,8 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
         check, contexts[0] = _manifest(manifest)
         return check
 
-    checks = [_guarded("manifest", manifest_check), *_signatures(box, kiosk_key)]
+    structure = _guarded("structure", lambda: _structure(box))
+    checks = [_guarded("manifest", manifest_check), structure, *_signatures(box, kiosk_key)]
     context = contexts[0]
     events: list[dict[str, Any]] = box["audit"] if isinstance(box.get("audit"), list) else []
 
@@ -597,6 +635,7 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
     checks.append(close)
     # Only a close record that passed its check is trusted by the checks after it.
     record: dict[str, Any] = box["close"]["record"] if close.ok else {}
+    checks.append(_guarded("audit_events", lambda: _events(box, events, record, structure.ok is True)))
     checks.append(_guarded("token_log", lambda: _tokens(box, events, record)))
     # The length every ballot must have follows from the rows alone, so the ballots are still
     # checked when the manifest is not sound (their proofs cannot be, then).

@@ -13,38 +13,35 @@ disk in between is refused or changes nothing.
 Why not the standard library alone: `json.load` builds the whole document. Why no
 streaming-JSON package: one array is streamed, and `json.JSONDecoder.raw_decode` (the
 standard library's C scanner) parses each entry; this module only finds where entries
-begin and end, and refuses what `load_box` refuses (NaN, Infinity, trailing data) plus a
-repeated top-level key (which `json.loads` would silently resolve to the last).
+begin and end. It refuses what `load_box` refuses (shared/json_input.py: not UTF-8 or a
+byte-order mark, nesting deeper than its limit, found by a scan of the bytes before any
+parsing, a key repeated at any depth, NaN, Infinity, lone surrogates, trailing data).
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from shared import json_input
 from shared.canonical import canonical_bytes
 from shared.errors import BoxInvalid
 
 STREAMED_MEMBER = "ballots"
 _CHUNK = 1 << 18  # 256 KiB: memory per box read is a few of these, whatever the box
 _WHITESPACE = " \t\n\r"
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in a ballot box")
-
-
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+WHAT = "Tệp hòm phiếu"
+_DECODER = json_input.decoder(WHAT)
 
 
 class _Reader:
     """A text cursor over a binary file: refills a buffer and knows its byte offset."""
 
-    def __init__(self, handle: IO[bytes], offset: int = 0) -> None:
+    def __init__(self, handle: IO[bytes], offset: int = 0, escapes: bool = False) -> None:
         handle.seek(offset)
+        self._escapes = escapes  # the file has \u escapes: check parsed strings for lone surrogates
         self._handle = handle
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
         self._buf = ""
@@ -61,7 +58,7 @@ class _Reader:
         try:
             text = self._utf8.decode(data, final=self._eof)
         except UnicodeDecodeError as exc:
-            raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).") from exc
+            raise BoxInvalid(str(json_input.not_utf8(WHAT, self._handle.tell() - len(data) + exc.start))) from None
         if self._pos > len(self._buf) // 2:  # drop what was parsed, keep the buffer small
             self._dropped_bytes += len(self._buf[:self._pos].encode("utf-8"))
             self._buf = self._buf[self._pos:]
@@ -97,11 +94,18 @@ class _Reader:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self._buf, self._pos)
+            except json_input.JsonRefused as exc:  # a repeated key, NaN: not a parse cut short
+                raise BoxInvalid(str(exc)) from None
             except ValueError:
                 value, end = None, -1
             # A number cut at the buffer's end parses as a shorter number: read on first.
             if end != -1 and (end < len(self._buf) or self._eof):
                 self._pos = end
+                if self._escapes:
+                    try:
+                        json_input.check_strings(value, WHAT)
+                    except json_input.JsonRefused as exc:
+                        raise BoxInvalid(str(exc)) from None
                 return value
             # Each retry parses from the value's start: doubling what is read keeps a large
             # member (the audit chain) linear to parse, not quadratic.
@@ -127,17 +131,18 @@ class _Reader:
 class BallotStream:
     """The `ballots` array of a box file, parsed entry by entry on each iteration."""
 
-    def __init__(self, path: Path, offset: int, count: int) -> None:
+    def __init__(self, path: Path, offset: int, count: int, escapes: bool = False) -> None:
         self.path = path
         self._offset = offset
         self._count = count
+        self._escapes = escapes
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self) -> Iterator[Any]:
         with open(self.path, "rb") as handle:
-            yield from _Reader(handle, self._offset).array_items()
+            yield from _Reader(handle, self._offset, self._escapes).array_items()
 
 
 def read_members(path: Path | str) -> dict[str, Any]:
@@ -145,7 +150,8 @@ def read_members(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     members: dict[str, Any] = {}
     with open(path, "rb") as handle:
-        reader = _Reader(handle)
+        escapes = _scan(handle)
+        reader = _Reader(handle, 0, escapes)
         reader.expect("{")
         if reader.peek() != "}":
             while True:
@@ -155,7 +161,7 @@ def read_members(path: Path | str) -> dict[str, Any]:
                 reader.expect(":")
                 if key == STREAMED_MEMBER and reader.peek() == "[":
                     offset = reader.byte_offset()
-                    members[key] = BallotStream(path, offset, reader.skip_array())
+                    members[key] = BallotStream(path, offset, reader.skip_array(), escapes)
                 else:
                     members[key] = reader.value()
                 if reader.expect(",}") == "}":
@@ -165,6 +171,19 @@ def read_members(path: Path | str) -> dict[str, Any]:
         if reader.peek():
             raise BoxInvalid("Tệp không phải là hòm phiếu (có dữ liệu sau JSON).")
     return members
+
+
+def _scan(handle: IO[bytes]) -> bool:
+    """The pass before any parsing: encoding and nesting depth; True if the file has \\u escapes."""
+    scan = json_input.DepthScan(WHAT)
+    try:
+        json_input.check_start(handle.read(4), WHAT)
+        handle.seek(0)
+        while chunk := handle.read(_CHUNK):
+            scan.feed(chunk)
+    except json_input.JsonRefused as exc:
+        raise BoxInvalid(str(exc)) from None
+    return scan.escapes
 
 
 def canonical_chunks(obj: Any) -> Iterator[bytes]:

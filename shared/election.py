@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ from shared.rules import quorum_met
 CLOSE_FORMAT = "cv-close"
 FORMAT_VERSION = 2  # the close record of box format version 2
 MAX_PERSONS = 200
+MAX_SPEC_BYTES = 32 * 1024 * 1024  # SPEC.json: a roster of 200,000 voters is about 20 MB
 # An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
 # carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
 OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
@@ -48,17 +50,24 @@ def storable(value: str) -> bool:
 
 
 def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
+    """A text field, stripped and NFC-normalised: a name typed with combining marks (NFD, as
+    some keyboards and macOS files write Vietnamese) is the same name as its composed form."""
     value = spec.get(key, "")
     if not isinstance(value, str):
         raise InvalidInput(f"Trường “{label}” phải là chuỗi ký tự.")
     if not storable(value):
         raise InvalidInput(f"“{label}” chứa ký tự không hợp lệ.")
-    value = value.strip()
+    value = unicodedata.normalize("NFC", value).strip()
     if required and not value:
         raise InvalidInput(f"Thiếu “{label}”.")
     if len(value) > 500:
         raise InvalidInput(f"“{label}” quá dài (tối đa 500 ký tự).")
     return value
+
+
+def same_key(*texts: str) -> tuple[str, ...]:
+    """What makes two entries the same: NFC text, single-spaced, case-folded."""
+    return tuple(" ".join(unicodedata.normalize("NFC", t).split()).casefold() for t in texts)
 
 
 def validate_spec(spec: Any) -> dict[str, Any]:
@@ -89,14 +98,20 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     if len(persons) > MAX_PERSONS:
         raise InvalidInput(f"Tối đa {MAX_PERSONS} người được lấy phiếu trên một phiếu.")
     clean["persons"] = []
+    rows: dict[tuple[str, ...], int] = {}
     for i, p in enumerate(persons, start=1):
         if not isinstance(p, dict):
             raise InvalidInput(f"Người được lấy phiếu thứ {i} sai định dạng.")
-        clean["persons"].append({
+        person = {
             "name": _text(p, "name", f"Họ và tên (người thứ {i})"),
             "position": _text(p, "position", f"Chức vụ (người thứ {i})", required=False),
             "unit": _text(p, "unit", f"Đơn vị công tác (người thứ {i})", required=False),
-        })
+        }
+        # Two rows no voter could tell apart (same name, position and unit) are one person twice.
+        first = rows.setdefault(same_key(person["name"], person["position"], person["unit"]), i)
+        if first != i:
+            raise InvalidInput(f"Người được lấy phiếu thứ {i} ({person['name']}) trùng với người thứ {first}.")
+        clean["persons"].append(person)
 
     voters = spec.get("voters", [])
     if not isinstance(voters, list):
@@ -106,8 +121,12 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     for i, v in enumerate(voters, start=1):
         if not isinstance(v, dict):
             raise InvalidInput(f"Người ghi phiếu thứ {i} sai định dạng.")
-        vid = _text({"id": str(v.get("id", "")) if isinstance(v.get("id"), (str, int)) else v.get("id")},
-                    "id", f"Mã người ghi phiếu (dòng {i})")
+        raw_id = v.get("id", "")
+        if type(raw_id) is int:  # a number is an id; true/false are not (JSON types are exact)
+            raw_id = str(raw_id)
+        if not isinstance(raw_id, str):
+            raise InvalidInput(f"Mã người ghi phiếu dòng {i} phải là chuỗi ký tự hoặc số nguyên.")
+        vid = _text({"id": raw_id}, "id", f"Mã người ghi phiếu (dòng {i})")
         if len(vid) > 64:
             raise InvalidInput(f"Mã người ghi phiếu dòng {i} quá dài.")
         if vid in seen:
@@ -119,11 +138,13 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     board = spec.get("board")
     if not isinstance(board, dict) or not isinstance(board.get("members"), list):
         raise InvalidInput("Thiếu danh sách thành viên Ban kiểm phiếu.")
-    members = [m.strip() for m in board["members"] if isinstance(m, str) and m.strip()]
-    if len(members) != len(board["members"]) or not 1 <= len(members) <= 20:
+    if not all(isinstance(m, str) and m.strip() for m in board["members"]) \
+            or not 1 <= len(board["members"]) <= 20:
         raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
-    for i, member in enumerate(members, start=1):
-        _text({"name": member}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
+    members = [_text({"name": m}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
+               for i, m in enumerate(board["members"], start=1)]
+    if len({same_key(m) for m in members}) != len(members):
+        raise InvalidInput("Ban kiểm phiếu có hai thành viên trùng tên: mỗi thẻ mảnh khóa phải mang một tên riêng.")
     threshold = board.get("threshold", 2)
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
         raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")

@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared import crypto, elgamal
+from shared import crypto, elgamal, json_input
 from shared.canonical import canonical_bytes, digest
 from shared.errors import InvalidInput
 
@@ -41,6 +41,8 @@ DEFINITION_FIELDS = frozenset({
     "convened", "levels", "persons", "board", "kiosk_public_key", "group", "encoding_base",
     "ballot_length"})
 KEY_PARTS = ("election_public_key", "share_commitments", "counter_public_key")
+PERSON_FIELDS = frozenset({"number", "name", "position", "unit"})
+TEXT_FIELDS = ("election_id", "title", "organization", "place", "date", "profile", "group")
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -51,30 +53,6 @@ def _hex32(value: Any, label: str) -> bytes:
         return bytes.fromhex(value)
     except ValueError as exc:
         raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.") from exc
-
-
-def strict_json(text: str | bytes, what: str) -> Any:
-    """Parse JSON refusing duplicate keys, NaN/Infinity and oversized input, in Vietnamese."""
-    if len(text) > MAX_FILE_BYTES:
-        raise InvalidInput(f"{what} quá lớn.")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                raise InvalidInput(f"{what} có khóa “{key}” lặp lại.")
-            result[key] = value
-        return result
-
-    def constant(name: str) -> Any:
-        raise InvalidInput(f"{what} chứa giá trị không cho phép ({name}).")
-
-    try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, InvalidInput):
-            raise
-        raise InvalidInput(f"{what} không phải JSON hợp lệ (UTF-8).") from exc
 
 
 # --- the definition -------------------------------------------------------------------
@@ -93,9 +71,18 @@ def check_definition(definition: Any) -> dict[str, Any]:
             or not isinstance(board.get("members"), list) or type(board.get("threshold")) is not int \
             or not 1 <= board["threshold"] <= len(board["members"]) <= 255:
         raise InvalidInput("Tệp định nghĩa: danh sách người được lấy phiếu hoặc Ban kiểm phiếu không hợp lệ.")
-    if [m.get("index") if isinstance(m, dict) else None for m in board["members"]] \
-            != list(range(1, len(board["members"]) + 1)):
+    # Exact JSON types: `true` must not pass as the index 1 or as a number convened.
+    if any(not isinstance(m, dict) or set(m) != {"index", "name"} or type(m["index"]) is not int
+           or not isinstance(m["name"], str) for m in board["members"]) \
+            or [m["index"] for m in board["members"]] != list(range(1, len(board["members"]) + 1)):
         raise InvalidInput("Tệp định nghĩa: thành viên Ban kiểm phiếu phải đánh số từ 1.")
+    if any(not isinstance(p, dict) or set(p) != PERSON_FIELDS or type(p["number"]) is not int
+           or not all(isinstance(p[k], str) for k in ("name", "position", "unit")) for p in persons):
+        raise InvalidInput("Tệp định nghĩa: mỗi người được lấy phiếu phải có đúng số thứ tự, họ tên, chức vụ, "
+                           "đơn vị.")
+    if any(not isinstance(definition[k], str) for k in TEXT_FIELDS) \
+            or type(definition["convened"]) is not int or definition["convened"] < 1:
+        raise InvalidInput("Tệp định nghĩa: trường văn bản hoặc số người được triệu tập sai kiểu.")
     if definition["group"] != GROUP or definition["encoding_base"] != elgamal.BASE \
             or definition["ballot_length"] != elgamal.ballot_length(len(persons)):
         raise InvalidInput("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2.")
@@ -146,7 +133,8 @@ class KeyFile:
     @classmethod
     def parse(cls, text: str | bytes, definition: dict[str, Any]) -> KeyFile:
         """Read KEY.json for this definition; InvalidInput naming what is wrong."""
-        data = strict_json(text, "Tệp khóa")
+        data = json_input.parse(text.encode("utf-8") if isinstance(text, str) else text, "Tệp khóa",
+                                MAX_FILE_BYTES)
         fields = {"format", "version", "election_id", "definition_hash", "election_public_key",
                   "share_commitments", "counter_public_key", "signature"}
         if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:

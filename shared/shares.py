@@ -17,13 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shared import codes, elgamal
+from shared import codes, elgamal, json_input
 from shared.canonical import digest
 from shared.errors import ShareError
 
 CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
 SHARE_FORMAT = "cv-share"
 SHARE_VERSION = 2
+SHARE_FIELDS = frozenset({"format", "version", "election_id", "manifest_hash", "index", "member", "code"})
+MAX_SHARE_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -80,16 +82,21 @@ def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) ->
     """Read a share file (JSON with a "code") or a bare code."""
     text = text.strip()
     if not text:
-        raise ShareError("Tệp mảnh khóa rỗng.")
+        raise ShareError("Tệp mảnh khóa rỗng: không có mã mảnh khóa nào.")
     if text.startswith("{"):
         try:
-            data = json.loads(text)
-            if data.get("format") == SHARE_FORMAT and data.get("version") == 1:
-                raise ShareError("Mảnh khóa phiên bản 1 (bản HPKE trước đây): không dùng được với "
-                                 "hòm phiếu phiên bản 2.")
-            text = str(data["code"])
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ShareError("Tệp mảnh khóa sai định dạng.") from exc
+            data = json_input.parse(text.encode("utf-8"), "Tệp mảnh khóa", MAX_SHARE_BYTES)
+        except json_input.JsonRefused as exc:
+            raise ShareError(str(exc)) from None
+        if not isinstance(data, dict) or data.get("format") != SHARE_FORMAT:
+            raise ShareError("Tệp mảnh khóa sai định dạng (không phải cv-share).")
+        if type(data.get("version")) is int and data["version"] == 1:
+            raise ShareError("Mảnh khóa phiên bản 1 (bản HPKE trước đây): không dùng được với "
+                             "hòm phiếu phiên bản 2.")
+        if set(data) != SHARE_FIELDS or type(data["version"]) is not int or data["version"] != SHARE_VERSION \
+                or not isinstance(data["code"], str):
+            raise ShareError("Tệp mảnh khóa sai định dạng (sai phiên bản, thiếu hoặc thừa trường).")
+        text = data["code"]
     return parse_code(text, manifest, manifest_hash)
 
 

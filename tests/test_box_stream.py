@@ -68,17 +68,38 @@ def test_streamed_box_reads_json_the_kiosk_did_not_write_canonically(tmp_path: P
     assert list(box["ballots"]) == load_box(sealed)["ballots"]
 
 
-@pytest.mark.parametrize("region,check", [("ballot", "ballots"), ("manifest", "manifest_signature"),
-                                          ("close", "close_record"), ("box_signature", "box_signature")])
-def test_one_changed_byte_fails_the_same_checks_streamed_as_parsed(
-        tmp_path: Path, sealed: bytes, region: str, check: str) -> None:
-    marker = {"ballot": b'"ballot":"', "manifest": b'"organization":"',
-              "close": b'"closed_by":"', "box_signature": b'"box_signature":"'}[region]
+# region: (the value's key, the check that must fail). Each value is changed in a way that
+# never depends on the box's random content: a symbol replaced by another valid symbol of
+# its alphabet, or hex written in upper case (the same bytes, but not the canonical text:
+# refused since a reader that accepted it would see one box in two different files).
+CHANGES = {"ballot": (b'"ballot":"', "ballots"), "manifest": (b'"organization":"', "manifest_signature"),
+           "close": (b'"closed_by":"', "close_record"), "box_signature": (b'"box_signature":"', "box_signature"),
+           "upper-case box signature": (b'"box_signature":"', "structure"),
+           "upper-case fingerprint": (b'"fingerprint":"', "ballots"),
+           "upper-case token hash": (b'"token_log":[{"hash":"', "structure")}
+
+
+def changed(sealed: bytes, region: str) -> bytes:
+    marker = CHANGES[region][0]
     data = bytearray(sealed)
-    at = data.index(marker) + len(marker) + 3
-    data[at] = ord("0") if data[at] != ord("0") else ord("1")
-    streamed, parsed = failed(read_box(write(tmp_path, bytes(data)))), failed(load_box(bytes(data)))
-    assert check in streamed and streamed == parsed
+    start = data.index(marker) + len(marker)
+    if region.startswith("upper-case"):
+        end = data.index(b'"', start)
+        data[start:end] = data[start:end].upper()
+        # 64 or 128 random hex digits with no letter among them: odds below 10⁻¹³.
+        assert data != bytearray(sealed)
+    else:
+        at = start + 3
+        data[at] = ord("0") if data[at] != ord("0") else ord("1")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("region", list(CHANGES))
+def test_one_changed_value_fails_the_same_checks_streamed_as_parsed(
+        tmp_path: Path, sealed: bytes, region: str) -> None:
+    data = changed(sealed, region)
+    streamed, parsed = failed(read_box(write(tmp_path, data))), failed(load_box(data))
+    assert CHANGES[region][1] in streamed and streamed == parsed
 
 
 @pytest.mark.parametrize("data", [

@@ -81,13 +81,16 @@ def test_import_from_path_stores_the_same_bytes(browser: Browser, config: Counte
     assert (config.boxes_dir / f"{election.election_id}.json").read_bytes() == election.box
 
 
-@pytest.mark.parametrize("content", [b"hello, not a box", b'{"format": "cv-results"}', b"\xff\xfe"])
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"hello, not a box", "Tệp hòm phiếu không phải JSON hợp lệ (dòng 1, cột 1)."),
+    (b'{"format": "cv-results"}', "Tệp không phải là hòm phiếu."),
+    (b"\xff\xfe", "Tệp hòm phiếu được lưu bằng mã UTF-16")])
 def test_non_box_file_is_refused_in_vietnamese_and_nothing_stored(
-        browser: Browser, config: CounterConfig, content: bytes) -> None:
+        browser: Browser, config: CounterConfig, content: bytes, reason: str) -> None:
     response = import_box(browser, content, "ghi-chu.txt")
-    assert response.status_code == 302
-    page = browser.get("/").get_data(as_text=True)
-    assert "Không nhập được: Tệp không phải là hòm phiếu" in page
+    assert response.status_code == 400  # the list page again, with the refusal
+    page = response.get_data(as_text=True)
+    assert f"Không nhập được: {reason}" in page and "Không có gì được lưu" in page
     assert stored_boxes(config) == []
 
 
@@ -137,7 +140,7 @@ def test_tampered_box_names_failing_check_offers_no_form_and_tally_is_refused(
         browser: Browser, config: CounterConfig, election: Built) -> None:
     import_box(browser, flip_ballot_byte(election.box))
     page = browser.get(f"/boxes/{election.election_id}").get_data(as_text=True)
-    assert '<tr class="row-bad" data-check="ballots">' in page
+    assert '<tr class="row-bad" data-check="ballots" data-reason="ballot.fingerprint">' in page
     assert "phiếu thứ 1 bị sửa (dấu vân tay không khớp)" in page
     assert "Hòm phiếu KHÔNG qua kiểm tra" in page and "<textarea" not in page
     # Even a hand-made POST with two good shares decrypts nothing.

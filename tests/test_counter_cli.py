@@ -89,7 +89,8 @@ def test_verify_names_the_failing_check_of_a_tampered_box(
     tampered.write_bytes(flip_ballot_byte(election.box))
     assert run(tmp_path, "verify", str(tampered)) == 1
     out = capsys.readouterr().out
-    assert "[LỖI] Phiếu: đúng định dạng" in out and "phiếu thứ 1 bị sửa" in out
+    assert "[LỖI] Phiếu: đúng định dạng" in out
+    assert "phiếu thứ 1 bị sửa (dấu vân tay không khớp) (ballot.fingerprint)" in out
     assert "[LỖI] Chữ ký trên toàn bộ hòm phiếu" in out
     assert "KHÔNG HỢP LỆ" in out
     assert run(tmp_path, "verify", str(tampered), "--json") == 1

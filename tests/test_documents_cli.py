@@ -143,6 +143,33 @@ def test_report_command_renders_documents_from_a_signed_results_file_and_refuses
     assert not again.exists() and not (tmp_path / "x.pdf").exists()
 
 
+def test_report_of_results_re_signed_with_another_key_is_refused_unless_that_key_is_pinned(
+        tmp_path: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.canonical import canonical_bytes
+
+    results = tmp_path / "ket-qua.json"
+    assert run(tmp_path, "tally", str(files["box"]), "--share", str(files["share1"]),
+               "--share", str(files["share2"]), "--json", str(results)) == 0
+    document = json.loads(results.read_text("utf-8"))
+    document["persons"][0]["high"] += 1
+    stranger = crypto.generate_signing_key()  # anyone can re-sign an edited file with a key of their own
+    body = {k: v for k, v in document.items() if k != "signature"}
+    document["signature"] = {"algorithm": "Ed25519", "public_key": crypto.signing_public_key(stranger).hex(),
+                             "value": crypto.sign(stranger, canonical_bytes(body)).hex()}
+    results.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    pdf = tmp_path / "gia.pdf"
+    capsys.readouterr()
+    # Pinned to the box's counter key (the ceremony's) or to that key typed: refused, nothing written.
+    assert run(tmp_path, "report", str(results), "--pdf", str(pdf), "--box", str(files["box"])) == 1
+    assert "chữ ký KHÔNG hợp lệ" in capsys.readouterr().err
+    assert run(tmp_path, "report", str(results), "--pdf", str(pdf), "--counter-key",
+               crypto.signing_public_key(COUNTER_SIGNING_KEY).hex()) == 1
+    assert main(["check-results", str(results), "--box", str(files["box"])]) == 1
+    assert not pdf.exists()
+    # Only pinning the stranger's own key makes the signature count: the pin is what trusts.
+    assert main(["check-results", str(results), "--counter-key", crypto.signing_public_key(stranger).hex()]) == 0
+
+
 # --- consolidation -------------------------------------------------------------------------
 
 # The second meeting: Đỗ Thị Hằng again (another post there, name typed with extra spaces
@@ -281,5 +308,9 @@ def test_consolidate_rejects_a_results_file_that_is_not_one(tmp_path: Path) -> N
 
     with pytest.raises(ConsolidationError, match="không phải là tệp kết quả"):
         read_results("x.json", b'{"format": "cv-ballot-box"}')
-    with pytest.raises(ConsolidationError, match="không đọc được"):
+    with pytest.raises(ConsolidationError, match="x.json được lưu bằng mã UTF-16"):
         read_results("x.json", b"\xff\xfe not json")
+    with pytest.raises(ConsolidationError, match="x.json không phải JSON hợp lệ"):
+        read_results("x.json", b"not json")
+    with pytest.raises(ConsolidationError, match="“format” lặp lại"):
+        read_results("x.json", b'{"format": "cv-results", "format": "cv-results"}')

@@ -276,6 +276,22 @@ def test_key_file_for_another_definition_is_refused_and_changes_nothing(app: Fla
     assert second.scalar(select(Election.state).where(Election.id == second.id)) == "draft"
 
 
+@pytest.mark.parametrize(("content", "words"), [
+    (b"[" * 100_000 + b"]" * 100_000, "lồng nhau quá sâu"),
+    (b'{"format":"cv-election-key","format":"cv-election-key"}', "“format” lặp lại"),
+    ('{"format": "cv-election-key"}'.encode("utf-16"), "UTF-16"),
+    (b"\xef\xbb\xbf{}", "BOM"),
+])
+def test_a_key_file_that_is_not_strict_json_is_refused_in_vietnamese_and_changes_nothing(
+        app: Flask, content: bytes, words: str) -> None:
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    response = post(meeting.chair, f"{meeting.page}/key", meeting.page,
+                    {"key_file": (io.BytesIO(content), "key.json")},
+                    content_type="multipart/form-data", follow_redirects=True)
+    assert response.status_code < 500 and words in response.get_data(as_text=True)
+    assert meeting.scalar(select(Election.state).where(Election.id == meeting.id)) == "draft"
+
+
 def test_bad_setup_form_shows_a_clear_error_and_creates_nothing(app: Flask) -> None:
     meeting = Meeting(app, election_spec(persons=2, voters=3))
     before = meeting.scalar(select(func.count()).select_from(Election))

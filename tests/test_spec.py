@@ -74,6 +74,10 @@ MALFORMED: list[tuple[str, Edit, str]] = [
     ("duplicate voter id after trimming", voter(1, id=" V001 "), "bị trùng"),
     ("duplicate voter id as number", lambda s: _same_id_as_number_and_text(s), "bị trùng"),
     ("voter without name", voter(2, name=""), "dòng 3"),
+    ("voter id as bool", voter(0, id=True), "chuỗi ký tự hoặc số nguyên"),
+    ("voter id as float", voter(1, id=2.0), "chuỗi ký tự hoặc số nguyên"),
+    ("the same person twice", lambda s: s["persons"].append(dict(s["persons"][0])), "trùng với người thứ 1"),
+    ("the same board member twice", board(members=["Lê Văn Kiểm", "Lê  văn Kiểm"]), "trùng tên"),
     ("voter id too long", voter(0, id="V" * 65), "quá dài"),
     ("voters not a list", setting("voters", "V001"), "danh sách"),
     ("no board", without("board"), "Ban kiểm phiếu"),
@@ -171,3 +175,31 @@ def test_lookups_with_a_nul_byte_find_nothing_on_every_database(db_url: str) -> 
     with pytest.raises(VoterNotFound), transaction(factory) as s:
         voting.get_voter(s, eid, "V001\x00")
     factory.kw["bind"].dispose()
+
+
+def test_names_are_stored_nfc_so_an_nfd_and_an_nfc_name_are_one_name() -> None:
+    import unicodedata
+    spec = election_spec(persons=2, voters=2, members=2)
+    decomposed = unicodedata.normalize("NFD", "Nguyễn Văn Sơn")
+    spec["persons"][0]["name"] = decomposed
+    spec["voters"][0]["id"] = unicodedata.normalize("NFD", "Đơn-01")
+    spec["voters"][1]["id"] = unicodedata.normalize("NFC", "Đơn-01")
+    with pytest.raises(InvalidInput, match="bị trùng"):  # the same id, typed two ways
+        elections.validate_spec(spec)
+    spec["voters"][1]["id"] = "V002"
+    spec["board"]["members"] = ["Lê Văn Kiểm", unicodedata.normalize("NFD", "lê văn kiểm")]
+    with pytest.raises(InvalidInput, match="trùng tên"):
+        elections.validate_spec(spec)
+    spec["board"]["members"] = ["Lê Văn Kiểm", "Trần Văn Phiếu"]
+    clean = elections.validate_spec(spec)
+    assert clean["persons"][0]["name"] == unicodedata.normalize("NFC", "Nguyễn Văn Sơn") != decomposed
+    assert clean["voters"][0]["id"] == unicodedata.normalize("NFC", "Đơn-01")
+
+
+def test_namesakes_on_the_ballot_are_allowed_when_position_or_unit_tells_them_apart() -> None:
+    spec = election_spec(persons=2, voters=2)
+    spec["persons"][1] = {**spec["persons"][0], "unit": "Sở Nội vụ"}
+    assert len(elections.validate_spec(spec)["persons"]) == 2
+    spec["persons"][1] = {**spec["persons"][0], "name": "  " + spec["persons"][0]["name"].upper() + " "}
+    with pytest.raises(InvalidInput, match="trùng với người thứ 1"):
+        elections.validate_spec(spec)
