@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 
 from kiosk.config import KioskConfig
+from shared import vn_format
 from shared.db import init_schema, make_engine, session_factory
 from shared.db_faults import BUSY, UNAVAILABLE, DatabaseFault, classify
-from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
+from shared.glossary import BALLOT_BASIS, BALLOT_REQUEST, ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
 
 # DESIGN.md section 5: strict CSP, no inline script or style, no third-party assets.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -155,10 +156,16 @@ def create_app(config: KioskConfig) -> Flask:
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    # Vietnamese formats on every screen (shared/vn_format.py).
+    app.add_template_filter(vn_format.vn_day, "vn_date")
+    app.add_template_filter(vn_format.vn_number, "vn_number")
+    app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         # Labels from the glossary are msgids: templates show them through _().
         return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
+                "BALLOT_BASIS": BALLOT_BASIS, "BALLOT_REQUEST": BALLOT_REQUEST,
                 "LEVELS": LEVELS, "can": permissions.can}
 
     @app.errorhandler(CSRFError)
