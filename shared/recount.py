@@ -227,7 +227,7 @@ FIELD_LABELS = {
     "present": "Số người có mặt", "absent": "Số người vắng mặt",
     "present_at_vote": "Số người có mặt tại thời điểm bỏ phiếu",
     "ballots_issued": "Số phiếu phát ra", "ballots_collected": "Số phiếu thu về",
-    "board_members": "Thành viên Ban kiểm phiếu",
+    "board_members": "Thành viên Ban kiểm phiếu", "forms": "Lời văn của phiếu và báo cáo",
     "number": "số thứ tự", "name": "họ và tên", "position": "chức vụ", "unit": "đơn vị công tác",
     "valid": "số phiếu hợp lệ", "high": "số phiếu tín nhiệm cao", "trust": "số phiếu tín nhiệm",
     "low": "số phiếu tín nhiệm thấp", "pct_high": "tỷ lệ tín nhiệm cao",
@@ -265,6 +265,7 @@ def expected_results(box: dict[str, Any], ballots: int, counts: list[tuple[int, 
         "ballots_issued": record["tokens_issued"],
         "ballots_collected": ballots,
         "board_members": [m["name"] for m in manifest["board"]["members"]],
+        **({"forms": manifest["forms"]} if "forms" in manifest else {}),
         "persons": persons,
     }
 

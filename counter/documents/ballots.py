@@ -29,7 +29,7 @@ from fpdf import FPDF
 from fpdf.enums import MethodReturnValue
 
 from counter.documents.fonts import FontFiles, find_fonts
-from counter.documents.model import STAMP_HINT, nfc
+from counter.documents.model import nfc
 from counter.documents.pdf import FAMILY, LEFT, RIGHT, TEXT_WIDTH
 from counter.report import vn_date
 from shared.errors import DomainError
@@ -237,7 +237,8 @@ class BallotLayout:
                      if len(self.lines(self.batch.organization.upper(), left_width, "B", pt)) == 1), 11.0)
         y = self.text(self.lines(self.batch.organization.upper(), left_width, "B", size),
                       LEFT, self.y, left_width, 5.2, "B", size)
-        y = self.text([STAMP_HINT], LEFT, y, left_width, 5.2, "I", 10)
+        # "(Đóng dấu treo)" on the form marks where the stamp goes: the line is left blank.
+        y += 5.2
         right = self.text(self.lines(f"{self.batch.place}, {vn_date(self.batch.date)}",
                                      right_width, "I", 11),
                           LEFT + left_width, self.y, right_width, 5.2, "I", 11)
