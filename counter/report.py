@@ -132,11 +132,13 @@ def count_day(document: dict[str, Any]) -> str:
 
     Phụ lục 4's date line dates the report, which the board signs when the count is done.
     """
-    day = count_time(str(document.get("counted_to", ""))).day
-    try:
-        return datetime.strptime(day, "%d/%m/%Y").date().isoformat()
-    except ValueError:
-        return str(document["date"])
+    stamp = str(document.get("counted_to", ""))
+    for shape in ("%H:%M %d/%m/%Y", "%Y-%m-%d %H:%M"):  # counter.counting.time_stamp; the golden file's
+        try:
+            return datetime.strptime(stamp, shape).date().isoformat()
+        except ValueError:
+            continue
+    return str(document["date"])
 
 
 def place_date(document: dict[str, Any]) -> str:

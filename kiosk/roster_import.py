@@ -70,6 +70,11 @@ def _delimiter(first_line: str) -> str:
     return best
 
 
+def _unclosed_quote(line: int) -> InvalidInput:
+    return InvalidInput(_("Dòng %(line)s của tệp danh sách có dấu ngoặc kép “\"” mở mà không đóng (các dòng "
+                          "sau bị nuốt vào một ô): sửa dòng đó rồi tải lên lại.", line=line))
+
+
 def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of each record of a CSV file; refused naming the line if unreadable."""
     text = _decode(data)
@@ -87,13 +92,14 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
             if "field larger" in str(exc):
                 raise InvalidInput(_("Dòng %(line)s của tệp danh sách có một ô dài quá %(kb)s KB: tệp hỏng "
                                      "hoặc sai định dạng.", line=start, kb=MAX_FIELD_BYTES // 1024)) from exc
+            if "unexpected end of data" in str(exc):
+                raise _unclosed_quote(start) from exc
             raise InvalidInput(_("Dòng %(line)s của tệp danh sách sai định dạng CSV (dấu ngoặc kép “\"” đặt "
                                  "sai chỗ).", line=start)) from exc
         # A quote opened and never closed swallows the lines after it into one cell: a
         # roster cell never spans lines, so that is refused, naming where the quote opened.
         if any("\n" in cell or "\r" in cell for cell in cells):
-            raise InvalidInput(_("Dòng %(line)s của tệp danh sách có dấu ngoặc kép “\"” mở mà không đóng "
-                                 "(các dòng sau bị nuốt vào một ô): sửa dòng đó rồi tải lên lại.", line=start))
+            raise _unclosed_quote(start)
         yield start, cells
         start = reader.line_num + 1
 
