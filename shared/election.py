@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto, elgamal
@@ -44,9 +45,12 @@ OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản ph�
                      "bản này không thay đổi gì.")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable(value: str) -> bool:
     """False for text no database can hold: NUL (PostgreSQL) or lone surrogates (UTF-8)."""
-    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    return _UNSTORABLE.search(value) is None
 
 
 def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
@@ -188,19 +192,31 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
                         for i, n in enumerate(clean["board"]["members"], start=1)]
     session.add(election)
     session.flush()
-    # One multi-row INSERT, not an ORM object per voter: the write lock this transaction holds
-    # (and every cast of another open election waits for) lasts a fraction of a second for the
-    # largest roster allowed (docs/formats.md, "Roster").
-    session.execute(insert(Voter), [
-        {"election_id": election.id, "voter_id": v["id"], "name": v["name"], "position": v["position"],
-         "checked_in": False, "slip_issued": False, "left_before_vote": False}
-        for v in clean["voters"]])
+    _insert_roster(session, election.id, clean["voters"])
     audit.append_event(session, election.id, "election.created", actor, {
         "title": election.title, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
         "convened": election.convened, "profile": election.profile,
         "threshold": election.threshold, "members": len(election.members),
     })
     return election
+
+
+def _insert_roster(session: Session, election_id: str, voters: list[dict[str, str]]) -> None:
+    """The roster in one driver-level executemany, not an ORM object (or a bound dict) per voter.
+
+    The create transaction holds the database's write lock, and every cast of another open
+    election waits for it: this keeps that wait short for the largest roster allowed
+    (tests/bench/bench_roster.py; docs/formats.md, "Roster").
+    """
+    columns = ("election_id", "voter_id", "name", "position", "checked_in", "slip_issued", "left_before_vote")
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(Voter.__tablename__)} ({', '.join(quote(c) for c in columns)}) "
+                 f"VALUES ({', '.join([mark] * len(columns))})")
+    rows = [(election_id, v["id"], v["name"], v["position"], False, False, False) for v in voters]
+    if rows:
+        connection.exec_driver_sql(statement, rows)
 
 
 def get_election(session: Session, election_id: str, lock: bool = False) -> Election:
