@@ -69,17 +69,17 @@ def act(meeting: Meeting, action: Any) -> Any:
 
 def test_roster_larger_than_convened_is_refused_naming_both_figures() -> None:
     with pytest.raises(InvalidInput, match="có 3 người, nhiều hơn tổng số người được triệu tập \\(1\\)"):
-        elections.validate_spec(election_spec(voters=3, convened=1))
+        elections.validate_election_spec(election_spec(voters=3, convened=1))
 
 
 def test_roster_of_exactly_the_number_convened_or_fewer_is_accepted() -> None:
-    assert len(elections.validate_spec(election_spec(voters=3, convened=3))["voters"]) == 3
-    assert len(elections.validate_spec(election_spec(voters=3, convened=5))["voters"]) == 3
+    assert len(elections.validate_election_spec(election_spec(voters=3, convened=3))["voters"]) == 3
+    assert len(elections.validate_election_spec(election_spec(voters=3, convened=5))["voters"]) == 3
 
 
 def test_empty_roster_is_refused_with_how_to_enter_one() -> None:
     with pytest.raises(InvalidInput, match="Danh sách người ghi phiếu đang trống"):
-        elections.validate_spec(election_spec(voters=0, convened=5))
+        elections.validate_election_spec(election_spec(voters=0, convened=5))
 
 
 def test_a_refused_roster_creates_nothing(factory: sessionmaker[Session]) -> None:
