@@ -210,3 +210,12 @@ def test_booth_ballot_shows_the_paper_ballots_heading_and_legal_basis(app: Flask
                    f"năm {year}", QD96_BASIS, "Ủy ban nhân dân tỉnh Hà Giang"):
         assert phrase in ballot, phrase
     assert "Đóng dấu" not in ballot
+
+
+def test_word_report_keeps_the_last_rows_and_note_with_the_signature_block(golden: dict[str, Any]) -> None:
+    word = docx.Document(io.BytesIO(render_docx(golden)))
+    results = word.tables[1]  # after the heading block's table
+    last = results.rows[-1].cells[1].paragraphs[0]
+    assert last.text == golden["persons"][-1]["name"] and last.paragraph_format.keep_with_next
+    note = next(p for p in word.paragraphs if p.text.startswith("Ghi chú: Tỷ lệ %"))
+    assert note.paragraph_format.keep_with_next

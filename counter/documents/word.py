@@ -224,6 +224,12 @@ def _results_table(document: Any, model: ReportModel) -> None:
         _cell_text(row[columns - 1], person.band_label, size=8, align=WD_ALIGN_PARAGRAPH.LEFT)
     _rows_stay_whole(table)
     _repeat_as_heading(table, HEADING_ROWS)
+    # Word keeps a paragraph with the next one: the last two rows, the note after them and
+    # the signature block move to a new page together, never the signature alone.
+    for row in table.rows[max(HEADING_ROWS, len(table.rows) - 2):]:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
 
 
 def _signature_block(document: Any, model: ReportModel) -> None:
@@ -281,7 +287,7 @@ def build_docx(model: ReportModel) -> Any:
         _paragraph(document, model.slips_note, italic=True, size=12, after=2)
     _paragraph(document, SECTION_RESULTS, bold=True, after=4)
     _results_table(document, model)
-    _paragraph(document, NOTE, italic=True, size=12, after=12)
+    _paragraph(document, NOTE, italic=True, size=12, after=12).paragraph_format.keep_with_next = True
     _signature_block(document, model)
     _paragraph(document, after=6)
     for line in model.small_print:
