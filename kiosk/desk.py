@@ -89,6 +89,7 @@ def queue(election_id: str) -> Any:
     return render_template("desk/queue.html", e=e, present=present,
                            waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
                            twice=twice, voided=tokens["voided"],
+                           left=[v for v in present if v.left_before_vote],
                            replaced=[(names[vid], n) for vid, n in sorted(replaced.items()) if vid in names],
                            quorum_needed=-(-2 * e.convened // 3))
 

@@ -292,3 +292,5 @@ def test_web_desk_records_a_departure_with_the_handed_back_slip(app: Flask) -> N
     assert desk.get(f"/desk/{eid}/search.json?q=V002").get_json()["voters"][0]["left"] is True
     again = post(desk, f"/desk/{eid}/checkin", f"/desk/{eid}", {"voter_id": "V002"}, follow_redirects=True)
     assert "không phát phiếu lại" in again.get_data(as_text=True)
+    queue = desk.get(f"/desk/{eid}/queue").get_data(as_text=True)
+    assert 'id="queue-at-vote">0<' in queue and "Trần Thị Hương 2 (V002)" in queue
