@@ -266,6 +266,7 @@ def test_web_open_on_another_day_shows_the_date_and_needs_the_box_ticked(app: Fl
     html = chair.get(page).get_data(as_text=True)
     assert "Ngày hội nghị ghi trong cuộc lấy phiếu là 02/01/2020, không phải hôm nay." in html
     assert 'name="date_confirmed"' in html
+    assert "· 02/01/2020 ·" in html  # the meeting date as offices write it, not 2020-01-02
     refused = post(chair, f"{page}/open", page, {}, follow_redirects=True).get_data(as_text=True)
     assert "Ngày hội nghị ghi trong cuộc lấy phiếu là 02/01/2020" in refused
     assert chair.get(f"{page}/status.json").get_json()["state"] == "ready"
