@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from counter import audit, board, downloads, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
+from shared import vn_format
 from shared.web_policy import SECURITY_HEADERS
 
 SESSION_COOKIE_NAME = "counter_session"
@@ -70,6 +71,9 @@ def create_app(config: CounterConfig) -> Flask:
     )
     app.extensions["counter_store"] = Store(config)
     CSRFProtect(app)
+    # Vietnamese formats on every screen (shared/vn_format.py): local time, "10.000".
+    app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
+    app.add_template_filter(vn_format.vn_number, "vn_number")
     app.register_blueprint(board.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(projector.bp)

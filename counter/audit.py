@@ -39,6 +39,7 @@ TOKEN_EVENT_LABELS = {
 }
 VOID_REASONS = {
     "spoiled": "phiếu hỏng, đã thu hồi",
+    "left": "người ghi phiếu rời hội nghị trước khi bỏ phiếu, đã thu hồi",
     "unused_at_close": "không dùng, hủy khi kết thúc",
 }
 TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}

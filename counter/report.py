@@ -7,7 +7,7 @@ the board signs and the file they archive come from the same template and figure
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -17,10 +17,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from counter.profiles import QD96, ProfileWording, wording_for
 from shared.glossary import LEVEL_COLUMNS, LEVELS
+from shared.vn_format import vn_number
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html"]))
+_ENV.filters["vn_number"] = vn_number
 
 
 @dataclass(frozen=True)
@@ -98,18 +100,82 @@ def _clock(moment: CountTime) -> str:
     return f"{moment.hour} giờ {moment.minute} phút" if moment.minute else moment.hour
 
 
+def _forms(document: dict[str, Any]) -> dict[str, Any] | None:
+    forms = document.get("forms")
+    return forms if isinstance(forms, dict) else None
+
+
 def counting_paragraph(document: dict[str, Any], members: list[str], persons: int,
                        wording: ProfileWording = QD96) -> str:
-    """The opening paragraph of Phụ lục 4, filled in: who counted, when, where, for whom."""
+    """The opening paragraph of Phụ lục 4, filled in: who counted, when, where, for whom.
+
+    "do … giao", "của …" and "đối với …" are the election's own words (the manifest's
+    "forms"); a results file made without them uses the rule profile's wording.
+    """
+    forms = _forms(document) or {}
+    assigned_by = str(forms.get("assigned_by") or wording.assigned_by)
+    ballot_of = str(forms.get("ballot_of") or wording.voters)
+    ballot_for = str(forms.get("ballot_for") or f"{persons} đồng chí được lấy phiếu tín nhiệm")
     start, end = count_time(str(document["counted_from"])), count_time(str(document["counted_to"]))
     # A count that runs past midnight names both dates; otherwise the form's single date.
     when = (f"từ {_clock(start)} đến {_clock(end)}, ngày {end.day}" if start.day == end.day
             else f"từ {_clock(start)} ngày {start.day} đến {_clock(end)} ngày {end.day}")
     head = members[0] if members else "…"
-    return (f"Thực hiện nhiệm vụ do {wording.assigned_by} giao, {when}, tại {document['place']}, "
+    return (f"Thực hiện nhiệm vụ do {assigned_by} giao, {when}, tại {document['place']}, "
             f"Ban Kiểm phiếu gồm {len(members)} đồng chí, do đồng chí {head} làm Trưởng Ban "
-            f"đã tiến hành kiểm phiếu tín nhiệm của {wording.voters} đối với {persons} "
-            "đồng chí được lấy phiếu tín nhiệm; kết quả cụ thể như sau:")
+            f"đã tiến hành kiểm phiếu tín nhiệm của {ballot_of} đối với {ballot_for}; "
+            "kết quả cụ thể như sau:")
+
+
+def count_day(document: dict[str, Any]) -> str:
+    """The ISO date the count ran (its end, from counted_to); the meeting date if unreadable.
+
+    Phụ lục 4's date line dates the report, which the board signs when the count is done.
+    """
+    stamp = str(document.get("counted_to", ""))
+    for shape in ("%H:%M %d/%m/%Y", "%Y-%m-%d %H:%M"):  # counter.counting.time_stamp; the golden file's
+        try:
+            return datetime.strptime(stamp, shape).date().isoformat()
+        except ValueError:
+            continue
+    return str(document["date"])
+
+
+def place_date(document: dict[str, Any]) -> str:
+    """"Hà Giang, ngày 02 tháng 12 năm 2026": the locality (not the hall) and the day of the count.
+
+    A results file made without the form wording names the meeting place, as before; one
+    whose locality was left empty keeps the form's dots, to be written in by hand.
+    """
+    forms = _forms(document)
+    locality = str(document["place"]) if forms is None else str(forms.get("locality") or "……")
+    return f"{locality}, {vn_date(count_day(document))}"
+
+
+def slips_note(document: dict[str, Any]) -> str:
+    """Why "Số phiếu phát ra" is above those present and above the ballots collected; "" if it is not.
+
+    Each voter present got one slip, one more for each spoiled slip handed back (voided);
+    a slip handed back by someone who left before the vote was voided too, and a slip never
+    used was voided at close. Derived from the report's own figures, so it cannot disagree.
+    """
+    issued, present = int(document["ballots_issued"]), int(document["present"])
+    at_vote, collected = int(document["present_at_vote"]), int(document["ballots_collected"])
+    replaced, left, unused = issued - present, present - at_vote, at_vote - collected
+    if min(replaced, left, unused) < 0 or issued == collected:
+        return ""
+    parts = [f"{vn_number(present)} phiếu phát cho người có mặt"]
+    if replaced:
+        parts.append(f"{vn_number(replaced)} phiếu phát thay phiếu hỏng")
+    gone = []
+    if replaced:
+        gone.append(f"{vn_number(replaced)} phiếu hỏng đã thu lại và hủy")
+    if left:
+        gone.append(f"{vn_number(left)} phiếu của người rời hội nghị trước thời điểm bỏ phiếu, đã thu lại và hủy")
+    if unused:
+        gone.append(f"{vn_number(unused)} phiếu không được dùng, đã hủy khi kết thúc bỏ phiếu")
+    return (f"Số phiếu phát ra ({vn_number(issued)}) gồm " + " và ".join(parts) + "; "
+            f"{vn_number(issued - collected)} phiếu không thu về gồm " + "; ".join(gone) + ".")
 
 
 def report_rows(document: dict[str, Any]) -> list[ReportRow]:
@@ -132,13 +198,16 @@ def attendance_lines(document: dict[str, Any], wording: ProfileWording = QD96
                      ) -> tuple[str, list[str]]:
     """Part 1 of Phụ lục 4: the total convened, then the dash lines (present ... collected)."""
     unit = wording.people_unit
-    total = f"{wording.total}: {document['convened']} {unit}."
+    def n(key: str) -> str:
+        return vn_number(int(document[key]))
+
+    total = f"{wording.total}: {n('convened')} {unit}."
     return total, [
-        f"{wording.present}: {document['present']} {unit}.",
-        f"{wording.absent}: {document['absent']} {unit}.",
-        f"{wording.present_at_vote}: {document['present_at_vote']} {unit}.",
-        f"Số phiếu phát ra: {document['ballots_issued']} phiếu.",
-        f"Số phiếu thu về: {document['ballots_collected']} phiếu.",
+        f"{wording.present}: {n('present')} {unit}.",
+        f"{wording.absent}: {n('absent')} {unit}.",
+        f"{wording.present_at_vote}: {n('present_at_vote')} {unit}.",
+        f"Số phiếu phát ra: {n('ballots_issued')} phiếu.",
+        f"Số phiếu thu về: {n('ballots_collected')} phiếu.",
     ]
 
 
@@ -157,7 +226,9 @@ def report_context(document: dict[str, Any]) -> dict[str, Any]:
         "paragraph": counting_paragraph(document, members, len(rows), wording),
         "level_columns": [LEVEL_COLUMNS[level] for level in LEVELS],
         "meeting": meeting_phrase(str(document["title"]), wording),
-        "report_date": vn_date(str(document["date"])),
+        "report_date": vn_date(count_day(document)),
+        "place_date": place_date(document),
+        "slips_note": slips_note(document),
         "members": members,
         "head": members[0] if members else "",
         "signer_key": (document.get("signature") or {}).get("public_key", ""),

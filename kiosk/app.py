@@ -14,9 +14,9 @@ from werkzeug.exceptions import HTTPException
 from kiosk import auth, booth, ca, chair, desk, i18n, permissions
 from kiosk.config import KioskConfig
 from kiosk.db import database_fault, fault_retry_after, fault_text, server_error_page
-from shared import web_policy
+from shared import vn_format, web_policy
 from shared.db import init_schema, make_engine, session_factory
-from shared.glossary import ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
+from shared.glossary import BALLOT_BASIS, BALLOT_REQUEST, ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
 
 # The shared strict headers (shared/web_policy.py), but Referrer-Policy same-origin, not
 # no-referrer: over HTTPS Flask-WTF checks that a form post's Referer is this site, and
@@ -72,10 +72,16 @@ def create_app(config: KioskConfig) -> Flask:
             response.headers["Strict-Transport-Security"] = HSTS
         return response
 
+    # Vietnamese formats on every screen (shared/vn_format.py).
+    app.add_template_filter(vn_format.vn_day, "vn_date")
+    app.add_template_filter(vn_format.vn_number, "vn_number")
+    app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
+
     @app.context_processor
     def _globals() -> dict[str, Any]:
         # Labels from the glossary are msgids: templates show them through _().
         return {"STATE_LABELS": ELECTION_STATE_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
+                "BALLOT_BASIS": BALLOT_BASIS, "BALLOT_REQUEST": BALLOT_REQUEST,
                 "LEVELS": LEVELS, "can": permissions.can}
 
     @app.errorhandler(CSRFError)

@@ -65,7 +65,9 @@ def new() -> Any:
     if request.method == "POST":
         upload = request.files.get("voters_csv")
         try:
-            spec = spec_from_form(request.form, upload.read() if upload and upload.filename else None)
+            # A file chosen is read even when empty: a 0-byte roster is refused by name.
+            spec = spec_from_form(request.form, upload.read() if upload and upload.filename else None,
+                                  upload.filename or "" if upload else "")
             election = elections.create_election(db(), spec, g.user.username)
             db().commit()
         except DomainError as err:
@@ -95,6 +97,7 @@ def election(election_id: str) -> Any:
     kiosk_key = crypto.signing_public_key(_signing_key()).hex()
     counter_key = json.loads(e.manifest_json)["counter_public_key"] if e.manifest_json else None
     return render_template("chair/election.html", e=e, counts=live_counts(e), kiosk_key=kiosk_key,
+                           date_is_today=e.date == elections.local_today().isoformat(),
                            counter_key=counter_key, profiles=PROFILE_LABELS, state_labels=_state_labels())
 
 
@@ -159,7 +162,11 @@ def import_key(election_id: str) -> Any:
 @bp.post("/<election_id>/open")
 @permission_required("vote.open")
 def open_vote(election_id: str) -> Any:
-    return _act(election_id, lambda e: elections.open_vote(db(), e, g.user.username),
+    # The chair ticks "họp hôm nay" when the meeting date set up is not today (a rehearsal
+    # election opened for real, a typo): the domain refuses otherwise and logs the confirmation.
+    confirmed = request.form.get("date_confirmed") == "1"
+    return _act(election_id, lambda e: elections.open_vote(db(), e, g.user.username,
+                                                           date_confirmed=confirmed),
                 _("Đã mở bỏ phiếu. Cử tri có thể bỏ phiếu tại máy tính bảng."))
 
 

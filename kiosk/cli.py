@@ -158,7 +158,7 @@ def cmd_checkin(args: argparse.Namespace) -> int:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    _with_election(args, lambda s, e, c: elections.open_vote(s, e, "cli"))
+    _with_election(args, lambda s, e, c: elections.open_vote(s, e, "cli", date_confirmed=args.confirm_date))
     print("Đã mở bỏ phiếu.")
     return 0
 
@@ -311,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
                              ("close", cmd_close, "kết thúc bỏ phiếu")):
         p = sub.add_parser(name, help=text)
         p.add_argument("election")
+        if name == "open":
+            p.add_argument("--confirm-date", action="store_true",
+                           help="mở dù ngày hội nghị đã nhập không phải hôm nay")
         p.set_defaults(func=func)
     p = sub.add_parser("export", help="xuất hòm phiếu đã niêm phong")
     p.add_argument("election")

@@ -40,7 +40,7 @@ def home() -> Any:
 
 def _voter_json(v: Voter, replaced: dict[str, int]) -> dict[str, Any]:
     return {"voter_id": v.voter_id, "name": v.name, "position": v.position,
-            "checked_in": v.checked_in, "slip_issued": v.slip_issued,
+            "checked_in": v.checked_in, "slip_issued": v.slip_issued, "left": v.left_before_vote,
             "replaced": replaced.get(v.voter_id, 0)}
 
 
@@ -90,6 +90,7 @@ def queue(election_id: str) -> Any:
     return render_template("desk/queue.html", e=e, present=present,
                            waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
                            twice=twice, voided=tokens["voided"],
+                           left=[v for v in present if v.left_before_vote],
                            replaced=[(names[vid], n) for vid, n in sorted(replaced.items()) if vid in names],
                            quorum_needed=quorum_needed(e.convened))
 
@@ -159,6 +160,22 @@ def void(election_id: str) -> Any:
                          g.user.username)
         db().commit()
         flash(_("Đã hủy phiếu cũ. Có thể phát phiếu mới cho người này."), "ok")
+    except DomainError as err:
+        db().rollback()
+        flash(error_text(err), "error")
+    return redirect(url_for("desk.roster", election_id=election_id, q=request.form.get("q", "")))
+
+
+@bp.post("/<election_id>/departure")
+@permission_required("slip.void")
+def departure(election_id: str) -> Any:
+    """A voter leaves before the vote and hands back the slip: voided, and present at the vote no more."""
+    try:
+        e = elections.get_election(db(), election_id)
+        voting.record_departure(db(), e, request.form.get("voter_id", ""), request.form.get("code", ""),
+                                g.user.username)
+        db().commit()
+        flash(_("Đã thu hồi và hủy phiếu; người này được ghi là rời hội nghị trước thời điểm bỏ phiếu."), "ok")
     except DomainError as err:
         db().rollback()
         flash(error_text(err), "error")

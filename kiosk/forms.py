@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask_babel import gettext as _
 
+from kiosk.roster_import import parse_roster_file
 from shared.errors import InvalidInput
 
 
@@ -42,31 +41,23 @@ def parse_voters(text: str) -> list[dict[str, str]]:
     return voters
 
 
-def parse_voters_csv(data: bytes) -> list[dict[str, str]]:
-    """A roster CSV with a header row: id (or ma), name (or ho_ten), position (or chuc_vu)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(_("Tệp CSV phải lưu bằng mã UTF-8.")) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    aliases = {"id": ("id", "ma", "mã"), "name": ("name", "ho_ten", "họ tên", "ho ten"),
-               "position": ("position", "chuc_vu", "chức vụ")}
-    fields = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
-    columns = {}
-    for key, names in aliases.items():
-        columns[key] = next((fields[n] for n in names if n in fields), None)
-    if columns["id"] is None or columns["name"] is None:
-        raise InvalidInput(_("Tệp CSV cần dòng tiêu đề có cột “id” và “name” (hoặc “ma”, “ho_ten”)."))
-    voters = []
-    for row in reader:
-        voters.append({"id": (row.get(columns["id"]) or "").strip(),
-                       "name": (row.get(columns["name"]) or "").strip(),
-                       "position": (row.get(columns["position"] or "") or "").strip()})
-    return voters
+def _forms(form: Any, date: str) -> dict[str, Any]:
+    """The Phụ lục 3/4 blanks of the setup form; the year defaults to the meeting's."""
+    typed_year = form.get("form_year", "").strip()
+    if typed_year:
+        try:
+            year = int(typed_year)
+        except ValueError as exc:
+            raise InvalidInput(_("“%(label)s” phải là số nguyên.", label=_("Năm ghi trên phiếu"))) from exc
+    else:
+        year = int(date[:4]) if date[:4].isdigit() else 0
+    return {"ballot_of": form.get("form_ballot_of", ""), "ballot_for": form.get("form_ballot_for", ""),
+            "year": year, "locality": form.get("form_locality", ""),
+            "assigned_by": form.get("form_assigned_by", "")}
 
 
-def spec_from_form(form: Any, csv_data: bytes | None) -> dict[str, Any]:
-    """The election spec from the setup form; InvalidInput on anything unreadable."""
+def spec_from_form(form: Any, roster_file: bytes | None, filename: str = "") -> dict[str, Any]:
+    """The election spec from the setup form and its roster file (CSV or XLSX); InvalidInput if unreadable."""
     def integer(name: str, label: str) -> int:
         try:
             return int(form.get(name, "").strip())
@@ -74,11 +65,12 @@ def spec_from_form(form: Any, csv_data: bytes | None) -> dict[str, Any]:
             raise InvalidInput(_("“%(label)s” phải là số nguyên.", label=label)) from exc
 
     voters = parse_voters(form.get("voters", ""))
-    if csv_data:
-        voters += parse_voters_csv(csv_data)
+    if roster_file is not None:
+        voters += parse_roster_file(roster_file, filename)
     return {
         "title": form.get("title", ""), "organization": form.get("organization", ""),
         "place": form.get("place", ""), "date": form.get("date", ""),
+        "forms": _forms(form, form.get("date", "")),
         "profile": form.get("profile", ""),
         "convened": integer("convened", _("Tổng số người được triệu tập")),
         "persons": parse_persons(form.get("persons", "")),

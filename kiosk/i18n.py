@@ -44,7 +44,8 @@ LABEL_FUNCTIONS = {"_text": 2}
 # tally) are the counter's business: they are not in the kiosk's catalogue.
 KIOSK_SHARED_MODULES = ("errors.py", "election.py", "voting.py", "booths.py", "shares.py",
                         "box.py", "audit.py", "codes.py", "glossary.py")
-KIOSK_GLOSSARY_TABLES = ("LEVEL_LABELS", "ELECTION_STATE_LABELS", "PROFILE_LABELS")
+KIOSK_GLOSSARY_TABLES = ("LEVEL_LABELS", "ELECTION_STATE_LABELS", "PROFILE_LABELS", "BALLOT_BASIS",
+                         "BALLOT_REQUEST")
 TEMPLATE_FIELD = re.compile(r"\{(\d+)\}")
 
 

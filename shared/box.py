@@ -167,7 +167,8 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
         return refused(OLD_BUILD_MESSAGE, "manifest.version")
     if version != manifests.VERSION:
         return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
-    if set(manifest) != manifests.DEFINITION_FIELDS | set(manifests.KEY_PARTS):
+    if not set(manifests.KEY_PARTS) <= set(manifest) \
+            or not manifests.has_definition_fields(set(manifest) - set(manifests.KEY_PARTS)):
         return refused("manifest thiếu hoặc thừa trường", "manifest.fields")
     definition = {k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS}
     try:
@@ -329,7 +330,7 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
 
 def _replaced(events: list[dict[str, Any]], counts: dict[str, Any],
               record: dict[str, Any]) -> tuple[str, str] | None:
-    """(reason, what) is wrong with the replaced slips, None if nothing.
+    """(reason, what) is wrong with the replaced slips and the departures, None if nothing.
 
     docs/storage-secrecy.md section 4: a slip voided at the desk names the voter on whose
     row it was voided, and the close record counts them by voter; one slip per voter
@@ -348,6 +349,15 @@ def _replaced(events: list[dict[str, Any]], counts: dict[str, Any],
     if counts.get("replaced_slips") != len(spoiled) or \
             record.get("replaced_by_voter") != [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]:
         return "token.replaced", "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
+    left = Counter(v.get("voter_id") for v in voids if v.get("reason") == "left")
+    if None in left or any(not isinstance(v, str) for v in left) or not set(left) <= checked_in \
+            or any(n > 1 for n in left.values()):
+        return ("token.left", "có phiếu thu hồi của người rời hội nghị không ghi đúng một người "
+                "đã điểm danh")
+    # A box made before departures were recorded has no such count: none left.
+    if counts.get("left_before_vote", 0) != len(left):
+        return ("token.left", "số người rời hội nghị trước khi bỏ phiếu trong biên bản kết thúc "
+                "không khớp nhật ký")
     if counts.get("tokens_issued", 0) > len(checked_in) + len(spoiled):
         return ("token.per-voter", f"số mã đã phát ({counts.get('tokens_issued')}) lớn hơn số người đã điểm "
                 f"danh ({len(checked_in)}) cộng số phiếu hỏng đã thay ({len(spoiled)})")
@@ -586,6 +596,12 @@ class VerifiedBox:
     def checked_in(self) -> int:
         """Voters checked in, from the verified close record."""
         return int(self.close_record["counts"]["checked_in"])
+
+    @property
+    def present_at_vote(self) -> int:
+        """Checked in less those who left before the vote (none in a box made before that was kept)."""
+        counts = self.close_record["counts"]
+        return int(counts["checked_in"]) - int(counts.get("left_before_vote", 0))
 
     @property
     def tokens_issued(self) -> int:

@@ -30,7 +30,12 @@ TOP_FIELDS = frozenset({"format", "version", "manifest", "manifest_signature", "
 COUNT_FIELDS = frozenset({"convened", "checked_in", "present_at_open", "tokens_issued", "tokens_spent",
                           "tokens_voided", "ballots", "replaced_slips"})
 TOKEN_STATES = ("spent", "voided")
-VOID_REASONS = ("spoiled", "unused_at_close")
+VOID_REASONS = ("spoiled", "left", "unused_at_close")
+# A void at the desk names the voter on whose row it was typed: a spoiled slip replaced, or
+# the slip of someone who left before the vote (docs/storage-secrecy.md section 4).
+VOIDS_NAMING_A_VOTER = ("spoiled", "left")
+# Counts added after the first version-2 boxes: optional, so those boxes still verify.
+OPTIONAL_COUNT_FIELDS = frozenset({"left_before_vote"})
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")
@@ -67,7 +72,9 @@ EVENT_DATA: dict[str, dict[str, str]] = {
 }
 # Chains written before token.spent stopped naming its token carry a token_hash there
 # (section 6): still the canonical hex, and ignored.
-_OPTIONAL_DATA = {"token.spent": {"token_hash": HEX}, "token.voided": {"voter_id": TEXT}}
+_OPTIONAL_DATA = {"token.spent": {"token_hash": HEX}, "token.voided": {"voter_id": TEXT},
+                  # the chair confirmed a meeting date other than the kiosk's today (ISO date)
+                  "election.opened": {"meeting_date_confirmed": TEXT}}
 
 
 class Refusal(Exception):
@@ -171,7 +178,8 @@ def check_structure(box: dict[str, Any]) -> None:
             _object(event["data"], EVENT_DATA[event["kind"]], where + ".data", _OPTIONAL_DATA.get(event["kind"]))
     close = _object(box["close"], {"record": OBJECT, "signature": SIGNATURE}, "close")
     record = _object(close["record"], CLOSE_SHAPE, "close.record")
-    _object(record["counts"], dict.fromkeys(COUNT_FIELDS, INT), "close.record.counts")
+    _object(record["counts"], dict.fromkeys(COUNT_FIELDS, INT), "close.record.counts",
+            dict.fromkeys(OPTIONAL_COUNT_FIELDS, INT))
     _object(record["audit_head"], {"seq": INT, "hash": HEX}, "close.record.audit_head")
     for number, sentence in enumerate(_list(record["mismatches"], "close.record.mismatches"), start=1):
         if not isinstance(sentence, str):
@@ -219,9 +227,9 @@ def check_events(box: dict[str, Any], events: list[dict[str, Any]], record: dict
         elif kind == "token.voided" and data["reason"] not in VOID_REASONS:
             raise Refusal("event.void-reason", f"sự kiện {event['seq']}: lý do hủy “{data['reason'][:40]}” "
                           "không có trong định dạng")
-        elif kind == "token.voided" and ("voter_id" in data) != (data["reason"] == "spoiled"):
-            raise Refusal("event.void-reason", f"sự kiện {event['seq']}: chỉ phiếu hỏng (spoiled) ghi người ghi "
-                          "phiếu, và luôn ghi")
+        elif kind == "token.voided" and ("voter_id" in data) != (data["reason"] in VOIDS_NAMING_A_VOTER):
+            raise Refusal("event.void-reason", f"sự kiện {event['seq']}: chỉ phiếu hỏng (spoiled) và phiếu của "
+                          "người rời hội nghị (left) ghi người ghi phiếu, và luôn ghi")
         elif kind == "box.exported" and data["ballots"] != ballots:
             raise Refusal("event.export-count", f"sự kiện {event['seq']}: lần xuất hòm trước ghi "
                           f"{data['ballots']} phiếu, hòm này có {ballots}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from shared.db import after_commit
 from shared.errors import (
     ElectionNotFound,
     InvalidInput,
+    MeetingDateNotToday,
     QuorumNotMet,
     WrongElectionState,
 )
@@ -32,6 +34,7 @@ from shared.glossary import LEVELS, PROFILES
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
+from shared.vn_format import vn_number
 
 CLOSE_FORMAT = "cv-close"
 FORMAT_VERSION = 2  # the close record of box format version 2
@@ -44,9 +47,12 @@ OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản ph�
                      "bản này không thay đổi gì.")
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable(value: str) -> bool:
     """False for text no database can hold: NUL (PostgreSQL) or lone surrogates (UTF-8)."""
-    return "\x00" not in value and not any("\ud800" <= c <= "\udfff" for c in value)
+    return _UNSTORABLE.search(value) is None
 
 
 def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
@@ -149,7 +155,47 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
         raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")
     clean["board"] = {"members": members, "threshold": threshold}
+    clean["forms"] = _forms(spec, int(clean["date"][:4]))
     return clean
+
+
+def validate_election_spec(spec: Any) -> dict[str, Any]:
+    """validate_spec, and the roster's figures an electronic vote needs (paper batches have no roster)."""
+    clean = validate_spec(spec)
+    _check_figures(clean)
+    return clean
+
+
+def _forms(spec: dict[str, Any], meeting_year: int) -> dict[str, Any]:
+    """The Phụ lục 3/4 blanks (manifests.FormWording); each may be left empty, the year is the meeting's."""
+    forms = spec.get("forms", {})
+    if not isinstance(forms, dict) or not set(forms) <= set(manifests.FORMS_KEYS):
+        raise InvalidInput("Mục “forms” (lời văn của mẫu phiếu) sai định dạng.")
+    year = forms.get("year", meeting_year)
+    if type(year) is not int or not 1900 <= year <= 2200:
+        raise InvalidInput("Năm ghi trên phiếu (“năm …”) phải là số nguyên từ 1900 đến 2200.")
+    return {
+        "ballot_of": _text(forms, "ballot_of", "của … (thành phần ghi phiếu)", required=False),
+        "ballot_for": _text(forms, "ballot_for", "đối với … (chức danh được lấy phiếu)", required=False),
+        "year": year,
+        "locality": _text(forms, "locality", "Địa danh ghi ở dòng ngày tháng", required=False),
+        "assigned_by": _text(forms, "assigned_by", "Thực hiện nhiệm vụ do … giao", required=False),
+    }
+
+
+def _check_figures(clean: dict[str, Any]) -> None:
+    """Figures the signed report prints side by side must not contradict each other (Phụ lục 4).
+
+    Everyone on the roster is convened: a roster longer than the number convened would let
+    "có mặt" exceed "Tổng số". An empty roster makes an election nobody can check in to.
+    """
+    voters, convened = len(clean["voters"]), clean["convened"]
+    if voters == 0:
+        raise InvalidInput("Danh sách người ghi phiếu đang trống: nhập danh sách (gõ trực tiếp hoặc "
+                           "tải tệp CSV/XLSX) trước khi tạo cuộc lấy phiếu.")
+    if voters > convened:
+        raise InvalidInput(f"Danh sách ghi phiếu có {vn_number(voters)} người, nhiều hơn tổng số người được "
+                           f"triệu tập ({vn_number(convened)}): sửa tổng số triệu tập hoặc danh sách.")
 
 
 def new_election_id() -> str:
@@ -159,26 +205,45 @@ def new_election_id() -> str:
 
 def create_election(session: Session, spec: Any, actor: str) -> Election:
     """Create a draft election with its persons, roster and board from a spec."""
-    clean = validate_spec(spec)
+    clean = validate_election_spec(spec)
     election = Election(
         id=new_election_id(), title=clean["title"], organization=clean["organization"],
         place=clean["place"], date=clean["date"], profile=clean["profile"],
         convened=clean["convened"], threshold=clean["board"]["threshold"], state="draft",
+        form_ballot_of=clean["forms"]["ballot_of"], form_ballot_for=clean["forms"]["ballot_for"],
+        form_year=clean["forms"]["year"], form_locality=clean["forms"]["locality"],
+        form_assigned_by=clean["forms"]["assigned_by"],
     )
     election.persons = [Person(number=i, **p) for i, p in enumerate(clean["persons"], start=1)]
     election.members = [BoardMember(index=i, name=n)
                         for i, n in enumerate(clean["board"]["members"], start=1)]
     session.add(election)
     session.flush()
-    for v in clean["voters"]:
-        session.add(Voter(election_id=election.id, voter_id=v["id"], name=v["name"],
-                          position=v["position"]))
+    _insert_roster(session, election.id, clean["voters"])
     audit.append_event(session, election.id, "election.created", actor, {
         "title": election.title, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
         "convened": election.convened, "profile": election.profile,
         "threshold": election.threshold, "members": len(election.members),
     })
     return election
+
+
+def _insert_roster(session: Session, election_id: str, voters: list[dict[str, str]]) -> None:
+    """The roster in one driver-level executemany, not an ORM object (or a bound dict) per voter.
+
+    The create transaction holds the database's write lock, and every cast of another open
+    election waits for it: this keeps that wait short for the largest roster allowed
+    (tests/bench/bench_roster.py; docs/formats.md, "Roster").
+    """
+    columns = ("election_id", "voter_id", "name", "position", "checked_in", "slip_issued", "left_before_vote")
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(Voter.__tablename__)} ({', '.join(quote(c) for c in columns)}) "
+                 f"VALUES ({', '.join([mark] * len(columns))})")
+    rows = [(election_id, v["id"], v["name"], v["position"], False, False, False) for v in voters]
+    if rows:
+        connection.exec_driver_sql(statement, rows)
 
 
 def get_election(session: Session, election_id: str, lock: bool = False) -> Election:
@@ -205,20 +270,41 @@ class BallotPerson:
 
 
 @dataclass(frozen=True)
+class BallotHeading:
+    """The heading of the Phụ lục 3 ballot: whose ballot, for which posts, the year, the basis."""
+
+    title: str
+    organization: str
+    profile: str
+    ballot_of: str
+    ballot_for: str
+    year: int
+
+
+@dataclass(frozen=True)
 class BallotView:
     """What the booth's pages show of an election: read-only, never used to cast."""
 
     id: str
-    title: str
-    organization: str
+    heading: BallotHeading
     state: str
     persons: tuple[BallotPerson, ...]
 
+    @property
+    def title(self) -> str:
+        """The meeting's name."""
+        return self.heading.title
 
-# Per process: (election id, manifest hash) -> (title, organization, persons). The manifest
-# hash commits to exactly these fields, frozen at the key ceremony, so an entry can never go
-# stale; the state is read afresh on every call. Nothing about a voter is kept here.
-_FROZEN_BALLOTS: dict[tuple[str, str], tuple[str, str, tuple[BallotPerson, ...]]] = {}
+    @property
+    def organization(self) -> str:
+        """The organisation at the top left of the ballot."""
+        return self.heading.organization
+
+
+# Per process: (election id, manifest hash) -> (heading, persons). The manifest hash commits
+# to exactly these fields, frozen at the key ceremony, so an entry can never go stale; the
+# state is read afresh on every call. Nothing about a voter is kept here.
+_FROZEN_BALLOTS: dict[tuple[str, str], tuple[BallotHeading, tuple[BallotPerson, ...]]] = {}
 _FROZEN_BALLOTS_MAX = 16
 
 
@@ -241,17 +327,22 @@ def ballot_view(session: Session, election_id: str) -> BallotView:
     state, manifest_hash = row
     frozen = _FROZEN_BALLOTS.get((election_id, manifest_hash)) if manifest_hash else None
     if frozen is None:
-        title, organization = conn.execute(select(elections_table.title, elections_table.organization)
-                                           .where(elections_table.id == election_id)).one()
+        e = conn.execute(select(elections_table.title, elections_table.organization, elections_table.profile,
+                                elections_table.date, elections_table.form_ballot_of,
+                                elections_table.form_ballot_for, elections_table.form_year)
+                         .where(elections_table.id == election_id)).one()
+        heading = BallotHeading(e.title, e.organization, e.profile, e.form_ballot_of or "",
+                                e.form_ballot_for or "",
+                                e.form_year if e.form_year is not None else int(e.date[:4]))
         persons = tuple(BallotPerson(*p) for p in conn.execute(
             select(persons_table.number, persons_table.name, persons_table.position, persons_table.unit)
             .where(persons_table.election_id == election_id).order_by(persons_table.number)))
-        frozen = (title, organization, persons)
+        frozen = (heading, persons)
         if manifest_hash:  # a draft's ballot may still change: never kept
             if len(_FROZEN_BALLOTS) >= _FROZEN_BALLOTS_MAX:
                 _FROZEN_BALLOTS.clear()
             _FROZEN_BALLOTS[(election_id, manifest_hash)] = frozen
-    return BallotView(election_id, frozen[0], frozen[1], state, frozen[2])
+    return BallotView(election_id, frozen[0], state, frozen[1])
 
 
 def lock_election(session: Session, election: Election) -> None:
@@ -308,7 +399,18 @@ def election_definition(session: Session, election: Election, signing_key: bytes
         "kiosk_public_key": crypto.signing_public_key(signing_key).hex(),
         "group": manifests.GROUP, "encoding_base": elgamal.BASE,
         "ballot_length": ciphertext_length(len(election.persons)),
+        # An election made before the forms' wording was kept has none: its definition (and
+        # the key file made for it) stays what it was.
+        **({"forms": form_wording(election).to_json_dict()} if election.form_year is not None else {}),
     }
+
+
+def form_wording(election: Election) -> manifests.FormWording:
+    """The Phụ lục 3/4 blanks of an election; for one made without them, empty but for the year."""
+    return manifests.FormWording(
+        ballot_of=election.form_ballot_of or "", ballot_for=election.form_ballot_for or "",
+        year=election.form_year if election.form_year is not None else int(election.date[:4]),
+        locality=election.form_locality or "", assigned_by=election.form_assigned_by or "")
 
 
 def import_election_key(session: Session, election: Election, key_text: str | bytes, signing_key: bytes,
@@ -353,8 +455,19 @@ def require_current_build(election: Election) -> None:
         raise WrongElectionState(OLD_BUILD_MESSAGE)
 
 
-def open_vote(session: Session, election: Election, actor: str) -> None:
-    """Open (or resume) casting; only after the ceremony and with quorum (QĐ 96: 2/3)."""
+def local_today() -> dt.date:
+    """The kiosk machine's local date: the day the meeting is held."""
+    return dt.datetime.now().astimezone().date()
+
+
+def open_vote(session: Session, election: Election, actor: str, today: dt.date | None = None,
+              date_confirmed: bool = False) -> None:
+    """Open (or resume) casting; only after the ceremony and with quorum (QĐ 96: 2/3).
+
+    The first opening on a day other than the meeting date set up (a rehearsal's election
+    opened for real, a typo in the date) needs the chair's confirmation (MeetingDateNotToday);
+    the confirmation is logged. `today` defaults to the kiosk's local date.
+    """
     lock_election(session, election)
     require_current_build(election)
     if election.state not in ("ready", "paused"):
@@ -362,14 +475,25 @@ def open_vote(session: Session, election: Election, actor: str) -> None:
             raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
         raise WrongElectionState()
     present = checked_in_count(session, election.id)
+    if present > election.convened:
+        raise InvalidInput(f"Số người đã điểm danh ({present}) lớn hơn tổng số người được triệu tập "
+                           f"({election.convened}): kiểm tra lại danh sách trước khi mở bỏ phiếu.")
     if not quorum_met(present, election.convened):
         raise QuorumNotMet(f"Mới có {present}/{election.convened} người có mặt; cần ít nhất 2/3 "
                            "số người được triệu tập: chưa thể bắt đầu bỏ phiếu.")
+    data: dict[str, Any] = {"present": present}
+    today = today or local_today()
+    if election.state == "ready" and election.date != today.isoformat():
+        if not date_confirmed:
+            raise MeetingDateNotToday(
+                f"Ngày hội nghị ghi trong cuộc lấy phiếu là {dt.date.fromisoformat(election.date):%d/%m/%Y}, "
+                f"hôm nay là {today:%d/%m/%Y}: đánh dấu ô xác nhận rồi bấm mở lại nếu đúng là họp hôm nay.")
+        data["meeting_date_confirmed"] = today.isoformat()
     if election.present_at_open is None:
         election.present_at_open = present
     kind = "election.opened" if election.state == "ready" else "election.resumed"
     election.state = "open"
-    audit.append_event(session, election.id, kind, actor, {"present": present})
+    audit.append_event(session, election.id, kind, actor, data)
 
 
 def pause_vote(session: Session, election: Election, actor: str) -> None:
@@ -484,6 +608,9 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "ballots": len(fingerprints),
     }
     counts["replaced_slips"], replaced_by_voter = replaced_slips(session, election.id)
+    # Phụ lục 4 "Số có mặt tại thời điểm bỏ phiếu": those checked in less those who left.
+    counts["left_before_vote"] = session.scalar(select(func.count()).select_from(Voter).where(
+        Voter.election_id == election.id, Voter.left_before_vote.is_(True))) or 0
     mismatches = reconcile(counts)
     head = session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
                            .where(audit.AuditEvent.election_id == election.id)

@@ -117,3 +117,16 @@ class HolderKeyUnavailable(DomainError):
 
     message = ("Máy không giữ được khóa tạm của bàn phát phiếu (thư mục trong /dev/shm thiếu "
                "hoặc không an toàn); chưa thay đổi gì. Báo tổ kỹ thuật (docs/runbook.md).")
+
+
+class VoterLeft(DomainError):
+    """The voter was recorded as having left before the vote: no slip is issued again."""
+
+    message = ("Người này đã được ghi là rời hội nghị trước thời điểm bỏ phiếu (phiếu đã thu hồi và "
+               "hủy); không phát phiếu lại.")
+
+
+class MeetingDateNotToday(DomainError):
+    """The meeting date of the election is not today's date: the chair must confirm before opening."""
+
+    message = "Ngày hội nghị ghi trong cuộc lấy phiếu không phải hôm nay: chủ trì cần xác nhận trước khi mở."

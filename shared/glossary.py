@@ -56,3 +56,19 @@ PAPER_MARK_LABELS: dict[str, str] = {
     "crossed_out": "Tên bị gạch",
 }
 PAPER_SLOT_LABELS: dict[str, str] = {"A": "Lượt nhập A", "B": "Lượt nhập B"}
+
+# The legal-basis sentence of the seed's Phụ lục 3 ballot (QĐ 96), and its NQ 96 variant
+# that names the resolution and addresses the deputies; the paper ballot ends it with
+# "bằng cách đánh dấu (X) vào ô tương ứng:", the tablet with how to choose on screen.
+BALLOT_BASIS = {
+    "qd96": ("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
+             "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
+             "tổ chức trong hệ thống chính trị"),
+    "nq96": ("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
+             "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
+             "bầu hoặc phê chuẩn"),
+}
+BALLOT_REQUEST = {
+    "qd96": "đề nghị đồng chí thể hiện sự tín nhiệm của mình đối với các đồng chí có tên dưới đây",
+    "nq96": "đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những người có tên dưới đây",
+}

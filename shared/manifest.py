@@ -40,6 +40,9 @@ DEFINITION_FIELDS = frozenset({
     "format", "version", "election_id", "title", "organization", "place", "date", "profile",
     "convened", "levels", "persons", "board", "kiosk_public_key", "group", "encoding_base",
     "ballot_length"})
+# Added after the first version-2 elections: a definition or manifest may carry it or not
+# (an election made before it has none and still loads), never anything else.
+OPTIONAL_FIELDS = frozenset({"forms"})
 KEY_PARTS = ("election_public_key", "share_commitments", "counter_public_key")
 PERSON_FIELDS = frozenset({"number", "name", "position", "unit"})
 TEXT_FIELDS = ("election_id", "title", "organization", "place", "date", "profile", "group")
@@ -55,6 +58,51 @@ def _hex32(value: Any, label: str) -> bytes:
         raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.") from exc
 
 
+# --- the wording of the forms ---------------------------------------------------------
+
+FORMS_KEYS = ("ballot_of", "ballot_for", "year", "locality", "assigned_by")
+MAX_WORDING = 500
+
+
+@dataclass(frozen=True)
+class FormWording:
+    """The blanks of the seed's Phụ lục 3 and 4 that the office fills in (the manifest's "forms")."""
+
+    ballot_of: str     # Phụ lục 3 "của …(1)": who fills in the ballot (thành phần ghi phiếu)
+    ballot_for: str    # Phụ lục 3 "đối với …(2)": the posts subject to the vote
+    year: int          # Phụ lục 3 "năm …"
+    locality: str      # "……, ngày … tháng … năm …": the place name of the date line, not the hall
+    assigned_by: str   # Phụ lục 4 "Thực hiện nhiệm vụ do … giao"
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The "forms" object of the definition and the manifest."""
+        return {"ballot_of": self.ballot_of, "ballot_for": self.ballot_for, "year": self.year,
+                "locality": self.locality, "assigned_by": self.assigned_by}
+
+    @classmethod
+    def parse(cls, value: Any) -> FormWording:
+        """The "forms" object as written by to_json_dict; InvalidInput otherwise."""
+        if not isinstance(value, dict) or set(value) != set(FORMS_KEYS):
+            raise InvalidInput("Phần lời văn của mẫu phiếu (forms) thiếu hoặc thừa trường.")
+        texts = [value[k] for k in FORMS_KEYS if k != "year"]
+        if any(not isinstance(t, str) or len(t) > MAX_WORDING for t in texts):
+            raise InvalidInput("Phần lời văn của mẫu phiếu (forms): mỗi trường là chuỗi tối đa 500 ký tự.")
+        if type(value["year"]) is not int or not 1900 <= value["year"] <= 2200:
+            raise InvalidInput("Phần lời văn của mẫu phiếu (forms): năm phải là số nguyên từ 1900 đến 2200.")
+        return cls(value["ballot_of"], value["ballot_for"], value["year"], value["locality"],
+                   value["assigned_by"])
+
+
+def forms_of(document: dict[str, Any]) -> FormWording | None:
+    """The form wording of a checked definition or manifest; None for an election made without it."""
+    return FormWording.parse(document["forms"]) if "forms" in document else None
+
+
+def has_definition_fields(keys: Any) -> bool:
+    """True if these are a definition's fields: all of DEFINITION_FIELDS, any of OPTIONAL_FIELDS."""
+    return DEFINITION_FIELDS <= set(keys) <= DEFINITION_FIELDS | OPTIONAL_FIELDS
+
+
 # --- the definition -------------------------------------------------------------------
 
 def check_definition(definition: Any) -> dict[str, Any]:
@@ -63,8 +111,9 @@ def check_definition(definition: Any) -> dict[str, Any]:
         raise InvalidInput("Không phải tệp định nghĩa cuộc lấy phiếu (cv-election-definition).")
     if type(definition.get("version")) is not int or definition["version"] != VERSION:
         raise InvalidInput("Tệp định nghĩa thuộc phiên bản khác (cần phiên bản 2).")
-    if set(definition) != DEFINITION_FIELDS:
+    if not has_definition_fields(definition):
         raise InvalidInput("Tệp định nghĩa thiếu hoặc thừa trường.")
+    forms_of(definition)
     board = definition["board"]
     persons = definition["persons"]
     if not isinstance(persons, list) or not persons or not isinstance(board, dict) \

@@ -38,6 +38,13 @@ class Election(Base):
     manifest_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     present_at_open: Mapped[int | None] = mapped_column(Integer, default=None)
     close_record_json: Mapped[str | None] = mapped_column(Text, default=None)
+    # The blanks of the seed's Phụ lục 3 and 4 (shared.manifest.FormWording). NULL in an
+    # election made before they were kept: its definition then carries no "forms".
+    form_ballot_of: Mapped[str | None] = mapped_column(Text, default=None)
+    form_ballot_for: Mapped[str | None] = mapped_column(Text, default=None)
+    form_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    form_locality: Mapped[str | None] = mapped_column(Text, default=None)
+    form_assigned_by: Mapped[str | None] = mapped_column(Text, default=None)
 
     persons: Mapped[list[Person]] = relationship(
         order_by="Person.number", cascade="all, delete-orphan", back_populates="election"
@@ -88,6 +95,9 @@ class Voter(Base):
     position: Mapped[str] = mapped_column(Text, default="")
     checked_in: Mapped[bool] = mapped_column(default=False)
     slip_issued: Mapped[bool] = mapped_column(default=False)
+    # Checked in, then left before the vote, handing back the slip (Phụ lục 4 counts those
+    # present at the vote apart from those present at the meeting). Never gets a slip again.
+    left_before_vote: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The public id of the in-memory holder key K that tagged the voter's live slip
     # (docs/storage-secrecy.md D5): a slip tagged under a key lost in a restart is told apart
     # from a slip of another voter. Names no token; cleared at close.

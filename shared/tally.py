@@ -98,6 +98,10 @@ class Results:
     counted_from: str
     counted_to: str
     persons: list[PersonResult] = field(default_factory=list)
+    # Phụ lục 4 "Số có mặt tại thời điểm bỏ phiếu"; None: everyone checked in (paper counts).
+    present_at_vote: int | None = None
+    # The manifest's Phụ lục 3/4 wording (shared.manifest.FormWording), None if it has none.
+    forms: dict[str, Any] | None = None
     # None for a count made without the box's proofs (paper ballots, counter/paper_store.py).
     tally: TallyProof | None = None
 
@@ -113,9 +117,11 @@ class Results:
             "election_id": self.election_id, "manifest_hash": self.manifest_hash,
             "profile": self.profile, "title": self.title, "organization": self.organization,
             "place": self.place, "date": self.date, "convened": self.convened,
-            "present": self.checked_in, "absent": self.absent, "present_at_vote": self.checked_in,
+            "present": self.checked_in, "absent": self.absent,
+            "present_at_vote": self.checked_in if self.present_at_vote is None else self.present_at_vote,
             "ballots_issued": self.ballots_issued, "ballots_collected": self.ballots_collected,
             "board_members": self.board_members,
+            **({"forms": self.forms} if self.forms is not None else {}),
             "counted_from": self.counted_from, "counted_to": self.counted_to,
             "persons": [{
                 "number": p.number, "name": p.name, "position": p.position, "unit": p.unit,
@@ -182,7 +188,8 @@ def tally_box(verified: VerifiedBox, cards: Sequence[ShareCard], counted_from: s
         convened=manifest["convened"], checked_in=verified.checked_in,
         ballots_issued=verified.tokens_issued, ballots_collected=n,
         board_members=verified.board_members, counted_from=counted_from, counted_to=counted_to,
-        persons=persons, tally=TallyProof(n, tuple(c.index for c in chosen), tuple(rows)),
+        persons=persons, present_at_vote=verified.present_at_vote, forms=manifest.get("forms"),
+        tally=TallyProof(n, tuple(c.index for c in chosen), tuple(rows)),
     )
 
 

@@ -41,12 +41,14 @@ from shared.errors import (
     TokenAlreadySpent,
     TokenInvalid,
     TokenVoided,
+    VoterLeft,
     VoterNotFound,
     WrongElectionState,
 )
 from shared.holder_keys import holder_keys
 from shared.models import Election, Person, Token, Voter
 from shared.rules import VALID_MARKS
+from shared.vn_format import given_name_key
 
 TOKEN_BYTES = 12
 CAST_ID_BYTES = 16  # 128 bits: a retry can only be claimed by the form that carried the id
@@ -85,9 +87,13 @@ def fold(text: str) -> str:
 
 
 def roster(session: Session, election_id: str) -> list[Voter]:
-    """The whole roster, by name then id."""
-    return list(session.scalars(select(Voter).where(Voter.election_id == election_id)
-                                .order_by(Voter.name, Voter.voter_id)))
+    """The whole roster in Vietnamese alphabetical order of given name, then family name, then id.
+
+    As offices sort an attendance list (docs/formats.md, "Roster"): a database's ORDER BY
+    compares code points, which puts "Đặng" after "Vũ" and "Ánh" after "Yến".
+    """
+    voters = session.scalars(select(Voter).where(Voter.election_id == election_id))
+    return sorted(voters, key=lambda v: (given_name_key(v.name), v.voter_id))
 
 
 def matching(voters: Sequence[Voter], query: str) -> list[Voter]:
@@ -137,6 +143,8 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
             raise VoterNotFound()
         if voter.slip_issued:
             raise AlreadyHasSlip()
+        if voter.left_before_vote:
+            raise VoterLeft()
         voters.append(voter)
     first_time = {voter.id: not voter.checked_in for voter in voters}
     # docs/storage-secrecy.md D5: each slip is tagged with its holder under the in-memory key
@@ -171,9 +179,8 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     return [(voter, code) for voter, (_token, code) in issued]
 
 
-def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
-              actor: str) -> None:
-    """Void the spoiled slip a voter hands back, so the desk may issue them another.
+def _own_live_slip(session: Session, election: Election, voter_id: str, typed_code: str) -> tuple[Voter, Token]:
+    """The voter and the live slip they hand back; refused unless that slip was issued to them.
 
     Only the slip issued to that voter (docs/storage-secrecy.md D5): a slip picked up from
     the neighbour's place is refused (SlipNotIssuedToVoter), or it would lock its holder out
@@ -200,13 +207,36 @@ def void_slip(session: Session, election: Election, voter_id: str, typed_code: s
                                    "không hủy.")
     if token.state == "spent":
         raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
+    return voter, token
+
+
+def _void(session: Session, election: Election, voter: Voter, token: Token, reason: str, actor: str) -> None:
     token.state = "voided"
     voter.slip_issued = False
-    # D1 and section 4: naming the row makes every replacement visible; a voided slip never
-    # casts, so this pair reveals no ballot.
+    # D1 and section 4: naming the row makes every replacement and departure visible; a
+    # voided slip never casts, so this pair reveals no ballot.
     audit.append_event(session, election.id, "token.voided", actor,
-                       {"token_hash": token.token_hash, "voter_id": voter.voter_id,
-                        "reason": "spoiled"})
+                       {"token_hash": token.token_hash, "voter_id": voter.voter_id, "reason": reason})
+
+
+def void_slip(session: Session, election: Election, voter_id: str, typed_code: str,
+              actor: str) -> None:
+    """Void the spoiled slip a voter hands back, so the desk may issue them another."""
+    voter, token = _own_live_slip(session, election, voter_id, typed_code)
+    _void(session, election, voter, token, "spoiled", actor)
+
+
+def record_departure(session: Session, election: Election, voter_id: str, typed_code: str,
+                     actor: str) -> None:
+    """A voter checked in leaves before the vote: their handed-back slip is voided, none is issued again.
+
+    Phụ lục 4 counts "Số có mặt tại thời điểm bỏ phiếu" apart from "Số có mặt dự hội nghị":
+    the close record counts these departures (docs/ballot-box-format.md 7). The slip must be
+    the one issued to this voter and unused, as for a spoiled slip.
+    """
+    voter, token = _own_live_slip(session, election, voter_id, typed_code)
+    voter.left_before_vote = True
+    _void(session, election, voter, token, "left", actor)
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:

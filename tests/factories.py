@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ def election_spec(persons: int = 8, voters: int = 30, members: int = 3, threshol
         "title": "Hội nghị Ban Chấp hành Đảng bộ tỉnh lấy phiếu tín nhiệm giữa nhiệm kỳ",
         "organization": "Ủy ban nhân dân tỉnh Hà Giang",
         "place": "Hội trường Ủy ban nhân dân tỉnh",
-        "date": "2026-11-27",
+        "date": dt.date.today().isoformat(),  # the meeting is today: opening needs no confirmation
         "profile": profile,
         "convened": voters if convened is None else convened,
         "persons": [{"name": f"Nguyễn Văn Sơn {i}", "position": "Phó Chủ tịch",
@@ -48,6 +49,8 @@ def election_spec(persons: int = 8, voters: int = 30, members: int = 3, threshol
                    for i in range(1, voters + 1)],
         "board": {"members": [f"Lê Văn Kiểm {i}" for i in range(1, members + 1)],
                   "threshold": threshold},
+        "forms": {"ballot_of": "Ban Chấp hành Đảng bộ tỉnh", "ballot_for": "các chức danh lãnh đạo, quản lý",
+                  "year": dt.date.today().year, "locality": "Hà Giang", "assigned_by": "Hội nghị"},
     }
 
 

@@ -18,6 +18,7 @@ rebuilds them in a temporary folder and requires the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sys
@@ -49,6 +50,9 @@ SPEC: dict[str, Any] = {
                for i, name in enumerate(["Trần Văn An", "Phạm Thị Bình", "Hoàng Đức Cường",
                                          "Vũ Thu Dung", "Bùi Minh Em"], start=1)],
     "board": {"members": ["Lê Văn Kiểm", "Trần Thị Phiếu", "Phạm Đức Minh"], "threshold": 2},
+    "forms": {"ballot_of": "đại biểu Hội đồng nhân dân tỉnh khóa XVIII",
+              "ballot_for": "người giữ chức vụ do Hội đồng nhân dân tỉnh bầu", "year": 2026,
+              "locality": "Hà Giang", "assigned_by": "Kỳ họp thứ 20 Hội đồng nhân dân tỉnh"},
 }
 # Four of five vote; the fifth slip is voided at close. Marks: 0 cao, 1 tín nhiệm, 2 thấp.
 MARKS = [[0, 1, 2], [0, 0, 2], [1, 2, 2], [0, 1, 1]]
@@ -111,7 +115,8 @@ def build_golden(directory: Path) -> dict[str, bytes]:
             with transaction(factory) as s:
                 codes.append(voting.check_in(s, elections.get_election(s, election_id), voter["id"], "cli"))
         with transaction(factory) as s:
-            elections.open_vote(s, elections.get_election(s, election_id, lock=True), "cli")
+            elections.open_vote(s, elections.get_election(s, election_id, lock=True), "cli",
+                                today=dt.date.fromisoformat(SPEC["date"]))
         for code, marks in zip(codes, MARKS, strict=False):  # the fifth voter does not vote
             with transaction(factory) as s:
                 voting.cast_ballot(s, election_id, code, marks)

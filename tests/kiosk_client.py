@@ -81,6 +81,7 @@ def form_from_spec(spec: dict[str, Any]) -> dict[str, str]:
         "voters": "\n".join(f"{v['id']} | {v['name']} | {v['position']}" for v in spec["voters"]),
         "members": "\n".join(spec["board"]["members"]),
         "threshold": str(spec["board"]["threshold"]),
+        **{f"form_{key}": str(value) for key, value in spec.get("forms", {}).items()},
     }
 
 

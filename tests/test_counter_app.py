@@ -267,15 +267,19 @@ def test_report_is_phu_luc_4_with_names_marking_and_signature_block(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     document = json.loads((config.results_dir / f"{election_id}.json").read_text("utf-8"))
-    for phrase in ("Mật", "(Đóng dấu treo)", "BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM",
+    # The date line: the election's locality and the day the count ran (Phụ lục 4).
+    count_day = document["counted_to"][-10:]
+    dated = f"Hà Giang, ngày {count_day[:2]} tháng {count_day[3:5]} năm {count_day[6:]}"
+    for phrase in ("Mật", "BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM",
                    "Tại hội nghị Ban Chấp hành Đảng bộ tỉnh", "Ủy ban nhân dân tỉnh Hà Giang",
-                   "ngày 27 tháng 11 năm 2026", "do đồng chí Lê Văn Kiểm 1 làm Trưởng Ban",
+                   dated, "do đồng chí Lê Văn Kiểm 1 làm Trưởng Ban",
                    "Ban Kiểm phiếu gồm 3 đồng chí", f"Tổng số ủy viên ban chấp hành (đại biểu): {VOTERS}",
                    f"Số phiếu phát ra: {VOTERS} phiếu.", f"Số phiếu thu về: {CASTING} phiếu.",
                    "2. Kết quả kiểm phiếu", "Số phiếu hợp lệ",
                    "Ghi chú: Tỷ lệ % tính trên tổng số phiếu thu về.",
                    "T/M BAN KIỂM PHIẾU", "(Ký, ghi rõ họ tên)"):
         assert phrase in html, phrase
+    assert "Đóng dấu treo" not in html  # room for the stamp, not text
     hour, minute = document["counted_from"][:2], document["counted_from"][3:5]
     assert f"từ {hour} giờ {minute} phút" in html
     for member in document["board_members"]:

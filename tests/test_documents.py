@@ -24,6 +24,7 @@ from counter.documents.fonts import FONT_DIR_ENV, FontMissing, find_fonts
 from counter.documents.pdf import COLUMN_WIDTHS, LEFT, render_pdf
 from counter.documents.word import render_docx
 from counter.documents.xlsx import SHEET_DETAILS, SHEET_RESULTS, TABLE_TOP, render_xlsx
+from counter.report import count_day, vn_date
 from shared import crypto
 from shared.glossary import BAND_LABELS
 from shared.tally import check_results_signature, signed_results
@@ -114,7 +115,7 @@ def test_pdf_has_the_phu_luc_4_parts_and_the_marking_and_number_on_every_page(
         known: dict[str, Any], known_pdf: bytes) -> None:
     text = pdf_text(known_pdf)
     for phrase in ("BÁO CÁO KẾT QUẢ PHIẾU TÍN NHIỆM", "ỦY BAN NHÂN DÂN TỈNH HÀ GIANG",
-                   "(Đóng dấu treo)", "ngày 27 tháng 11 năm 2026",
+                   "Hà Giang, " + vn_date(count_day(known)),
                    "Tại hội nghị Ban Chấp hành Đảng bộ tỉnh",
                    "Tổng số ủy viên ban chấp hành (đại biểu): 8 đồng chí.",
                    "Số có mặt dự hội nghị (kỳ họp): 8 đồng chí.",
@@ -130,6 +131,29 @@ def test_pdf_has_the_phu_luc_4_parts_and_the_marking_and_number_on_every_page(
     for number, page in enumerate(pages, start=1):
         assert page.lstrip().startswith("MẬT"), number
         assert f"Trang {number}/{len(pages)}" in page
+
+
+def test_pdf_prints_no_stamp_hint_only_room_for_the_stamp(known_pdf: bytes) -> None:
+    # Phụ lục 4's "(Đóng dấu treo)" says where the stamp goes; it is not text to print.
+    assert "Đóng dấu" not in pdf_text(known_pdf)
+
+
+def test_pdf_signature_block_is_never_alone_on_its_page(known: dict[str, Any], known_pdf: bytes) -> None:
+    pages = pdf_pages(known_pdf)
+    signed = next(page for page in pages if "T/M BAN KIỂM PHIẾU" in page)
+    # The table's last row (the last person) is printed on the page of the signature block.
+    assert known["persons"][-1]["name"] in signed
+    assert "Ghi chú: Tỷ lệ % tính trên tổng số phiếu thu về." in signed
+
+
+@pytest.mark.parametrize("persons", [1, 3, 9, 14, 22])
+def test_pdf_keeps_the_signature_with_the_last_rows_for_any_table_length(persons: int) -> None:
+    document = signed_results(design_example(), COUNTER_KEY)
+    first = document["persons"][0]
+    document["persons"] = [{**first, "number": i, "name": f"Người thứ {i:02d}"} for i in range(1, persons + 1)]
+    pages = pdf_pages(render_pdf(document))
+    signed = next(page for page in pages if "T/M BAN KIỂM PHIẾU" in page)
+    assert f"Người thứ {persons:02d}" in signed, len(pages)
 
 
 def test_pdf_embeds_its_font_and_is_a4(known_pdf: bytes) -> None:

@@ -69,6 +69,7 @@ ROUTES = (
     Route("desk.checkin", "POST", "/desk/{id}/checkin", {"voter_id": "V003"}),
     Route("desk.batch", "POST", "/desk/{id}/batch", {"voter_id": ["V003"]}),
     Route("desk.void", "POST", "/desk/{id}/void", {"voter_id": "V003", "code": "AAA"}),
+    Route("desk.departure", "POST", "/desk/{id}/departure", {"voter_id": "V003", "code": "AAA"}),
 )
 USERS = {"chair": CHAIR, "desk": DESK, "admin": ("quantri", ROLE_PASSWORD),
          "board": ("kiemphieu", ROLE_PASSWORD), "auditor": ("giamsat", ROLE_PASSWORD)}

@@ -39,7 +39,8 @@ def test_desk_search_json_finds_names_without_diacritics_and_by_id(app: Flask) -
     found = meeting.desk.get(f"/desk/{meeting.id}/search.json?q=nguyen van son").get_json()
     assert [v["voter_id"] for v in found["voters"]] == ["V001"]  # double space: not the same text
     assert found["matches"] == 1 and found["present"] == 0
-    assert set(found["voters"][0]) == {"voter_id", "name", "position", "checked_in", "slip_issued", "replaced"}
+    assert set(found["voters"][0]) == {"voter_id", "name", "position", "checked_in", "slip_issued", "replaced",
+                                          "left"}
     assert found["voters"][0]["replaced"] == 0  # slips replaced on this row (docs/storage-secrecy.md)
     dang = meeting.desk.get(f"/desk/{meeting.id}/search.json?q=DANG THI").get_json()
     assert dang["voters"][0]["name"] == "Đặng Thị Hà"

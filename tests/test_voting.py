@@ -275,7 +275,7 @@ def test_check_in_record_knows_who_came_not_which_token(rehearse: Rehearse) -> N
     columns = {c["name"] for c in inspect(engine).get_columns("voters")}
     # slip_key_id names the in-memory holder key that tagged the slip, never the slip.
     assert columns == {"id", "election_id", "voter_id", "name", "position", "checked_in",
-                       "slip_issued", "slip_key_id"}
+                       "slip_issued", "slip_key_id", "left_before_vote"}
     token_columns = {c["name"] for c in inspect(engine).get_columns("tokens")}
     # cast_hash is the hash of the booth form's random cast id (idempotent retry): no voter,
     # no time, no ballot. holder_tag pairs the slip with its holder only under the key K,
@@ -434,7 +434,7 @@ def test_close_record_of_a_normal_run_has_no_mismatches_and_is_signed(rehearse: 
     assert record["mismatches"] == []
     assert record["counts"] == {"convened": 6, "checked_in": 6, "present_at_open": 6,
                                 "tokens_issued": 6, "tokens_spent": 4, "tokens_voided": 2,
-                                "ballots": 4, "replaced_slips": 0}
+                                "ballots": 4, "replaced_slips": 0, "left_before_vote": 0}
     assert record["replaced_by_voter"] == []
     assert crypto.verify_signature(bytes.fromhex(manifest["kiosk_public_key"]),
                                    bytes.fromhex(stored["signature"]), canonical_bytes(record))

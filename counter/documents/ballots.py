@@ -29,11 +29,11 @@ from fpdf import FPDF
 from fpdf.enums import MethodReturnValue
 
 from counter.documents.fonts import FontFiles, find_fonts
-from counter.documents.model import STAMP_HINT, nfc
+from counter.documents.model import nfc
 from counter.documents.pdf import FAMILY, LEFT, RIGHT, TEXT_WIDTH
 from counter.report import vn_date
 from shared.errors import DomainError
-from shared.glossary import LEVEL_COLUMNS, LEVELS
+from shared.glossary import BALLOT_BASIS, BALLOT_REQUEST, LEVEL_COLUMNS, LEVELS
 from shared.paper import Batch, page_code, serial_label
 
 TOP = 16.0
@@ -53,18 +53,9 @@ ROW_HEIGHT = 13.0   # room for a hand-drawn X
 PAD = 1.5           # inside a table cell
 TABLE_PT, TABLE_LINE = 11.0, 5.0
 BODY_PT, BODY_LINE = 12.0, 5.8
-# The basis sentence of the seed's Phụ lục 3 (QĐ 96); the NQ 96 variant names the
-# resolution and addresses the deputies, as the ballots of HĐND sessions do.
-INTRO = {
-    "qd96": ("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
-             "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
-             "tổ chức trong hệ thống chính trị; đề nghị đồng chí thể hiện sự tín nhiệm của mình "
-             "đối với các đồng chí có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
-    "nq96": ("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
-             "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
-             "bầu hoặc phê chuẩn; đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những "
-             "người có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
-}
+# The basis sentence of the seed's Phụ lục 3 (shared.glossary), ended as the paper form ends it.
+INTRO = {profile: f"{BALLOT_BASIS[profile]}; {BALLOT_REQUEST[profile]} bằng cách đánh dấu (X) vào ô tương ứng:"
+         for profile in BALLOT_BASIS}
 
 
 @dataclass(frozen=True)
@@ -246,7 +237,8 @@ class BallotLayout:
                      if len(self.lines(self.batch.organization.upper(), left_width, "B", pt)) == 1), 11.0)
         y = self.text(self.lines(self.batch.organization.upper(), left_width, "B", size),
                       LEFT, self.y, left_width, 5.2, "B", size)
-        y = self.text([STAMP_HINT], LEFT, y, left_width, 5.2, "I", 10)
+        # "(Đóng dấu treo)" on the form marks where the stamp goes: the line is left blank.
+        y += 5.2
         right = self.text(self.lines(f"{self.batch.place}, {vn_date(self.batch.date)}",
                                      right_width, "I", 11),
                           LEFT + left_width, self.y, right_width, 5.2, "I", 11)

@@ -20,7 +20,6 @@ SECRET_MARK = "MẬT"
 SIGN_FOR = "T/M BAN KIỂM PHIẾU"
 SIGN_ROLE = "TRƯỞNG BAN"
 SIGN_HINT = "(Ký, ghi rõ họ tên)"
-STAMP_HINT = "(Đóng dấu treo)"
 SECTION_RESULTS = "2. Kết quả kiểm phiếu"
 # Flat column names for files read by programs (CSV, the consolidated table).
 COUNT_HEADING, PERCENT_HEADING = "Số phiếu", "Tỷ lệ %"
@@ -43,6 +42,7 @@ class ReportModel:
     paragraph: str
     total_line: str
     count_lines: list[str]
+    slips_note: str
     level_columns: list[str]
     rows: list[ReportRow]
     members: list[str]
@@ -81,11 +81,12 @@ def report_model(document: dict[str, Any]) -> ReportModel:
         document=document,
         wording=context["wording"],
         organization=str(doc["organization"]),
-        place_date=f"{doc['place']}, {context['report_date']}",
+        place_date=context["place_date"],
         meeting=context["meeting"],
         paragraph=context["paragraph"],
         total_line=context["total_line"],
         count_lines=context["count_lines"],
+        slips_note=context["slips_note"],
         level_columns=context["level_columns"],
         rows=context["rows"],
         members=context["members"],

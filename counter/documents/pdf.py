@@ -19,11 +19,12 @@ from counter.documents.model import (
     SIGN_FOR,
     SIGN_HINT,
     SIGN_ROLE,
-    STAMP_HINT,
     ReportModel,
     nfc,
     report_model,
 )
+from counter.report import ReportRow
+from shared.vn_format import vn_number
 
 FAMILY = "DejaVuSerif"
 # Margins of an administrative document (Nghị định 30/2020: left 30-35, right 15-20 mm),
@@ -39,14 +40,20 @@ BODY_PT, TABLE_PT, BAND_PT, SMALL_PT = 12.0, 8.5, 7.5, 7.0
 # The narrow count/percent columns take their headings a size smaller, so words do not split.
 SUBHEADING_PT = 7.5
 LINE = 5.6  # mm per body line at 12 pt
+STAMP_SPACE = 16.0       # mm left blank under the organisation for the stamp (dấu treo)
+SIGNATURE_HEIGHT = 50.0  # T/M BAN KIỂM PHIẾU, the role, the hint, room to sign, the name
 
 
 class ReportPDF(FPDF):
     """One report; header() and footer() run on every page fpdf2 adds, breaks included."""
 
-    def __init__(self, model: ReportModel, fonts: FontFiles) -> None:
+    def __init__(self, model: ReportModel, fonts: FontFiles, carried_rows: int = 0) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.model = model
+        # How many of the table's last rows start a new page, so that the signature block
+        # is never alone on a page (render_pdf chooses it).
+        self.carried_rows = carried_rows
+        self.signature_moved = False
         self.set_margins(LEFT, TOP, RIGHT)
         self.set_auto_page_break(True, margin=BOTTOM)
         self.add_font(FAMILY, "", fonts.regular)
@@ -99,9 +106,8 @@ class ReportPDF(FPDF):
         self.set_font(FAMILY, "B", 11)
         self.multi_cell(left_width, 5.2, nfc(self.model.organization.upper()), align="C",
                         new_x=XPos.LEFT, new_y=YPos.NEXT)
-        self.set_font(FAMILY, "I", 10)
-        self.multi_cell(left_width, 5.2, STAMP_HINT, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-        left_bottom = self.get_y()
+        # Phụ lục 4's "(Đóng dấu treo)" says where the stamp is pressed: room, not print.
+        left_bottom = self.get_y() + STAMP_SPACE
         self.set_xy(LEFT + TEXT_WIDTH - right_width, top)
         self.set_font(FAMILY, "I", 11)
         self.multi_cell(right_width, 5.2, nfc(self.model.place_date), align="C",
@@ -109,7 +115,22 @@ class ReportPDF(FPDF):
         self.set_y(max(left_bottom, self.get_y()) + 8)
 
     def results_table(self) -> None:
-        """The "Kết quả kiểm phiếu" table; its three heading rows repeat on every page."""
+        """The "Kết quả kiểm phiếu" table; its heading rows repeat on every page.
+
+        The last `carried_rows` rows go in a second table that starts a new page, with the
+        headings again: they keep the note and the signature block company there.
+        """
+        rows = self.model.rows
+        split = len(rows) - min(self.carried_rows, len(rows))
+        if split:
+            self.table_part(rows[:split])
+        if split < len(rows):
+            if split:
+                self.add_page()
+            self.table_part(rows[split:])
+
+    def table_part(self, rows: list[ReportRow]) -> None:
+        """Heading rows, then these rows of the results table."""
         heading = FontFace(family=FAMILY, emphasis="BOLD", size_pt=TABLE_PT)
         self.set_font(FAMILY, "", TABLE_PT)
         with self.table(col_widths=COLUMN_WIDTHS, width=TEXT_WIDTH, align="LEFT",
@@ -130,21 +151,22 @@ class ReportPDF(FPDF):
                 parts.cell("Số phiếu", style=small)
                 parts.cell("Tỷ lệ %", style=small)
             band_style = FontFace(family=FAMILY, size_pt=BAND_PT)
-            for person in self.model.rows:
+            for person in rows:
                 row = table.row()
                 row.cell(str(person.number))
                 row.cell(nfc(person.name), align="LEFT")
                 row.cell(nfc(person.position_unit), align="LEFT")
-                row.cell(str(person.valid))
+                row.cell(vn_number(person.valid))
                 for cell in person.cells:
-                    row.cell(str(cell.count))
+                    row.cell(vn_number(cell.count))
                     row.cell(cell.percent)
                 row.cell(nfc(person.band_label), align="LEFT", style=band_style)
 
     def signature_block(self) -> None:
         """T/M BAN KIỂM PHIẾU with room to sign, then every member with a signature line."""
         # The head's block stays in one piece; the members' table may run onto the next page.
-        if self.will_page_break(50.0):
+        if self.will_page_break(SIGNATURE_HEIGHT):
+            self.signature_moved = True
             self.add_page()
         half = TEXT_WIDTH / 2
         self.set_x(LEFT + half)
@@ -186,6 +208,8 @@ class ReportPDF(FPDF):
         self.text_block("1. " + model.total_line, after=0.5)
         for line in model.count_lines:
             self.text_block("- " + line, indent=5, after=0.3)
+        if model.slips_note:
+            self.text_block(model.slips_note, "I", 11, after=0.3)
         self.ln(1.5)
         self.text_block(SECTION_RESULTS, "B", after=1.5)
         self.results_table()
@@ -201,6 +225,14 @@ class ReportPDF(FPDF):
 
 def render_pdf(document: dict[str, Any]) -> bytes:
     """The PDF of a signed results document; FontMissing if DejaVu Serif is not installed."""
-    pdf = ReportPDF(report_model(document), find_fonts())
+    model, fonts = report_model(document), find_fonts()
+    pdf = ReportPDF(model, fonts)
     pdf.build()
+    # The signature block fell on a page of its own: lay out again with the table's last
+    # rows carried over to that page (two rows; one if two rows fill the page themselves).
+    for carried in (2, 1):
+        if not pdf.signature_moved or not model.rows:
+            break
+        pdf = ReportPDF(model, fonts, carried_rows=carried)
+        pdf.build()
     return bytes(pdf.output())

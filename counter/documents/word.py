@@ -27,11 +27,11 @@ from counter.documents.model import (
     SIGN_FOR,
     SIGN_HINT,
     SIGN_ROLE,
-    STAMP_HINT,
     ReportModel,
     nfc,
     report_model,
 )
+from shared.vn_format import vn_number
 
 FONT = "Times New Roman"
 SECRET_RED = RGBColor(0xB0, 0x00, 0x20)
@@ -185,9 +185,9 @@ def _heading_block(document: Any, model: ReportModel) -> None:
     _widths(table, (7.5, 9.5))
     left, right = table.rows[0].cells
     _cell_text(left, model.organization.upper(), bold=True, size=12)
+    # "(Đóng dấu treo)" on the form says where the stamp is pressed: room, not print.
     stamp = left.add_paragraph()
-    stamp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    stamp.add_run(STAMP_HINT).italic = True
+    stamp.paragraph_format.space_before = Pt(36)
     right.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.TOP
     place = right.paragraphs[0]
     place.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -214,8 +214,8 @@ def _results_table(document: Any, model: ReportModel) -> None:
         _cell_text(cells[2][first], "Số phiếu", bold=True, size=8)
         _cell_text(cells[2][first + 1], "Tỷ lệ %", bold=True, size=8)
     for person, row in zip(model.rows, cells[HEADING_ROWS:], strict=True):
-        figures = [str(person.valid)] + [text for cell in person.cells
-                                         for text in (str(cell.count), cell.percent)]
+        figures = [vn_number(person.valid)] + [text for cell in person.cells
+                                               for text in (vn_number(cell.count), cell.percent)]
         _cell_text(row[0], str(person.number))
         _cell_text(row[1], person.name, align=WD_ALIGN_PARAGRAPH.LEFT)
         _cell_text(row[2], person.position_unit, align=WD_ALIGN_PARAGRAPH.LEFT)
@@ -224,6 +224,12 @@ def _results_table(document: Any, model: ReportModel) -> None:
         _cell_text(row[columns - 1], person.band_label, size=8, align=WD_ALIGN_PARAGRAPH.LEFT)
     _rows_stay_whole(table)
     _repeat_as_heading(table, HEADING_ROWS)
+    # Word keeps a paragraph with the next one: the last two rows, the note after them and
+    # the signature block move to a new page together, never the signature alone.
+    for row in table.rows[max(HEADING_ROWS, len(table.rows) - 2):]:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.keep_with_next = True
 
 
 def _signature_block(document: Any, model: ReportModel) -> None:
@@ -277,9 +283,11 @@ def build_docx(model: ReportModel) -> Any:
     _paragraph(document, "1. " + model.total_line, after=2)
     for line in model.count_lines:
         _paragraph(document, "- " + line, after=2, indent_cm=0.6)
+    if model.slips_note:
+        _paragraph(document, model.slips_note, italic=True, size=12, after=2)
     _paragraph(document, SECTION_RESULTS, bold=True, after=4)
     _results_table(document, model)
-    _paragraph(document, NOTE, italic=True, size=12, after=12)
+    _paragraph(document, NOTE, italic=True, size=12, after=12).paragraph_format.keep_with_next = True
     _signature_block(document, model)
     _paragraph(document, after=6)
     for line in model.small_print:

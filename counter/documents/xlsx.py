@@ -21,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from counter.documents.model import NOTE, SECRET_MARK, ReportModel, nfc, report_model
 from shared.glossary import LEVELS
+from shared.vn_format import vn_day
 
 SHEET_RESULTS = "Kết quả kiểm phiếu"
 SHEET_DETAILS = "Thông tin"
@@ -150,7 +151,7 @@ def detail_rows(model: ReportModel) -> list[tuple[str, Any]]:
         ("Tên tổ chức, cơ quan, đơn vị", document["organization"]),
         ("Hội nghị (kỳ họp)", document["title"]),
         ("Địa điểm", document["place"]),
-        ("Ngày", document["date"]),
+        ("Ngày hội nghị", vn_day(str(document["date"]))),
         ("Kiểm phiếu từ", document["counted_from"]),
         ("Kiểm phiếu đến", document["counted_to"]),
         (wording.total, document["convened"]),
@@ -159,6 +160,7 @@ def detail_rows(model: ReportModel) -> list[tuple[str, Any]]:
         (wording.present_at_vote, document["present_at_vote"]),
         ("Số phiếu phát ra", document["ballots_issued"]),
         ("Số phiếu thu về", document["ballots_collected"]),
+        *([("Về số phiếu phát ra", model.slips_note)] if model.slips_note else []),
         ("Trưởng Ban Kiểm phiếu", model.head),
         ("Thành viên Ban Kiểm phiếu", ", ".join(model.members)),
         ("Quy tắc áp dụng", wording.basis),

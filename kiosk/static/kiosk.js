@@ -366,7 +366,7 @@ function startTypeAhead(form) {
     if (index >= 0 && all[index]) { all[index].scrollIntoView({ block: "nearest" }); }
   };
   var build = function (voter, n) {
-    var id = voter.slip_issued ? "row-slip" : voter.checked_in ? "row-again" : "row-new";
+    var id = voter.left ? "row-left" : voter.slip_issued ? "row-slip" : voter.checked_in ? "row-again" : "row-new";
     var row = document.getElementById(id).content.firstElementChild.cloneNode(true);
     row.setAttribute("data-voter-id", voter.voter_id);
     row.querySelector("[data-cell=voter_id]").textContent = voter.voter_id;
