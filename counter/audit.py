@@ -26,7 +26,8 @@ from shared.ballot_list import (
 )
 from shared.box import BoxVerification
 from shared.canonical import digest
-from shared.errors import BoxInvalid
+from shared.errors import BoxInvalid, InvalidInput
+from shared.manifest import MAX_FILE_BYTES, strict_json
 from shared.recount import check_results
 from shared.voting import receipt
 
@@ -103,6 +104,28 @@ def checks_page(election_id: str) -> str:
     checked = results_check(box, context["all_ok"], document) if document is not None else None
     return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, **context)
+
+
+@bp.post("/<election_id>/results")
+def check_published_results(election_id: str) -> tuple[str, int]:
+    """A results file brought by the auditor, checked against this box with no share; nothing is
+    stored, so an auditor's laptop never looks counted and the board's own file is untouched."""
+    box = _box_or_404(election_id)
+    context = _context(election_id, box)
+    upload = request.files.get("results_file")
+    data = upload.read(MAX_FILE_BYTES + 1) if upload is not None and upload.filename else b""
+    checked: ResultsCheck | None = None
+    error: str | None = None
+    if not data:
+        error = "Hãy chọn tệp kết quả kiểm phiếu (ket-qua.json) để đối chiếu. Không có gì được lưu."
+    else:
+        try:
+            checked = results_check(box, context["all_ok"], strict_json(data, "Tệp kết quả"))
+        except InvalidInput as exc:
+            error = f"{exc} Không có gì được lưu."
+    page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
+                           results_check=checked, uploaded=True, upload_error=error, **context)
+    return page, 400 if error else 200
 
 
 @bp.get("/<election_id>/box.json")

@@ -8,15 +8,7 @@ tests/artifacts/.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +19,7 @@ from counter.cli import main
 from counter.config import load_config
 from counter.paper_store import PaperStore
 from shared.paper import Batch, page_code, serial_label
-from tests.browser import chromium_browser
+from tests.browser import chromium_browser, counter_served
 from tests.paper_support import HEAD, PINS, SECOND, THIRD, persons_spec, set_pins, spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,38 +32,6 @@ BALLOTS = [["high", "high"], ["high", "low"], ["trust", "low"], ["low", "low"], 
            ["high", "high"]]
 DISAGREEING = 6
 B_READS = ["low", "trust"]  # B's reading of ballot 7 (A: low, high); the paper says "low, high"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def counter_served(home: Path, cwd: Path, *options: str) -> Iterator[str]:
-    """`counter serve` (3 gunicorn workers) on home until the block ends; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "counter.cli", "--home", str(home), "serve",
-         "--bind", f"127.0.0.1:{port}", "--workers", "3", *options],
-        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"http://localhost:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown: nothing left to wait for
-        process.wait(timeout=30)
 
 
 @pytest.fixture
