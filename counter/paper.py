@@ -71,7 +71,7 @@ CONFLICTS = (AlreadyEntered, SameEntrant, BatchCounted)
 # counted, pass not open): its choices do not come back, so the next sheet never inherits
 # them. After the others (a typo, a row or a page missed) they do. The serial field comes back empty after any refusal.
 DROP_CHOICES = (*CONFLICTS, PassNotOpened)
-# Why a collected ballot is not one the board issued (DESIGN.md 2: invalid in every row).
+# Why a collected ballot is not one the board issued (a ballot not issued by the board is invalid in every row).
 NOT_ISSUED_REASONS = (
     "Số sê-ri không có trong danh sách phát hành",
     "Không có số sê-ri hoặc không đọc được",

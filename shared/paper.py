@@ -7,7 +7,7 @@ disagreement with the paper in hand. Everything that changes the count is an eve
 hash chain (shared.audit.event_hash / verify_chain), and the state is nothing but those
 events replayed (`replay`), so the entry log and the count can never disagree.
 
-DESIGN.md section 2 for paper: a ballot whose serial was not issued is invalid in every row
+The counting rules (QĐ 96; the seed's Phụ lục 4) for paper: a ballot whose serial was not issued is invalid in every row
 (None for shared.rules.count_rows); a blank or multiply marked row, or a crossed-out name,
 is invalid for that row only; a name written in outside the list is simply not keyed.
 No Flask and no database here: shared.paper_log stores the events.
@@ -339,7 +339,7 @@ def new_batch(spec: Any, count: Any, created_at: str, page_rows: list[int] | Non
 
 def check_pages(batch: Batch, serial: str, typed_pages: Sequence[str]) -> None:
     """Every page after the first of a ballot of several pages keyed, each with this serial and
-    its own page number; PagesIncomplete naming the page if not (DESIGN.md 2: a page from
+    its own page number; PagesIncomplete naming the page if not (QĐ 96 counting rules: a page from
     another ballot must not lend its rows to this one)."""
     pages = batch.pages
     if pages == 1:

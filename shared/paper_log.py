@@ -20,7 +20,7 @@ a schema change first, which every process notices at its next request.
 The PINs of the board members (scrypt hashes, shared.crypto.hash_password) live in a table
 of their own, never in the chain (which auditors receive) and only until the count ends.
 
-Domain functions take the session first and never commit (STYLE.md); the caller does.
+Domain functions take the session first and never commit; the caller does (one transaction per request).
 """
 
 from __future__ import annotations

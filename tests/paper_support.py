@@ -27,7 +27,7 @@ PINS = {HEAD: "246810", SECOND: "135792", THIRD: "918273"}
 def pin_hash(member: str) -> str:
     """The scrypt hash of a member's test PIN, made once per test run (scrypt is slow on purpose)."""
     return hash_pin(PINS[member])
-# The checked example of DESIGN.md section 2 (Vĩnh Phúc HĐND, 12/2023): N = 47, one person.
+# The published example (Vĩnh Phúc HĐND, 12/2023): N = 47, one person.
 VINH_PHUC_SPEC: dict[str, Any] = {
     "title": "Kỳ họp thứ mười lăm Hội đồng nhân dân tỉnh Vĩnh Phúc khóa XVII",
     "organization": "Hội đồng nhân dân tỉnh Vĩnh Phúc",

@@ -1,4 +1,4 @@
-"""Paper ballots at the scale of the National Assembly (issue 17), without Flask: saves that do
+"""Paper ballots at the scale of the National Assembly, without Flask: saves that do
 not re-read the log, passes opened by their members, ballots of several pages, serials typed
 without Shift, and a count whose ballots outnumber the people present."""
 

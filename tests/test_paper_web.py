@@ -294,7 +294,7 @@ def test_pages_carry_no_inline_script_style_or_handler(browser: Browser, config:
         assert re.findall(r"<script(?![^>]*\ssrc=)", page) == []
 
 
-# --- issue 17: passes tied to people, pages, the screens ---------------------------------------------
+# --- passes tied to people, pages, the screens ---------------------------------------------
 
 def entry_events(config: CounterConfig, batch: Batch) -> list[dict]:  # type: ignore[type-arg]
     return [e for e in PaperStore(config).events(batch) if e["kind"] == "paper.entry"]

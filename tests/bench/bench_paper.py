@@ -1,4 +1,4 @@
-"""Benchmark: keying paper ballots at the scale of the National Assembly (issue 17).
+"""Benchmark: keying paper ballots at the scale of the National Assembly.
 
 Run: python3 -m tests.bench.bench_paper [--sizes 50,500,2000] [--persons 44] [--saves 200]
 
@@ -20,7 +20,7 @@ A short batch is keyed first and not reported (the process's imports and templat
 
 Wall time and this process's CPU time of each save are both printed: on a machine shared
 with other work, CPU time is the steadier figure (the wall time adds the fsync and the wait).
-Target (issue 17): save p99 <= 50 ms at 2,000 sheets, and the same at 50 as at 2,000.
+Target: save p99 <= 50 ms at 2,000 sheets, and the same at 50 as at 2,000.
 """
 
 from __future__ import annotations
