@@ -9,6 +9,7 @@ pages show token hashes, never tokens: the kiosk never had the tokens to put in 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from shared.ballot_list import (
     normalise_fingerprint,
     published_fingerprints,
 )
-from shared.box import BoxVerification
+from shared.box import BoxVerification, kiosk_key_check
 from shared.canonical import digest
 from shared.errors import BoxInvalid, InvalidInput
 from shared.manifest import MAX_FILE_BYTES, strict_json
@@ -104,6 +105,32 @@ def checks_page(election_id: str) -> str:
     checked = results_check(box, context["all_ok"], document) if document is not None else None
     return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, **context)
+
+
+_PUBLISHED_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.post("/<election_id>/kiosk-key")
+def check_published_kiosk_key(election_id: str) -> tuple[str, int]:
+    """The box's kiosk key against the one the auditor copied from the chair's page before the
+    vote: the one check `counter verify` leaves unchecked without --kiosk-key. Nothing is stored."""
+    box = _box_or_404(election_id)
+    context = _context(election_id, box)
+    typed = "".join(request.form.get("kiosk_key", "").split()).lower()
+    error: str | None = None
+    if not _PUBLISHED_KEY.fullmatch(typed):
+        error = ("Khóa ký phải gồm 64 chữ số hệ 16 (0–9, a–f), như in trên trang của chủ trì trước khi "
+                 "bỏ phiếu. Chưa so khóa nào.")
+    else:
+        pinned = kiosk_key_check(box.get("manifest"), typed)
+        context["checks"] = [pinned if c.id == "kiosk_key" else c for c in context["checks"]]
+        context["all_ok"] = context["all_ok"] and bool(pinned.ok)
+    document = _store().load_results(election_id)
+    checked = results_check(box, context["all_ok"], document) if document is not None else None
+    page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
+                           results_check=checked, key_error=error, typed_key=typed if not error else "",
+                           **context)
+    return page, 400 if error else 200
 
 
 @bp.post("/<election_id>/results")

@@ -96,6 +96,35 @@ def test_checks_page_names_a_changed_and_re_signed_result(browser: Browser, conf
     assert "số phiếu tín nhiệm cao: tệp kết quả ghi" in text
 
 
+def published_key(browser: Browser, election_id: str, typed: str) -> tuple[int, str]:
+    path = f"/audit/{election_id}"
+    response = browser.post(f"{path}/kiosk-key", data={"csrf_token": browser.csrf_token(path),
+                                                        "kiosk_key": typed})
+    return response.status_code, html.unescape(response.get_data(as_text=True))
+
+
+def test_the_kiosk_key_published_before_the_vote_is_compared_on_the_page(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    election_id = imported(config, election.box)
+    key = json.loads(election.box)["manifest"]["kiosk_public_key"]
+    checks = len(verify_box(json.loads(election.box)))
+    grouped_upper = " ".join(key[i:i + 4] for i in range(0, 64, 4)).upper()  # as printed, any case
+    status, text = published_key(browser, election_id, grouped_upper)
+    assert status == 200 and text.count("✓ Đạt") == checks and "– Chưa kiểm" not in text
+    assert 'data-check="kiosk_key">' in text and f"Hòm phiếu qua mọi bước kiểm tra ({checks}/{checks})" in text
+
+    other = crypto.signing_public_key(crypto.generate_signing_key()).hex()
+    status, text = published_key(browser, election_id, other)
+    assert status == 200 and 'data-check="kiosk_key"' in text
+    assert "khóa ký trong hòm khác với khóa được chỉ định" in text
+    assert "Hòm phiếu KHÔNG qua kiểm tra: Khóa ký của máy bỏ phiếu đúng như đã công bố" in text
+
+    for typed in ("", key[:-1], key[:-1] + "g"):
+        status, text = published_key(browser, election_id, typed)
+        assert status == 400 and "64 chữ số hệ 16" in text and "Chưa so khóa nào" in text
+        assert "– Chưa kiểm" in text  # the check is left unchecked, never passed
+
+
 def upload_results(browser: Browser, election_id: str, data: bytes) -> tuple[int, str]:
     """The auditor's own laptop: the published results file posted to the checks page."""
     path = f"/audit/{election_id}"

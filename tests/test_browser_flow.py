@@ -482,13 +482,14 @@ def test_after_close_the_chair_exports_the_sealed_box(served: dict[str, Any]) ->
         chair = new_page(browser)
         login(chair, base, "chutri", CHAIR_PASSWORD)
         chair.goto(f"{base}/chair/{eid}")
+        published = chair.locator("#kiosk-public-key").inner_text()  # printed before the vote
         with chair.expect_download() as download:
             chair.get_by_role("button", name="Xuất hòm phiếu").click()
         box = served["home"] / download.value.suggested_filename
         download.value.save_as(box)
     assert box.name == f"hom-phieu-{eid}.json"
     assert len(json.loads(box.read_bytes())["ballots"]) == len(CAST)
-    served["box"] = box
+    served["box"], served["kiosk_key"] = box, published
 
 
 def test_the_board_counts_the_box_on_its_laptop_with_two_share_codes(served: dict[str, Any]) -> None:
@@ -536,6 +537,11 @@ def test_an_auditor_checks_box_and_results_on_their_own_laptop_with_no_share(
         import_box(page, base, box)
         page.goto(f"{base}/audit/{eid}")
         expect(page.locator("tr.row-bad")).to_have_count(0)
+        expect(page.locator("tr[data-check='kiosk_key']")).to_contain_text("Chưa kiểm")
+        page.fill("#published-kiosk-key", phase_done(served, "kiosk_key"))
+        page.locator("#check-kiosk-key").click()
+        expect(page.locator("tr[data-check='kiosk_key']")).to_contain_text("✓ Đạt")
+        expect(page.locator("tr.row-unchecked, tr.row-bad")).to_have_count(0)  # every check passed
         expect(page.locator("#results-check")).to_contain_text("chưa được kiểm phiếu trên máy này")
         page.set_input_files("#results-file", str(results))
         page.locator("#check-results").click()
