@@ -3,7 +3,9 @@
 Everything here is read from the box file alone, as `counter verify` does, so an auditor
 (UBKT, Ban Tổ chức, Sở Nội vụ) sees the same result on the web page and on the command
 line. Nothing is decrypted and no share is asked for: once the box is counted, its signed
-results are checked against it as `counter verify --results` does (shared/recount.py). The
+results are checked against it as `counter verify --results` does (shared/recount.py); on an
+auditor's own laptop, which never counts, the published results file and the kiosk key
+published before the vote are brought to the page and checked there, never stored. The
 pages show token hashes, never tokens: the kiosk never had the tokens to put in a box.
 """
 
