@@ -3,20 +3,24 @@
 Everything here is read from the box file alone, as `counter verify` does, so an auditor
 (UBKT, Ban Tổ chức, Sở Nội vụ) sees the same result on the web page and on the command
 line. Nothing is decrypted and no share is asked for: once the box is counted, its signed
-results are checked against it as `counter verify --results` does (shared/recount.py). The
+results are checked against it as `counter verify --results` does (shared/recount.py); on an
+auditor's own laptop, which never counts, the published results file and the kiosk key
+published before the vote are brought to the page and checked there, never stored. The
 pages show token hashes, never tokens: the kiosk never had the tokens to put in a box.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.audit_commands import RESULTS_TITLE, ResultsCheck
+from counter.audit_commands import MAX_RESULTS_BYTES, RESULTS_TITLE, ResultsCheck
 from counter.store import Store
+from shared import json_input
 from shared.ballot_list import (
     FingerprintInvalid,
     find_fingerprint,
@@ -25,9 +29,9 @@ from shared.ballot_list import (
     receipt,
     spaced,
 )
-from shared.box import BoxVerification
+from shared.box import BoxVerification, kiosk_key_check
 from shared.canonical import digest
-from shared.errors import BoxInvalid
+from shared.errors import BoxInvalid, InvalidInput
 from shared.recount import check_results
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -104,6 +108,54 @@ def checks_page(election_id: str) -> str:
     checked = results_check(box, context["all_ok"], document) if document is not None else None
     return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, **context)
+
+
+_PUBLISHED_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+@bp.post("/<election_id>/kiosk-key")
+def check_published_kiosk_key(election_id: str) -> tuple[str, int]:
+    """The box's kiosk key against the one the auditor copied from the chair's page before the
+    vote: the one check `counter verify` leaves unchecked without --kiosk-key. Nothing is stored."""
+    box = _box_or_404(election_id)
+    context = _context(election_id, box)
+    typed = "".join(request.form.get("kiosk_key", "").split()).lower()
+    error: str | None = None
+    if not _PUBLISHED_KEY.fullmatch(typed):
+        error = ("Khóa ký phải gồm 64 chữ số hệ 16 (0–9, a–f), như in trên trang của chủ trì trước khi "
+                 "bỏ phiếu. Chưa so khóa nào.")
+    else:
+        pinned = kiosk_key_check(box.get("manifest"), typed)
+        context["checks"] = [pinned if c.id == "kiosk_key" else c for c in context["checks"]]
+        context["all_ok"] = context["all_ok"] and bool(pinned.ok)
+    document = _store().load_results(election_id)
+    checked = results_check(box, context["all_ok"], document) if document is not None else None
+    page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
+                           results_check=checked, key_error=error, typed_key=typed if not error else "",
+                           **context)
+    return page, 400 if error else 200
+
+
+@bp.post("/<election_id>/results")
+def check_published_results(election_id: str) -> tuple[str, int]:
+    """A results file brought by the auditor, checked against this box with no share; nothing is
+    stored, so an auditor's laptop never looks counted and the board's own file is untouched."""
+    box = _box_or_404(election_id)
+    context = _context(election_id, box)
+    upload = request.files.get("results_file")
+    data = upload.read(MAX_RESULTS_BYTES + 1) if upload is not None and upload.filename else b""
+    checked: ResultsCheck | None = None
+    error: str | None = None
+    if not data:
+        error = "Hãy chọn tệp kết quả kiểm phiếu (ket-qua.json) để đối chiếu. Không có gì được lưu."
+    else:
+        try:
+            checked = results_check(box, context["all_ok"], json_input.parse(data, "Tệp kết quả", MAX_RESULTS_BYTES))
+        except InvalidInput as exc:
+            error = f"{exc} Không có gì được lưu."
+    page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
+                           results_check=checked, uploaded=True, upload_error=error, **context)
+    return page, 400 if error else 200
 
 
 @bp.get("/<election_id>/box.json")

@@ -224,20 +224,24 @@ def _events(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
 
 # --- signatures ----------------------------------------------------------------------------
 
+def kiosk_key_check(manifest: Any, kiosk_key: str | None) -> Check:
+    """The box's kiosk key against the one published before the vote (hex); unchecked without one."""
+    if kiosk_key is None:
+        # Not [OK]: the key in the box is what the box says; only a published key can pin it.
+        return Check("kiosk_key", _TITLES["kiosk_key"], None,
+                     "chưa kiểm: không có khóa đã công bố để so (dùng --kiosk-key); hãy so khóa "
+                     "ký trong hòm với khóa đã công bố trước khi bỏ phiếu")
+    in_box = manifest.get("kiosk_public_key", "") if isinstance(manifest, dict) else ""
+    pinned = kiosk_key.lower() == in_box
+    return Check("kiosk_key", _TITLES["kiosk_key"], pinned,
+                 "khóa ký trong hòm trùng khóa được chỉ định" if pinned
+                 else "khóa ký trong hòm khác với khóa được chỉ định")
+
+
 def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
     manifest = box.get("manifest", {})
     public = _hex(manifest.get("kiosk_public_key"))
-    checks = []
-    if kiosk_key is None:
-        # Not [OK]: the key in the box is what the box says; only a published key can pin it.
-        checks.append(Check("kiosk_key", _TITLES["kiosk_key"], None,
-                            "chưa kiểm: không có khóa đã công bố để so (dùng --kiosk-key); hãy so khóa "
-                            "ký trong hòm với khóa đã công bố trước khi bỏ phiếu"))
-    else:
-        pinned = kiosk_key.lower() == manifest.get("kiosk_public_key", "")
-        checks.append(Check("kiosk_key", _TITLES["kiosk_key"], pinned,
-                            "khóa ký trong hòm trùng khóa được chỉ định" if pinned
-                            else "khóa ký trong hòm khác với khóa được chỉ định"))
+    checks = [kiosk_key_check(manifest, kiosk_key)]
     ok = crypto.verify_signature(public, _hex(box.get("manifest_signature")), canonical_bytes(manifest))
     checks.append(Check("manifest_signature", "Chữ ký trên bản mô tả cuộc lấy phiếu (manifest)", ok,
                         "" if ok else "chữ ký không khớp: manifest đã bị sửa hoặc ký sai khóa"))

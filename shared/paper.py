@@ -166,17 +166,16 @@ _PAGE_SUFFIX = re.compile(r"^(?P<serial>.*?\S)\s+(?P<page>\d{1,2})\s*/\s*(?P<pag
 
 def new_serial() -> str:
     """A random, unguessable serial: Crockford symbols and a check symbol typed without Shift."""
-    return codes.with_gf32_check(crypto.random_bytes(SERIAL_BYTES))
+    return codes.with_check(crypto.random_bytes(SERIAL_BYTES), codes.Check.GF32)
 
 
 def parse_serial(typed: str, version: int = FORMAT_VERSION) -> str:
     """The canonical serial of what an entrant typed or scanned; SerialMistyped if not one.
 
     Serials of version-1 batches keep their mod-37 check symbol (`*~$=U` among them)."""
+    check = codes.Check.MOD37 if version == 1 else codes.Check.GF32
     try:
-        if version == 1:
-            return codes.with_check(codes.decode_checked(typed, SERIAL_BYTES))
-        return codes.with_gf32_check(codes.decode_gf32_checked(typed, SERIAL_BYTES))
+        return codes.with_check(codes.decode_checked(typed, SERIAL_BYTES, check), check)
     except codes.CodeError:
         raise SerialMistyped() from None
 

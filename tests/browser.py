@@ -1,4 +1,5 @@
-"""Headless Chromium for UI tests, via Playwright driving Debian's /usr/bin/chromium.
+"""Headless Chromium for UI tests, via Playwright driving Debian's /usr/bin/chromium, and
+`counter serve` (real gunicorn) for them to talk to.
 
 `playwright install` cannot download browsers on this project's machines, so we
 always point Playwright at the apt-installed binary.
@@ -8,11 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parent.parent
 
 # No sandbox: CI runs as root, where Chromium's sandbox refuses to start.
 # The rest keeps an offline machine's browser from trying to phone home.
@@ -55,3 +64,35 @@ def chromium_page() -> Iterator[Page]:
             yield context.new_page()
         finally:
             context.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def counter_served(home: Path, cwd: Path, *options: str) -> Iterator[str]:
+    """`counter serve` (3 gunicorn workers) on home until the block ends; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counter.cli", "--home", str(home), "serve",
+         "--bind", f"127.0.0.1:{port}", "--workers", "3", *options],
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield f"http://localhost:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown: nothing left to wait for
+        process.wait(timeout=30)

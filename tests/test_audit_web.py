@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 
@@ -93,6 +94,76 @@ def test_checks_page_names_a_changed_and_re_signed_result(browser: Browser, conf
     text = page(browser, f"/audit/{election_id}")
     assert 'data-check="results" data-reason="results.signature"' in text
     assert "số phiếu tín nhiệm cao: tệp kết quả ghi" in text
+
+
+def published_key(browser: Browser, election_id: str, typed: str) -> tuple[int, str]:
+    path = f"/audit/{election_id}"
+    response = browser.post(f"{path}/kiosk-key", data={"csrf_token": browser.csrf_token(path),
+                                                        "kiosk_key": typed})
+    return response.status_code, html.unescape(response.get_data(as_text=True))
+
+
+def test_the_kiosk_key_published_before_the_vote_is_compared_on_the_page(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    election_id = imported(config, election.box)
+    key = json.loads(election.box)["manifest"]["kiosk_public_key"]
+    checks = len(verify_box(json.loads(election.box)))
+    grouped_upper = " ".join(key[i:i + 4] for i in range(0, 64, 4)).upper()  # as printed, any case
+    status, text = published_key(browser, election_id, grouped_upper)
+    assert status == 200 and text.count("✓ Đạt") == checks and "– Chưa kiểm" not in text
+    assert 'data-check="kiosk_key">' in text and f"Hòm phiếu qua mọi bước kiểm tra ({checks}/{checks})" in text
+
+    other = crypto.signing_public_key(crypto.generate_signing_key()).hex()
+    status, text = published_key(browser, election_id, other)
+    assert status == 200 and 'data-check="kiosk_key"' in text
+    assert "khóa ký trong hòm khác với khóa được chỉ định" in text
+    assert "Hòm phiếu KHÔNG qua kiểm tra: Khóa ký của máy bỏ phiếu đúng như đã công bố" in text
+
+    for typed in ("", key[:-1], key[:-1] + "g"):
+        status, text = published_key(browser, election_id, typed)
+        assert status == 400 and "64 chữ số hệ 16" in text and "Chưa so khóa nào" in text
+        assert "– Chưa kiểm" in text  # the check is left unchecked, never passed
+
+
+def upload_results(browser: Browser, election_id: str, data: bytes) -> tuple[int, str]:
+    """The auditor's own laptop: the published results file posted to the checks page."""
+    path = f"/audit/{election_id}"
+    response = browser.post(f"{path}/results", content_type="multipart/form-data", data={
+        "csrf_token": browser.csrf_token(path), "results_file": (io.BytesIO(data), "ket-qua.json")})
+    return response.status_code, html.unescape(response.get_data(as_text=True))
+
+
+def test_results_brought_by_an_auditor_are_checked_with_no_share_and_not_stored(
+        browser: Browser, config: CounterConfig, election: Built) -> None:
+    document = count_box(load_box(election.box), [(f"card {c.index}", c.code) for c in election.cards[:2]],
+                         COUNTER_SIGNING_KEY)
+    election_id = imported(config, election.box)  # a laptop that never counted this box
+    status, text = upload_results(browser, election_id, json.dumps(document).encode())
+    assert status == 200
+    assert 'data-check="results">' in text and "đều khớp hòm phiếu" in text  # passed: no reason
+    assert "✗ Không đạt" not in text and "tệp không được lưu lại" in text
+    assert not Store(config).has_results(election_id)
+    assert "chưa được kiểm phiếu trên máy này" in page(browser, f"/audit/{election_id}")
+
+    persons = document["persons"]
+    persons[1]["low"] += 1  # a changed count, left with the board's signature
+    status, text = upload_results(browser, election_id, json.dumps(document).encode())
+    assert status == 200 and 'data-check="results" data-reason="results.signature"' in text
+    assert "✗ Không đạt" in text and "tệp kết quả ghi" in text
+    assert not Store(config).has_results(election_id)
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b"", "Hãy chọn tệp kết quả"),
+    (b'{"format": "cv-results", "format": "x"}', "có khóa “format” lặp lại"),
+    (b"\xff not json", "không phải JSON hợp lệ"),
+])
+def test_an_unreadable_results_upload_is_refused_in_vietnamese_and_changes_nothing(
+        browser: Browser, config: CounterConfig, election: Built, data: bytes, message: str) -> None:
+    election_id = imported(config, election.box)
+    status, text = upload_results(browser, election_id, data)
+    assert status == 400 and message in text and "Không có gì được lưu" in text
+    assert 'data-check="results"' not in text and not Store(config).has_results(election_id)
 
 
 def test_checks_page_of_a_tampered_box_names_the_failed_check(browser: Browser, config: CounterConfig,

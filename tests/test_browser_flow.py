@@ -7,6 +7,11 @@ keyboard only, in English, in large high-contrast text; one voter walks away and
 reset leaves the slip unspent; back and reload after a cast show nothing; the chair opens
 and closes. axe-core audits the booth, desk and chair pages on the way, and screenshots
 land in tests/artifacts/.
+
+Then, one test per phase over the same meeting: the chair exports the sealed box; the
+board counts it on its laptop (`counter serve` in the folder that held the key ceremony:
+two share codes typed, the report's counts are those of the ten ballots); an auditor
+checks the box and the published results on a laptop of their own, with no share.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser import chromium_browser
+from counter.config import ensure_home, load_config
+from counter.store import Store
+from tests.browser import chromium_browser, counter_served
 from tests.ceremony_support import cli_ceremony
 from tests.factories import election_spec
 from tests.servers import free_port, wait_for
@@ -85,7 +92,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         # localhost is a secure context: the Secure cookies and the camera work over plain HTTP.
         base = f"http://localhost:{port}"
         wait_for(f"{base}/healthz")
-        yield {"base": base, "election": election_id, "camera": home.parent / "camera.mjpeg"}
+        yield {"base": base, "election": election_id, "camera": home.parent / "camera.mjpeg",
+               "home": home.parent, "board_laptop": home.parent / "board-laptop",
+               "shares": home.parent / "shares"}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -442,3 +451,110 @@ def test_meeting_in_a_real_browser_desk_booths_and_chair(served: dict[str, Any])
         assert (final["ballots_cast"], final["slips_issued"], final["checked_in"]) == (10, 10, 10)
         booth.goto(f"{base}/booth/")
         expect(booth.locator(".flash-info")).to_contain_text("đã kết thúc")
+
+
+# The marks of the ten ballots above (0 = tín nhiệm cao, 1 = tín nhiệm, 2 = tín nhiệm thấp),
+# person by person, as each voter left them.
+CAST = [[(p + 0) % 3 for p in range(1, 6)], [(p + 1) % 3 for p in range(1, 6)],
+        [1, 0, 0, 0, 0], [2, 0, 1, 1, 1], [(p + 4) % 3 for p in range(1, 6)],
+        [(p + 5) % 3 for p in range(1, 6)], [p % 3 for p in range(1, 6)],
+        [(p + 7) % 3 for p in range(1, 6)], [2, 1, 2, 0, 1], [p % 3 for p in range(1, 6)]]
+
+
+def phase_done(served: dict[str, Any], key: str) -> Any:
+    """What an earlier phase left for this one; a clear failure if that phase did not get there."""
+    assert key in served, f"an earlier phase of the flow did not finish ({key} missing)"
+    return served[key]
+
+
+def import_box(page: Page, base: str, box: Path) -> None:
+    """The box file uploaded on the counter's first page, as the board or an auditor does."""
+    page.goto(f"{base}/")
+    page.set_input_files("#box-file", str(box))
+    page.locator("form:has(#box-file) button[type=submit]").click()
+    expect(page.locator(".flash-ok", has_text="Đã nhập hòm phiếu")).to_be_visible()
+    expect(page.locator(".flash-ok", has_text="Hòm phiếu qua mọi bước kiểm tra")).to_be_visible()
+
+
+def test_after_close_the_chair_exports_the_sealed_box(served: dict[str, Any]) -> None:
+    base, eid = served["base"], served["election"]
+    with chromium_browser() as browser:
+        chair = new_page(browser)
+        login(chair, base, "chutri", CHAIR_PASSWORD)
+        chair.goto(f"{base}/chair/{eid}")
+        published = chair.locator("#kiosk-public-key").inner_text()  # printed before the vote
+        with chair.expect_download() as download:
+            chair.get_by_role("button", name="Xuất hòm phiếu").click()
+        box = served["home"] / download.value.suggested_filename
+        download.value.save_as(box)
+    assert box.name == f"hom-phieu-{eid}.json"
+    assert len(json.loads(box.read_bytes())["ballots"]) == len(CAST)
+    served["box"], served["kiosk_key"] = box, published
+
+
+def test_the_board_counts_the_box_on_its_laptop_with_two_share_codes(served: dict[str, Any]) -> None:
+    box, eid = phase_done(served, "box"), served["election"]
+    codes = [json.loads(path.read_text(encoding="utf-8"))["code"]
+             for path in sorted(served["shares"].glob("share-*.json"))]
+    assert len(codes) == 3
+    with counter_served(served["board_laptop"], served["home"]) as base, chromium_browser() as browser:
+        page = browser.new_context().new_page()
+        import_box(page, base, box)
+        expect(page.locator("tr.row-bad")).to_have_count(0)  # every check of the box passed
+        for code in (codes[2], codes[0]):  # any two of the three
+            page.fill("#present-share", code)
+            page.get_by_role("button", name="Nhập mảnh khóa này").click()
+        expect(page.locator(".sign-title")).to_have_text("T/M BAN KIỂM PHIẾU", timeout=60_000)
+        report = page.locator("article.a4")
+        expect(report).to_contain_text(f"Số phiếu thu về: {len(CAST)} phiếu.")
+        rows = page.locator("table.results tbody tr")
+        expect(rows).to_have_count(5)
+        for person in range(5):
+            counts = [sum(ballot[person] == level for ballot in CAST) for level in range(3)]
+            cells = rows.nth(person).locator("td")
+            expect(cells.nth(3)).to_have_text(str(len(CAST)))  # electronic ballots: every row valid
+            for level, count in enumerate(counts):
+                expect(cells.nth(4 + 2 * level)).to_have_text(str(count))
+                expect(cells.nth(5 + 2 * level)).to_have_text(f"{count * 10},00")
+        shot(page, "flow-count-report")
+        answer = page.request.get(f"{base}/boxes/{eid}/results.json")
+        assert answer.ok
+        results = served["home"] / "ket-qua.json"
+        results.write_bytes(answer.body())
+    served["results"] = results
+
+
+def test_an_auditor_checks_box_and_results_on_their_own_laptop_with_no_share(
+        served: dict[str, Any]) -> None:
+    box, results, eid = phase_done(served, "box"), phase_done(served, "results"), served["election"]
+    auditor = ensure_home(served["home"] / "auditor-laptop")  # its own keys; it held no ceremony
+    forged = json.loads(results.read_bytes())
+    forged["persons"][0]["high"] += 1  # one count changed, the board's signature left on it
+    changed = served["home"] / "ket-qua-sua.json"
+    changed.write_text(json.dumps(forged, ensure_ascii=False), encoding="utf-8")
+    with counter_served(auditor, served["home"]) as base, chromium_browser() as browser:
+        page = browser.new_context().new_page()
+        import_box(page, base, box)
+        page.goto(f"{base}/audit/{eid}")
+        expect(page.locator("tr.row-bad")).to_have_count(0)
+        expect(page.locator("tr[data-check='kiosk_key']")).to_contain_text("Chưa kiểm")
+        page.fill("#published-kiosk-key", phase_done(served, "kiosk_key"))
+        page.locator("#check-kiosk-key").click()
+        expect(page.locator("tr[data-check='kiosk_key']")).to_contain_text("✓ Đạt")
+        expect(page.locator("tr.row-unchecked, tr.row-bad")).to_have_count(0)  # every check passed
+        expect(page.locator("#results-check")).to_contain_text("chưa được kiểm phiếu trên máy này")
+        page.set_input_files("#results-file", str(results))
+        page.locator("#check-results").click()
+        passed = page.locator("tr[data-check='results']")
+        expect(passed).to_contain_text("✓ Đạt")
+        expect(passed).to_contain_text("đều khớp hòm phiếu")
+        shot(page, "flow-auditor-results")
+        audit(page, "auditor-results")
+        page.set_input_files("#results-file", str(changed))
+        page.locator("#check-results").click()
+        refused = page.locator("tr[data-check='results']")
+        expect(refused).to_contain_text("✗ Không đạt")
+        expect(refused).to_have_attribute("data-reason", "results.signature")
+        expect(refused).to_contain_text("số phiếu tín nhiệm cao: tệp kết quả ghi")
+        assert page.locator("input[name=share], #present-share").count() == 0  # no share asked for
+    assert not Store(load_config(auditor)).has_results(eid)  # checking stored nothing

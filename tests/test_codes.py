@@ -130,3 +130,23 @@ def test_symbol_u_inside_the_body_is_refused() -> None:
     code = codes.with_check(LOOKALIKE_TOKEN)
     with pytest.raises(codes.CodeError, match="bad symbol"):
         codes.decode_checked("U" + code[1:], TOKEN_BYTES)
+
+
+# --- the GF(32) check symbol (paper serials): the same code path, no symbol beyond the 32 ---------
+
+@given(st.binary(min_size=1, max_size=18))
+def test_gf32_codes_round_trip_and_end_in_one_of_the_32_symbols(data: bytes) -> None:
+    code = codes.with_check(data, codes.Check.GF32)
+    assert code[-1] in codes.ALPHABET
+    assert codes.decode_checked(codes.grouped(code, 4).lower(), len(data), codes.Check.GF32) == data
+
+
+def test_gf32_refuses_a_shifted_check_symbol_and_codes_longer_than_30_symbols() -> None:
+    code = codes.with_check(bytes(6), codes.Check.GF32)
+    for shifted in "*~$=U":
+        with pytest.raises(codes.CodeError, match="bad symbol"):
+            codes.decode_checked(code[:-1] + shifted, 6, codes.Check.GF32)
+    assert len(codes.encode(bytes(18))) == 29  # 18 bytes: 29 symbols and the check, the most
+    with pytest.raises(codes.CodeError, match="too long"):
+        codes.with_check(bytes(19), codes.Check.GF32)
+

@@ -24,10 +24,9 @@ from qrcode.image.pil import PilImage
 
 from counter.config import ensure_home, load_config
 from counter.store import Store
-from tests.browser import chromium_browser
+from tests.browser import chromium_browser, counter_served
 from tests.counter_support import counter_home
 from tests.documents_support import KnownBox, known_box
-from tests.test_paper_browser import counter_served
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"

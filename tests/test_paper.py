@@ -273,7 +273,7 @@ def test_serials_are_random_48_bit_codes_with_a_check_symbol_and_unique() -> Non
     batch = new_batch(spec(), 500, "x")
     assert len(set(batch.serials)) == 500
     for serial in batch.serials[:50]:
-        assert len(codes.decode_gf32_checked(serial, SERIAL_BYTES)) == 6
+        assert len(codes.decode_checked(serial, SERIAL_BYTES, codes.Check.GF32)) == 6
         assert parse_serial(serial_label(serial).lower()) == serial
 
 

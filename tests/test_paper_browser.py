@@ -8,15 +8,7 @@ tests/artifacts/.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +19,7 @@ from counter.cli import main
 from counter.config import load_config
 from counter.paper_store import PaperStore
 from shared.paper import Batch, page_code, serial_label
-from tests.browser import chromium_browser
+from tests.browser import chromium_browser, counter_served
 from tests.paper_support import HEAD, PINS, SECOND, THIRD, persons_spec, set_pins, spec
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,38 +32,6 @@ BALLOTS = [["high", "high"], ["high", "low"], ["trust", "low"], ["low", "low"], 
            ["high", "high"]]
 DISAGREEING = 6
 B_READS = ["low", "trust"]  # B's reading of ballot 7 (A: low, high); the paper says "low, high"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def counter_served(home: Path, cwd: Path, *options: str) -> Iterator[str]:
-    """`counter serve` (3 gunicorn workers) on home until the block ends; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "counter.cli", "--home", str(home), "serve",
-         "--bind", f"127.0.0.1:{port}", "--workers", "3", *options],
-        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield f"http://localhost:{port}"
-    finally:
-        os.killpg(process.pid, signal.SIGINT)  # gunicorn's quick shutdown: nothing left to wait for
-        process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -213,6 +173,21 @@ def test_two_members_key_ten_ballots_at_once_and_the_board_resolves_one_disagree
     assert main(["--home", str(home), "paper", "verify", batch.batch_id]) == 0
 
 
+def entirely_in_window(page: Page, selector: str, *, below_bar: bool = False) -> None:
+    """The element's whole box lies inside the window (and under the entry bar, if below_bar:
+    the bar stays on top of the rows, so a row scrolled beneath it would be hidden)."""
+    viewport = page.viewport_size
+    box = page.locator(selector).bounding_box()
+    assert viewport is not None and box is not None, selector
+    top = 0.0
+    if below_bar:
+        bar = page.locator("#entry-bar").bounding_box()
+        assert bar is not None
+        top = bar["y"] + bar["height"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (selector, box)
+    assert box["y"] >= top and box["y"] + box["height"] <= viewport["height"], (selector, box, top)
+
+
 @pytest.fixture
 def served_thirty(tmp_path: Path) -> Iterator[tuple[str, Batch]]:
     """A batch of 3 ballots of 30 persons (three printed pages each), and `counter serve` on it."""
@@ -246,8 +221,9 @@ def test_thirty_persons_at_1366x768_keyed_by_keyboard_alone_with_serial_and_save
         expect(page.locator("#entrant")).to_have_text(HEAD)
 
         def in_view() -> None:
-            expect(page.locator("#serial")).to_be_in_viewport()
-            expect(page.locator("#save-entry")).to_be_in_viewport()
+            for element in ("#serial", "#save-entry"):
+                expect(page.locator(element)).to_be_in_viewport(ratio=1)
+                entirely_in_window(page, element)
 
         for number, serial in enumerate(batch.serials[:2]):
             expect(page.locator("#serial")).to_be_focused()
@@ -258,10 +234,10 @@ def test_thirty_persons_at_1366x768_keyed_by_keyboard_alone_with_serial_and_save
                 if row in batch.page_starts()[1:]:  # the head of page 2 or 3: its QR code
                     field = page.locator(f"#page-{batch.page_starts().index(row) + 1}")
                     expect(field).to_be_focused()
-                    expect(field).to_be_in_viewport()
+                    entirely_in_window(page, f"#page-{batch.page_starts().index(row) + 1}", below_bar=True)
                     page.keyboard.type(page_code(serial, batch.page_starts().index(row) + 1, 3))
                     page.keyboard.press("Enter")
-                expect(page.locator(f"tr[data-row='{row}'] input").first).to_be_in_viewport()
+                entirely_in_window(page, f"tr[data-row='{row}']", below_bar=True)
                 page.keyboard.press(KEYS[mark])
                 in_view()
             expect(page.locator("#save-entry")).to_be_focused()
@@ -272,6 +248,7 @@ def test_thirty_persons_at_1366x768_keyed_by_keyboard_alone_with_serial_and_save
                 f"Đã ghi phiếu số {serial_label(serial)}")
 
         # A refused sheet (the first one again): the serial field comes back empty and focused.
+        expect(page.locator("#serial")).to_be_focused()
         page.keyboard.type(page_code(batch.serials[0], 1, 3))
         page.keyboard.press("Enter")
         for row, mark in enumerate(marks, start=1):

@@ -271,17 +271,17 @@ def test_no_serial_needs_shift_to_type_in_a_batch_of_five_thousand() -> None:
 
 def test_gf32_check_catches_every_wrong_symbol_and_every_swap() -> None:
     for _ in range(40):
-        code = codes.with_gf32_check(os.urandom(SERIAL_BYTES))
+        code = codes.with_check(os.urandom(SERIAL_BYTES), codes.Check.GF32)
         for i, symbol in itertools.product(range(len(code)), codes.ALPHABET):
             if symbol != code[i]:
                 with pytest.raises(codes.CodeError):
-                    codes.decode_gf32_checked(code[:i] + symbol + code[i + 1:], SERIAL_BYTES)
+                    codes.decode_checked(code[:i] + symbol + code[i + 1:], SERIAL_BYTES, codes.Check.GF32)
         for i, j in itertools.combinations(range(len(code)), 2):
             if code[i] != code[j]:
                 swapped = list(code)
                 swapped[i], swapped[j] = swapped[j], swapped[i]
                 with pytest.raises(codes.CodeError):
-                    codes.decode_gf32_checked("".join(swapped), SERIAL_BYTES)
+                    codes.decode_checked("".join(swapped), SERIAL_BYTES, codes.Check.GF32)
 
 
 def test_the_slips_mod_37_check_symbol_is_unchanged() -> None:
@@ -290,7 +290,7 @@ def test_the_slips_mod_37_check_symbol_is_unchanged() -> None:
     assert codes.with_check(data) == "40G2081040G2081040G0*"
     assert codes.check_symbol("40G2081040G2081040G0") == "*"
     assert codes.decode_checked("40g2-0810-40g2-0810-40g0-*", 12) == data
-    assert codes.gf32_check_symbol("40G2081040G2081040G0") in codes.ALPHABET
+    assert codes.check_symbol("40G2081040G2081040G0", codes.Check.GF32) in codes.ALPHABET
 
 
 def test_a_version_1_batch_keeps_its_old_serials(tmp_path: Path) -> None:

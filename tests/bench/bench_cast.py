@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import json
 import multiprocessing
 import os
 import platform
@@ -55,7 +56,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from kiosk.cli import main as kiosk
+from kiosk.config import load_config
+from shared.db import make_engine
+from shared.elgamal import ballot_length, verify_ballot
+from shared.manifest import context_of
+from shared.models import Ballot, Election
 from tests.http_booth import CSRF_RE, Booth, Kiosk, prepare_kiosk, receipt
 
 HEARTBEAT_SECONDS = 20.0  # kiosk.js startHeartbeat
@@ -274,6 +282,30 @@ def run_level(server: Kiosk, cookie: str, codes: list[str], booths: int, persons
     return merged.finished - started, cpu, generator_cpu, merged
 
 
+def check_stored_ballots(server: Kiosk, persons: int, recorded: int, errors: int, sample: int = 20) -> None:
+    """The figures are of the real cast path: as many ballots stored as receipts came back (at
+    most as many casts as were sent, if any failed), each an ElGamal ballot of the election's
+    length, and the row proofs of a sample (the first by fingerprint: no order of casting) verify."""
+    engine = make_engine(load_config(server.home).database_url)
+    try:
+        with engine.connect() as conn:
+            where = Ballot.election_id == server.election_id
+            stored = conn.execute(select(func.count()).select_from(Ballot).where(where)).scalar_one()
+            assert stored == recorded if not errors else stored <= recorded + errors, \
+                f"{stored} ballots stored, {recorded} receipts, {errors} errors"
+            lengths = conn.execute(select(func.length(Ballot.ciphertext)).where(where).distinct()).scalars()
+            assert set(lengths) == {ballot_length(persons)}
+            manifest = conn.execute(select(Election.manifest_json)
+                                    .where(Election.id == server.election_id)).scalar_one()
+            assert manifest is not None
+            context = context_of(json.loads(manifest))
+            for ciphertext in conn.execute(select(Ballot.ciphertext).where(where)
+                                           .order_by(Ballot.fingerprint).limit(sample)).scalars():
+                verify_ballot(context, ciphertext, persons)  # raises on a failed proof
+    finally:
+        engine.dispose()
+
+
 @contextlib.contextmanager
 def database(kind: str) -> Iterator[str | None]:
     if kind == "sqlite":
@@ -324,7 +356,8 @@ def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row], li
             # Warm-up, not reported: each worker's first casts import modules and compile
             # templates; a kiosk pays that once per start, not per level.
             warm, pool = pool[:WARMUP_VOTERS], pool[WARMUP_VOTERS:]
-            run_level(server, cookie, warm, WARMUP_BOOTHS, args.persons, 0.0, args.procs, True)
+            *_, out = run_level(server, cookie, warm, WARMUP_BOOTHS, args.persons, 0.0, args.procs, True)
+            recorded, errors = len(out.casts) - out.errors, out.errors
             for table, rounds, think, cast_only in ((cast_path, args.cast_rounds, 0.0, True),
                                                     (capacity, args.rounds, 0.0, False),
                                                     (paced, args.paced_rounds, args.think, False)):
@@ -335,11 +368,13 @@ def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row], li
                                                               args.persons, think, args.procs,
                                                               cast_only)
                     n = max(1, len(out.casts))
+                    recorded, errors = recorded + len(out.casts) - out.errors, errors + out.errors
                     table.append(Row(kind, level, len(out.casts), len(out.casts) / wall,
                                      percentile(out.casts, 50) * 1000, percentile(out.casts, 95) * 1000,
                                      percentile(out.casts, 99) * 1000,
                                      percentile(out.requests, 99) * 1000, out.errors,
                                      cpu * 1000 / n, generator_cpu * 1000 / n, load))
+            check_stored_ballots(server, args.persons, recorded, errors)
         finally:
             server.stop()
     return cast_path, capacity, paced
