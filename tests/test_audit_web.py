@@ -156,7 +156,8 @@ def test_results_brought_by_an_auditor_are_checked_with_no_share_and_not_stored(
 @pytest.mark.parametrize(("data", "message"), [
     (b"", "Hãy chọn tệp kết quả"),
     (b'{"format": "cv-results", "format": "x"}', "có khóa “format” lặp lại"),
-    (b"\xff not json", "không phải JSON hợp lệ"),
+    (b"\xff not json", "không phải văn bản UTF-8"),
+    (b'{"format": ', "không phải JSON hợp lệ"),
 ])
 def test_an_unreadable_results_upload_is_refused_in_vietnamese_and_changes_nothing(
         browser: Browser, config: CounterConfig, election: Built, data: bytes, message: str) -> None:
