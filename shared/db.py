@@ -198,8 +198,7 @@ def compact_after_commit(session: Session) -> None:
     failure (a full disk: VACUUM needs a second copy) is logged by after_commit and changes
     nothing, since the pages carry no order anyway (D2 to D4).
     """
-    bind = session.get_bind()
-    url = bind.url
+    url = session.get_bind().engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return
     path = str(url.database)

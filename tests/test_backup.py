@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import backup, crypto, voting
+from shared import backup, voting
 from shared import election as elections
 from shared.audit import chain_events, verify_chain
 from shared.box import all_passed, load_box, verified_box, verify_box

@@ -67,7 +67,8 @@ def _read(db: Path, query: str, read_only_disk: bool) -> object:
 def _state(db: Path, read_only_disk: bool = False) -> tuple[object, object, object, object]:
     return tuple(_read(db, query, read_only_disk) for query in (  # type: ignore[return-value]
         "SELECT count(*) FROM ballots WHERE fingerprint <> '" + "0" * 64 + "'",
-        "SELECT count(*) FROM tokens WHERE state = 'spent '", "SELECT count(*) FROM tokens WHERE state = 'issued'", "PRAGMA integrity_check"))
+        "SELECT count(*) FROM tokens WHERE state = 'spent '",
+        "SELECT count(*) FROM tokens WHERE state = 'issued'", "PRAGMA integrity_check"))
 
 
 def _fill(disk: Path) -> Path:

@@ -188,10 +188,17 @@ def cells_with_pages(image: Image, root: int) -> list[Cell]:
 # --- the statistics ---------------------------------------------------------------------------------
 
 def ranks(values: list[float]) -> list[float]:
+    """Ranks from 0; tied values share their mean rank (so a constant says nothing)."""
     order = sorted(range(len(values)), key=values.__getitem__)
     result = [0.0] * len(values)
-    for rank, index in enumerate(order):
-        result[index] = float(rank)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for k in range(start, end + 1):
+            result[order[k]] = (start + end) / 2
+        start = end + 1
     return result
 
 
@@ -204,7 +211,8 @@ def spearman_z(xs: list[float], ys: list[float]) -> float:
     mean = (n - 1) / 2
     sxy = sum((a - mean) * (b - mean) for a, b in zip(rx, ry, strict=True))
     sxx = sum((a - mean) ** 2 for a in rx)
-    return sxy / sxx * math.sqrt(n - 1)
+    syy = sum((b - mean) ** 2 for b in ry)
+    return 0.0 if not sxx or not syy else sxy / math.sqrt(sxx * syy) * math.sqrt(n - 1)
 
 
 def same_page_kendall_z(cells: list[tuple[int, int, int]]) -> float:
@@ -272,9 +280,10 @@ def take_copy(vote: Vote, label: str, tmp: Path, source: Path | None = None) -> 
     return Copy(label, image, extra.get("-journal", b""))
 
 
-def run_vote(tmp_path: Path, rng: random.Random, copies: list[Copy]) -> Vote:
+def run_vote(tmp_path: Path, rng: random.Random, copies: list[Copy], url: str | None = None) -> Vote:
+    """The vote; copies of the SQLite file on the way (none for another database's url)."""
     path = tmp_path / "kiosk.db"
-    factory = new_factory(f"sqlite:///{path}")
+    factory = new_factory(url or f"sqlite:///{path}")
     signing_key = crypto.generate_signing_key()
     with transaction(factory) as s:
         election = elections.create_election(s, election_spec(persons=PERSONS, voters=VOTERS), "chair")
@@ -303,9 +312,10 @@ def run_vote(tmp_path: Path, rng: random.Random, copies: list[Copy]) -> Vote:
         vote.cast_position[fingerprint] = k
         vote.spend_position[token_hash] = k
         vote.voter_of_ballot[fingerprint] = voter
-        if k == VOTERS // 2:
+        if k == VOTERS // 2 and url is None:
             copies.append(take_copy(vote, "during the vote", tmp_path))
-    copies.append(take_copy(vote, "all cast", tmp_path))
+    if url is None:
+        copies.append(take_copy(vote, "all cast", tmp_path))
     return vote
 
 
@@ -472,3 +482,44 @@ def test_a_kiosk_engine_runs_truncate_journal_with_secure_delete(sqlite_url: str
         assert s.execute(text("PRAGMA secure_delete")).scalar() == 1
         assert s.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
 
+
+
+def _pg_orders(vote: Vote) -> dict[str, list[tuple[str, float]]]:
+    """Per table and storage fact, (fingerprint or token hash, value) as PostgreSQL keeps them."""
+    where = {"e": vote.election_id}
+    with vote.factory() as s:
+        ballots = s.execute(text("SELECT fingerprint, ctid::text, xmin::text::bigint FROM ballots "
+                                 "WHERE election_id = :e"), where).all()
+        tokens = s.execute(text("SELECT token_hash, ctid::text, xmin::text::bigint FROM tokens "
+                                "WHERE election_id = :e"), where).all()
+
+    def place(ctid: str) -> float:
+        page, item = ctid.strip("()").split(",")
+        return int(page) * 1000.0 + int(item)
+
+    return {"ballots ctid": [(fp, place(c)) for fp, c, _x in ballots],
+            "ballots xmin": [(fp, float(x)) for fp, _c, x in ballots],
+            "tokens ctid": [(h, place(c)) for h, c, _x in tokens],
+            "tokens xmin": [(h, float(x)) for h, _c, x in tokens]}
+
+
+def test_on_postgresql_no_heap_place_or_xmin_follows_cast_check_in_or_spend(
+        pg_url: str, tmp_path: Path) -> None:
+    """Section 3 of the design: heap place (ctid) and writing transaction (xmin) of every
+    ballot and token slot, during the vote and after close, against the three orders."""
+    vote = run_vote(tmp_path, random.Random(), [], url=pg_url)
+    leaks = []
+    for moment in ("all cast", "after close"):
+        if moment == "after close":
+            with transaction(vote.factory) as s:
+                elections.close_vote(s, elections.get_election(s, vote.election_id), vote.signing_key, "chair")
+        for fact, values in _pg_orders(vote).items():
+            for truth, kind in ((vote.cast_position, "cast"), (vote.spend_position, "spend"),
+                                (vote.checkin_position, "check-in")):
+                mine = [(truth[e], v) for e, v in values if e in truth]
+                if len(mine) < 10:
+                    continue
+                z = spearman_z([float(v) for _t, v in mine], [float(t) for t, _v in mine])
+                if abs(z) > Z:
+                    leaks.append(f"{moment}: {fact} follows the {kind} order (z = {z:.1f})")
+    assert not leaks, leaks
