@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,16 +57,25 @@ def test_a_read_only_transaction_refuses_writes_and_the_next_one_writes(db_url: 
 
 
 def test_a_read_only_transaction_takes_no_write_lock_on_sqlite(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url, busy_timeout_ms=200)
+    """A reader holds no write lock: a writer begins and writes beside it. In the rollback
+    journal (docs/storage-secrecy.md D4) the writer's commit then waits for the reader to
+    end, within the busy wait, instead of the reader seeing a WAL snapshot."""
+    engine = make_engine(sqlite_url, busy_timeout_ms=5000)
     init_schema(engine)
     factory = session_factory(engine)
     with factory() as reader, factory() as writer:
         begin_read_only(reader)
         assert reader.scalar(select(func.count()).select_from(User)) == 0
-        # With BEGIN IMMEDIATE for the reader, this writer would get "database is locked".
+        # With BEGIN IMMEDIATE for the reader, this writer would wait for the lock instead.
         _add_user(writer, "ghi")
+        writer.flush()
+        ended = threading.Timer(0.3, reader.commit)
+        ended.start()
+        started = time.monotonic()
         writer.commit()
-        assert reader.scalar(select(func.count()).select_from(User)) == 0  # its snapshot
+        assert time.monotonic() - started >= 0.2  # the commit waited for the reader
+        ended.join()
+        assert reader.scalar(select(func.count()).select_from(User)) == 1
     engine.dispose()
 
 
