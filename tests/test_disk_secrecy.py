@@ -73,7 +73,8 @@ def record(payload: bytes) -> list[Any]:
     while at < header_size:
         serial, at = varint(payload, at)
         types.append(serial)
-    body, values = header_size, []
+    body = header_size
+    values: list[Any] = []
     sizes = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 8, 8: 0, 9: 0}
     for serial in types:
         size = sizes.get(serial, (serial - 12) // 2 if serial >= 12 else 0)
