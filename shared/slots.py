@@ -20,7 +20,6 @@ put every later slip or ballot into the newest cells, which dates them.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -30,9 +29,32 @@ from shared import crypto
 from shared.models import NO_HASH, Ballot, Token
 
 SLOT_BYTES = 4  # the slot number's share of the printed code
-_shuffler = secrets.SystemRandom()
 _BALLOTS = Ballot.metadata.tables[Ballot.__tablename__]
 _TOKENS = Token.metadata.tables[Token.__tablename__]
+
+
+# Every draw here comes from crypto.random_bytes (the OS's CSPRNG), the one source of random
+# bytes of the kiosk, which the golden election (tests/golden.py) replaces with a seeded one.
+
+def below(n: int) -> int:
+    """A uniform integer in [0, n), by rejection sampling of random bytes."""
+    bits = max(1, (n - 1).bit_length())
+    size = (bits + 7) // 8
+    while True:
+        value = int.from_bytes(crypto.random_bytes(size), "big") >> (8 * size - bits)
+        if value < n:
+            return value
+
+
+def shuffle(items: list[Any]) -> None:
+    """Fisher-Yates, in place."""
+    for i in range(len(items) - 1, 0, -1):
+        j = below(i + 1)
+        items[i], items[j] = items[j], items[i]
+
+
+def new_slot_number() -> int:
+    return int.from_bytes(crypto.random_bytes(SLOT_BYTES), "big")
 
 
 def reserve(roster: int) -> int:
@@ -48,7 +70,7 @@ def _ballot_rows(election_id: str, count: int, length: int) -> list[dict[str, An
 def _token_rows(election_id: str, count: int, taken: set[int]) -> list[dict[str, Any]]:
     numbers: set[int] = set()
     while len(numbers) < count:
-        number = secrets.randbits(8 * SLOT_BYTES)
+        number = new_slot_number()
         if number not in taken:
             numbers.add(number)
     return [{"election_id": election_id, "slot": n, "state": "free", "token_hash": NO_HASH,
@@ -56,7 +78,7 @@ def _token_rows(election_id: str, count: int, taken: set[int]) -> list[dict[str,
 
 
 def _insert_shuffled(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    _shuffler.shuffle(rows)
+    shuffle(rows)
     if rows:
         session.execute(insert(table), rows)
 
@@ -86,7 +108,10 @@ def free_token_slots(session: Session, election_id: str, count: int, roster: int
                  lambda rows: _token_rows(election_id, count - len(free) + reserve(roster),
                                           {r["slot"] for r in rows}))
         return free_token_slots(session, election_id, count, roster)
-    return _shuffler.sample(free, count)
+    for i in range(count):  # the first `count` steps of a Fisher-Yates shuffle
+        j = i + below(len(free) - i)
+        free[i], free[j] = free[j], free[i]
+    return free[:count]
 
 
 def free_ballot_slot(session: Session, election_id: str, length: int) -> str:
@@ -98,4 +123,4 @@ def free_ballot_slot(session: Session, election_id: str, length: int) -> str:
                  lambda rows: _ballot_rows(election_id, max(8, len(rows)), length))
         return free_ballot_slot(session, election_id, length)
     return str(session.scalar(select(_BALLOTS.c.id).where(*empty).order_by(_BALLOTS.c.id)
-                              .limit(1).offset(secrets.randbelow(free))))
+                              .limit(1).offset(below(free))))

@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ _ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
 
 def new_token_code(slot: int | None = None) -> tuple[bytes, str]:
     """A fresh token for a slot (a random one if None) and its printed form, in 9 groups of 3."""
-    number = secrets.randbits(8 * slots.SLOT_BYTES) if slot is None else slot
+    number = slots.new_slot_number() if slot is None else slot
     token = number.to_bytes(slots.SLOT_BYTES, "big") + crypto.random_bytes(SECRET_BYTES)
     return token, codes.grouped(codes.with_check(token), 3)
 
