@@ -24,6 +24,7 @@ average, and 7 or more in 10^4 runs.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import shutil
@@ -354,6 +355,16 @@ def truth_of_rows(copy: Copy, tmp: Path) -> dict[Any, str]:
     return {value: entity for value, entity in names.items() if counts[value] == 1 and value is not None}
 
 
+def chain_check_ins(image: Image) -> list[str]:
+    """The voter of each `voter.checked_in` event, in chain order, read from the copy's cells."""
+    events = []
+    for cell in cells_with_pages(image, image.btrees()["audit_events"]):
+        if "voter.checked_in" in cell.values:
+            data = next(v for v in cell.values if isinstance(v, str) and v.startswith("{"))
+            events.append((int(cell.values[2]), json.loads(data)["voter_id"]))  # (seq, voter)
+    return [voter for _seq, voter in sorted(events)]
+
+
 @dataclass
 class Finding:
     btree: str
@@ -372,11 +383,13 @@ def analyse(copy: Copy, vote: Vote, tmp: Path) -> tuple[list[Finding], int, list
     for name, root in copy.image.btrees().items():
         cells = cells_with_pages(copy.image, root)
         named: list[tuple[int, int, str]] = []
+        key_rank: dict[str, int] = {}  # cells_with_pages walks a b-tree in key order
         for cell in cells:
             entity = next((rows[v] for v in cell.values if isinstance(v, (str, bytes, int))
                            and not isinstance(v, bool) and v in rows), None)
             if entity is not None:
                 named.append((cell.page, cell.offset, entity))
+                key_rank.setdefault(entity, len(key_rank))
         looked_at.append(f"{name}:{len(cells)}")
         for truth, kind, orders in ((vote.cast_position, "cast", ballot_orders),
                                     (vote.spend_position, "spend", spend_orders),
@@ -390,9 +403,12 @@ def analyse(copy: Copy, vote: Vote, tmp: Path) -> tuple[list[Finding], int, list
             findings.append(Finding(name, f"{kind} order, Spearman", z))
             findings.append(Finding(name, f"{kind} order, Kendall within pages",
                                     same_page_kendall_z([(p, o, truth[e]) for p, o, e in mine])))
+            findings.append(Finding(name, f"{kind} order, key order Spearman",
+                                    spearman_z([float(key_rank[e]) for _p, _o, e in mine],
+                                               [float(truth[e]) for _p, _o, e in mine])))
             orders.append(allocation_order(mine))
     # The join: k-th ballot -> k-th spent token -> its check-in rank -> the chain's voter.
-    voter_at = {j: vote.voter_of_token[t] for t, j in vote.checkin_position.items()}
+    voter_at = dict(enumerate(chain_check_ins(copy.image)))
     best = 0
     for ballots in ballot_orders:
         for spent in spend_orders:
@@ -447,8 +463,24 @@ def test_no_copy_orders_ballots_or_tokens_by_cast_check_in_or_spend(
 def test_no_copy_joins_a_ballot_to_its_voter_better_than_chance(
         copies_of_a_vote: tuple[Vote, list[Copy], Path]) -> None:
     vote, copies, tmp = copies_of_a_vote
+    checkin_order = [voter for _j, voter in sorted((j, vote.voter_of_token[t])
+                                                   for t, j in vote.checkin_position.items())]
+    assert all(chain_check_ins(copy.image) == checkin_order for copy in copies)  # the chain's half holds
     joined = {copy.label: analyse(copy, vote, tmp)[1] for copy in copies}
     assert all(right <= CHANCE_MATCHES for right in joined.values()), joined
+
+
+def test_the_attack_finds_slots_filled_in_key_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The control: with every random choice of shared/slots.py made 0 (slots made in the order
+    drawn, each check-in and cast taking the first free slot), the same analysis sees the
+    check-in and the cast order. So the tests above can fail."""
+    monkeypatch.setattr("shared.slots.below", lambda n: 0)  # by name: the module is shared/slots.py
+    monkeypatch.setattr("shared.slots.shuffle", lambda items: None)
+    copies: list[Copy] = []
+    vote = run_vote(tmp_path, random.Random(), copies)
+    findings, _best, _looked_at = analyse(copies[-1], vote, tmp_path)
+    seen = {(f.btree, f.statistic.split(",")[0]) for f in findings if abs(f.z) > Z}
+    assert ("ballots", "cast order") in seen and ("tokens", "check-in order") in seen, findings
 
 
 def test_the_audit_chain_names_no_token_of_a_cast(copies_of_a_vote: tuple[Vote, list[Copy], Path]) -> None:
