@@ -127,7 +127,8 @@ def begin_read_only(session: Session) -> None:
     """Start the session's next transaction as a read-only one (no write lock; writes fail).
 
     For requests that only read (booth pages): on SQLite a plain BEGIN instead of BEGIN
-    IMMEDIATE, so they never queue behind a cast's commit; on PostgreSQL a READ ONLY
+    IMMEDIATE, so they never queue behind the writers (only a commit being written makes
+    them wait, for its few milliseconds: rollback journal, D4); on PostgreSQL a READ ONLY
     transaction. Every other transaction still begins as a writer. Call it before the
     transaction's first statement; it does nothing inside a transaction already begun.
     """
