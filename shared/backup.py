@@ -86,7 +86,8 @@ def restore(url: str, source: Path) -> None:
             finally:
                 check.close()
             path.parent.mkdir(parents=True, exist_ok=True)
-            for suffix in ("-wal", "-shm"):
+            # A -journal left by a crash would be rolled back into the restored file.
+            for suffix in ("-wal", "-shm", "-journal"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
             writer = sqlite3.connect(path)

@@ -34,7 +34,7 @@ from shared.canonical import canonical_bytes, digest
 from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
 from shared.errors import BoxInvalid, InvalidInput, WrongElectionState
 from shared.glossary import LEVELS
-from shared.models import Ballot, Election
+from shared.models import NO_HASH, Ballot, Election
 
 BOX_FORMAT = "cv-ballot-box"
 BOX_VERSION = 2
@@ -54,7 +54,8 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
         raise WrongElectionState("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu.")
     manifest = manifest_of(election)
     rows = session.execute(select(Ballot.fingerprint, Ballot.ciphertext)
-                           .where(Ballot.election_id == election.id).order_by(Ballot.fingerprint))
+                           .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)
+                           .order_by(Ballot.fingerprint))  # free slots are no ballots
     box: dict[str, Any] = {
         "format": BOX_FORMAT,
         "version": BOX_VERSION,

@@ -1,4 +1,4 @@
-"""Database engine and sessions: SQLite by default (WAL, synchronous=FULL), PostgreSQL by URL."""
+"""Database engine and sessions: SQLite by default (rollback journal, synchronous=FULL), PostgreSQL by URL."""
 
 from __future__ import annotations
 
@@ -29,28 +29,32 @@ _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterQueue] = weakref.WeakKeyD
 _log = logging.getLogger(__name__)
 
 
-def _use_wal(cursor: Any, busy_timeout_ms: int) -> None:
-    """Put the database in WAL mode (kept in the file), waiting like any other lock.
+def _use_truncate_journal(cursor: Any, busy_timeout_ms: int) -> None:
+    """Put the database in TRUNCATE journal mode, leaving WAL if an older build chose it.
 
-    Switching a new database to WAL needs it unlocked, and SQLite answers "database is
-    locked" at once, without its busy wait, while another connection holds a lock: three
-    workers starting on a new database at the same moment made one of them fail (CI).
+    docs/storage-secrecy.md D4: a WAL file keeps page images of past commits in commit
+    order; a rollback journal holds only the transaction in progress and is cut to zero
+    bytes at its commit. Leaving WAL needs the database unlocked, and SQLite answers
+    "database is locked" at once, without its busy wait, while another connection holds a
+    lock: workers starting together retry until the deadline.
     """
     deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return  # already (the usual case: a read, which does wait for locks)
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "truncate":
+                cursor.execute("PRAGMA journal_mode=TRUNCATE")
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "truncate":
+                return
         except sqlite3.OperationalError as err:
             if "locked" not in str(err) or time.monotonic() > deadline:
                 raise
-            time.sleep(0.01)
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked (journal mode)")
+        time.sleep(0.01)
 
 
 def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
-    """An engine for url; SQLite gets WAL, synchronous=FULL and explicit transactions.
+    """An engine for url; SQLite gets a TRUNCATE journal, synchronous=FULL, secure_delete and explicit transactions.
 
     busy_timeout_ms bounds the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     hide_parameters: a database error's message, which an app logs with its time, must not
@@ -63,12 +67,15 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # DESIGN.md section 6: WAL + synchronous=FULL; no acknowledged ballot is lost.
+            # DESIGN.md section 6: synchronous=FULL, no acknowledged ballot is lost. D4 of
+            # docs/storage-secrecy.md: a journal that keeps no past commit, and freed space
+            # zeroed, so no copy of the files holds an older page.
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            _use_wal(cur, busy_timeout_ms)
+            _use_truncate_journal(cur, busy_timeout_ms)
             cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA secure_delete=ON")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -83,8 +90,8 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # Take the write lock up front (BEGIN IMMEDIATE) so two writers never deadlock
             # half-way and a cast either commits whole or not at all. A transaction begun
-            # by begin_read_only() takes no lock: WAL readers see a snapshot and wait for
-            # nobody, and query_only makes any write in it fail instead of racing a writer.
+            # by begin_read_only() takes no write lock (a shared lock, for as long as it
+            # reads), and query_only makes any write in it fail instead of racing a writer.
             read_only = bool(conn.get_execution_options().get(READ_ONLY_OPTION))
             if conn.info.get("query_only", False) != read_only:
                 conn.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
@@ -120,7 +127,8 @@ def begin_read_only(session: Session) -> None:
     """Start the session's next transaction as a read-only one (no write lock; writes fail).
 
     For requests that only read (booth pages): on SQLite a plain BEGIN instead of BEGIN
-    IMMEDIATE, so they never queue behind a cast's commit; on PostgreSQL a READ ONLY
+    IMMEDIATE, so they never queue behind the writers (only a commit being written makes
+    them wait, for its few milliseconds: rollback journal, D4); on PostgreSQL a READ ONLY
     transaction. Every other transaction still begins as a writer. Call it before the
     transaction's first statement; it does nothing inside a transaction already begun.
     """
@@ -179,6 +187,32 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def compact_after_commit(session: Session) -> None:
+    """SQLite: VACUUM the database once the session's transaction has committed (D6).
+
+    VACUUM rewrites every table and index in key order into fresh pages, so the file
+    keeps not even the order in which its pages were first used. It runs on its own
+    connection right after the commit, while the committing connection still holds this
+    process's writer lock, so no other writer of this process starts in between; a
+    failure (a full disk: VACUUM needs a second copy) is logged by after_commit and changes
+    nothing, since the pages carry no order anyway (D2 to D4).
+    """
+    url = session.get_bind().engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    path = str(url.database)
+
+    def vacuum() -> None:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("VACUUM")
+        finally:
+            conn.close()
+
+    after_commit(session, vacuum)
 
 
 def sqlite_integrity_ok(engine: Engine) -> bool:

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from shared import audit, codes, crypto, elgamal
+from shared import audit, codes, crypto, elgamal, slots
 from shared import manifest as manifests
 from shared.ballot import ciphertext_length
 from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
-from shared.db import after_commit
+from shared.db import after_commit, compact_after_commit
 from shared.errors import (
     ElectionNotFound,
     InvalidInput,
@@ -432,11 +432,20 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     election.manifest_hash = digest(manifest)
     election.public_key = key_file.election_public_key
     election.state = "ready"
+    # docs/storage-secrecy.md D2, D3: every ballot and slip slot exists before the first
+    # check-in, in random order, so a check-in or a cast creates no row.
+    slots.create(session, election.id, roster_size(session, election.id),
+                 ciphertext_length(len(election.persons)))
     audit.append_event(session, election.id, "ceremony.completed", actor,
                        {"manifest_hash": election.manifest_hash, "shares": len(election.members),
                         "threshold": election.threshold,
                         "counter_public_key": key_file.counter_public_key.hex()})
     return manifest
+
+
+def roster_size(session: Session, election_id: str) -> int:
+    """Voters on the roster."""
+    return session.scalar(select(func.count()).select_from(Voter).where(Voter.election_id == election_id)) or 0
 
 
 def checked_in_count(session: Session, election_id: str) -> int:
@@ -506,8 +515,9 @@ def pause_vote(session: Session, election: Election, actor: str) -> None:
 
 
 def token_counts(session: Session, election_id: str) -> dict[str, int]:
-    """Tokens by state."""
-    rows = session.execute(select(Token.state, func.count()).where(Token.election_id == election_id)
+    """Slips by state (free token slots are no slips)."""
+    rows = session.execute(select(Token.state, func.count())
+                           .where(Token.election_id == election_id, Token.state != "free")
                            .group_by(Token.state)).all()
     counts = {"issued": 0, "spent": 0, "voided": 0}
     counts.update({state: n for state, n in rows})
@@ -515,9 +525,9 @@ def token_counts(session: Session, election_id: str) -> dict[str, int]:
 
 
 def ballot_count(session: Session, election_id: str) -> int:
-    """Ballots stored for an election."""
+    """Ballots stored for an election (filled slots only)."""
     return session.scalar(select(func.count()).select_from(Ballot)
-                          .where(Ballot.election_id == election_id)) or 0
+                          .where(Ballot.election_id == election_id, Ballot.fingerprint != NO_HASH)) or 0
 
 
 def ballot_set_digest(fingerprints: list[str]) -> str:
@@ -526,9 +536,10 @@ def ballot_set_digest(fingerprints: list[str]) -> str:
 
 
 def token_log(session: Session, election_id: str) -> list[dict[str, str]]:
-    """The token log: every token hash with its state, sorted by hash."""
+    """The token log: every issued token's hash with its state, sorted by hash (no free slot)."""
     rows = session.execute(select(Token.token_hash, Token.state)
-                           .where(Token.election_id == election_id).order_by(Token.token_hash))
+                           .where(Token.election_id == election_id, Token.state != "free")
+                           .order_by(Token.token_hash))
     return [{"hash": h, "state": s} for h, s in rows]
 
 
@@ -592,12 +603,14 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     session.execute(update(Voter).where(Voter.election_id == election.id).values(slip_key_id=None))
     keys, closing = holder_keys(session), election.id
     after_commit(session, lambda: keys.destroy(closing))
-    # PostgreSQL: every ballot row gets this transaction's xmin and a shuffled heap place.
+    # PostgreSQL: every slot gets this transaction's xmin (ballots a shuffled heap place).
+    # SQLite: once the close is durable, VACUUM rewrites the whole file in key order (D6).
     reshuffle_ballots(session, election.id)
+    compact_after_commit(session)
     election.state = "closed"
     tokens = token_counts(session, election.id)
     fingerprints = list(session.scalars(select(Ballot.fingerprint)
-                                        .where(Ballot.election_id == election.id)))
+                                        .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)))
     counts = {
         "convened": election.convened,
         "checked_in": checked_in_count(session, election.id),

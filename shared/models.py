@@ -2,19 +2,43 @@
 
 Secrecy by construction (DESIGN.md section 5): a Ballot row has a random id, the
 election id, the ciphertext and its fingerprint, nothing else: no token, voter, booth,
-time or sequence number. Ballot and token tables are WITHOUT ROWID on SQLite, so even the
-physical row order follows the random key, not the cast order. A Voter row records that
-the person came and got a slip, never which token.
+time or sequence number. A Voter row records that the person came and got a slip, never
+which token. Ballots and tokens live in slots made before any check-in, in random order,
+and filled in place with data of the same length (docs/storage-secrecy.md D2, D3), so not
+even the cells of the database file follow the cast or check-in order.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 # What a slot's hash column holds while it names nothing (a free slot, a cleared tag): a
 # fixed-length placeholder, so that filling it overwrites the row in place.
 NO_HASH = "0" * 64
+SLOT_STATE_WIDTH = 6
+
+
+class SlotState(TypeDecorator[str]):
+    """A token slot's state, stored space-padded to one width ("spent " beside "issued").
+
+    A row rewritten with a value of another length is moved within its page, to the
+    newest place (docs/storage-secrecy.md D2): every state has the same stored length, so
+    a check-in or a cast overwrites the slot where it lies. Reads give the bare name.
+    """
+
+    impl = String(SLOT_STATE_WIDTH)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else str(value).ljust(SLOT_STATE_WIDTH)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else str(value).rstrip()
 
 
 class Base(DeclarativeBase):
@@ -105,32 +129,44 @@ class Voter(Base):
 
 
 class Token(Base):
-    """A slip token, stored only as a hash; no voter, no time."""
+    """A slip token slot: free until a check-in writes a token's hash into it; no voter, no time.
+
+    Made before any check-in (shared/slots.py), in random order, under a random slot
+    number that the printed code carries; every column a check-in or a cast writes has
+    one length in every state (NO_HASH, SlotState), so the row is overwritten in place.
+    No index covers token_hash: its entries would be inserted in check-in order.
+    """
 
     __tablename__ = "tokens"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
-    state: Mapped[str] = mapped_column(String(8), default="issued")  # issued|spent|voided
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(SlotState, default="free")  # free|issued|spent|voided
+    token_hash: Mapped[str] = mapped_column(String(64), default=NO_HASH)
     # SHA-256 of the random cast id the booth's ballot form carried when this slip was spent,
     # so a retried cast (response lost) is recognised as the same one. It names no ballot.
-    cast_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    cast_hash: Mapped[str] = mapped_column(String(64), default=NO_HASH)
     # HMAC(K, voter id, token hash) under the election's in-memory holder key
     # (docs/storage-secrecy.md D5): only with K does it say whose slip this is.
-    holder_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    holder_tag: Mapped[str] = mapped_column(String(64), default=NO_HASH)
 
 
 class Ballot(Base):
-    """An encrypted, anonymous ballot: random id, ciphertext, fingerprint; nothing else."""
+    """A ballot slot: an encrypted, anonymous ballot, or a placeholder of the same length.
+
+    Random id, ciphertext, fingerprint; nothing else. A free slot has fingerprint NO_HASH
+    and zero bytes for a ciphertext. The fingerprint comes before the ciphertext so that
+    finding a free slot reads no overflow page; it has no index (docs/storage-secrecy.md D2).
+    """
 
     __tablename__ = "ballots"
     __table_args__ = {"sqlite_with_rowid": False}
 
+    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), primary_key=True)
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), default=NO_HASH)
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AuditEvent(Base):

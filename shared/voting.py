@@ -1,7 +1,8 @@
 """Check-in, slips and casting.
 
-The slip token is 12 random bytes (96 bits) shown as Crockford base32 with a check
-symbol; only its election-bound SHA-256 is stored. Casting spends the token and stores
+The slip token is a 4-byte slot number followed by 12 random bytes (96 bits), shown as
+Crockford base32 with a check symbol; only its election-bound SHA-256 is stored, in the
+token slot the number names (docs/storage-secrecy.md D3). Casting spends the token and stores
 the encrypted ballot in the caller's single transaction, so neither exists without the other.
 
 A cast is idempotent: the booth's ballot form carries a random cast id, whose SHA-256 is
@@ -15,20 +16,26 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import CursorResult, Update, exists, insert, select, update
+from sqlalchemy import CursorResult, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from shared import audit, codes, crypto
+from shared import audit, codes, crypto, slots
 from shared import manifest as manifests
 from shared.ballot import seal
-from shared.ballot_store import store_ballot
-from shared.election import OLD_BUILD_MESSAGE, lock_election, locked_state, require_current_build, storable
+from shared.ballot_store import store_ballot, touch_tokens
+from shared.election import (
+    OLD_BUILD_MESSAGE,
+    lock_election,
+    locked_state,
+    require_current_build,
+    roster_size,
+    storable,
+)
 from shared.elgamal import ElectionContext
 from shared.errors import (
     AlreadyHasSlip,
@@ -46,38 +53,59 @@ from shared.errors import (
     WrongElectionState,
 )
 from shared.holder_keys import holder_keys
-from shared.models import Election, Person, Token, Voter
+from shared.models import NO_HASH, Election, Person, Token, Voter
 from shared.rules import VALID_MARKS
 from shared.vn_format import given_name_key
 
-TOKEN_BYTES = 12
+SECRET_BYTES = 12  # 96 random bits (DESIGN.md: a slip carries at least 96 bits of entropy)
+TOKEN_BYTES = slots.SLOT_BYTES + SECRET_BYTES
+# Codes printed by builds before token slots: 96 random bits, no slot number. A slip of such a
+# build still casts after an upgrade; its slot is found by its hash (a scan of the election).
+LEGACY_TOKEN_BYTES = 12
 CAST_ID_BYTES = 16  # 128 bits: a retry can only be claimed by the form that carried the id
 CAST_ID_RE = re.compile(rf"[0-9a-f]{{{2 * CAST_ID_BYTES}}}")
 CHECKIN_STATES = ("ready", "open", "paused")
-_shuffler = secrets.SystemRandom()
 # Table statements on the cast path: the ORM's per-call work there was most of a cast's time.
 _ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
                                  for model in (Election, Person, Token))
 
 
-def new_token_code() -> tuple[bytes, str]:
-    """A fresh token and its printed form, grouped in threes (7 groups of 3)."""
-    token = crypto.random_bytes(TOKEN_BYTES)
+def new_token_code(slot: int | None = None) -> tuple[bytes, str]:
+    """A fresh token for a slot (a random one if None) and its printed form, in 9 groups of 3."""
+    number = slots.new_slot_number() if slot is None else slot
+    token = number.to_bytes(slots.SLOT_BYTES, "big") + crypto.random_bytes(SECRET_BYTES)
     return token, codes.grouped(codes.with_check(token), 3)
 
 
 def parse_token(typed: str) -> bytes:
     """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol)."""
-    try:
-        return codes.decode_checked(typed, TOKEN_BYTES)
-    except codes.CodeError as exc:
-        raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
-                           "Vui lòng gõ lại.") from exc
+    for length in (TOKEN_BYTES, LEGACY_TOKEN_BYTES):
+        try:
+            return codes.decode_checked(typed, length)
+        except codes.CodeError:
+            continue
+    raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
+                       "Vui lòng gõ lại.")
 
 
 def typed_token_hash(election_id: str, typed: str) -> str:
     """The stored hash of a typed or scanned slip code; TokenInvalid if it does not parse."""
     return crypto.token_hash(election_id, parse_token(typed))
+
+
+def _slot_where(election_id: str, typed: str) -> list[Any]:
+    """The conditions that find a typed code's token slot: its number and its hash.
+
+    The slot number finds the row by its primary key; the hash must match too, so a code
+    with a right number and a wrong secret finds nothing. A code of a build before slots
+    has no number and is found by its hash alone.
+    """
+    token = parse_token(typed)
+    where = [_TOKENS.c.election_id == election_id,
+             _TOKENS.c.token_hash == crypto.token_hash(election_id, token)]
+    if len(token) == TOKEN_BYTES:
+        where.append(_TOKENS.c.slot == int.from_bytes(token[:slots.SLOT_BYTES], "big"))
+    return where
 
 
 def fold(text: str) -> str:
@@ -124,7 +152,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     """Check in each voter and issue one slip each, in order; (voter, printed code) pairs.
 
     VoterNotFound or AlreadyHasSlip if any one is refused: the caller then rolls back and
-    nobody gets a slip. One roster query, one guarded UPDATE and one token insert serve the
+    nobody gets a slip. One roster query, one guarded UPDATE and one slot UPDATE serve the
     whole batch (the desk prints an A4 sheet of up to 500 slips at once).
     """
     lock_election(session, election)
@@ -132,7 +160,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     if election.state not in CHECKIN_STATES:
         raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
     if not voter_ids:
-        return []  # an INSERT given no rows would insert one of defaults
+        return []
     wanted = [v for v in voter_ids if storable(v)]
     found = {v.voter_id: v for v in session.scalars(
         select(Voter).where(Voter.election_id == election.id, Voter.voter_id.in_(wanted)))}
@@ -158,15 +186,20 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
                                     slip_key_id=crypto.holder_key_id(key)))
     if claimed != len(voters):
         raise AlreadyHasSlip()
-    issued = [(voter, new_token_code()) for voter in voters]
-    tokens = []
-    for voter, (token, _code) in issued:
+    # docs/storage-secrecy.md D3: each slip goes into a free slot chosen at random, made
+    # before the first check-in; the slot is overwritten in place, nothing is inserted.
+    free = slots.free_token_slots(session, election.id, len(voters), roster_size(session, election.id))
+    issued = [(voter, new_token_code(slot)) for voter, slot in zip(voters, free, strict=True)]
+    fills = []
+    for (voter, (token, _code)), slot in zip(issued, free, strict=True):
         token_hash = crypto.token_hash(election.id, token)
-        tokens.append({"token_hash": token_hash, "election_id": election.id, "state": "issued",
-                       "holder_tag": crypto.holder_tag(key, election.id, voter.voter_id, token_hash)})
-    # Inserted in a random order: PostgreSQL's heap order would otherwise follow the batch's.
-    _shuffler.shuffle(tokens)
-    session.execute(insert(Token), tokens)
+        fills.append({"b_slot": slot, "token_hash": token_hash,
+                      "holder_tag": crypto.holder_tag(key, election.id, voter.voter_id, token_hash)})
+    session.connection().execute(
+        update(_TOKENS).where(_TOKENS.c.election_id == election.id, _TOKENS.c.slot == bindparam("b_slot"),
+                              _TOKENS.c.state == "free")
+        .values(state="issued", token_hash=bindparam("token_hash"), holder_tag=bindparam("holder_tag")), fills)
+    touch_tokens(session, election.id)  # PostgreSQL: the filled slots hide among others
     events: list[tuple[str, dict[str, Any]]] = []
     for voter in voters:
         if first_time[voter.id]:
@@ -201,7 +234,7 @@ def _own_live_slip(session: Session, election: Election, voter_id: str, typed_co
             not crypto.hashes_equal(crypto.holder_key_id(key), voter.slip_key_id):
         raise HolderKeyLost()
     # Checked before the state, so a typed code tells the desk nothing about another's slip.
-    if token.holder_tag is None or not crypto.holder_tag_matches(
+    if token.holder_tag == NO_HASH or not crypto.holder_tag_matches(
             key, election.id, voter.voter_id, token.token_hash, token.holder_tag):
         raise SlipNotIssuedToVoter(f"Phiếu này không phải phiếu đã phát cho đồng chí {voter.name}; "
                                    "không hủy.")
@@ -240,8 +273,9 @@ def record_departure(session: Session, election: Election, voter_id: str, typed_
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:
-    token = session.get(Token, typed_token_hash(election.id, typed_code))
-    if token is None or token.election_id != election.id:
+    where = _slot_where(election.id, typed_code)
+    token = session.scalars(select(Token).where(*where)).first()
+    if token is None:
         raise TokenInvalid()
     return token
 
@@ -267,13 +301,13 @@ def check_token(session: Session, election_id: str, state: str, typed_code: str,
     """
     if state != "open" and retry_hash is None:
         raise ElectionNotOpen()
-    token_hash = typed_token_hash(election_id, typed_code)
-    token = session.connection().execute(
-        select(_TOKENS.c.state, _TOKENS.c.cast_hash)
-        .where(_TOKENS.c.token_hash == token_hash, _TOKENS.c.election_id == election_id)).first()
+    where = _slot_where(election_id, typed_code)
+    token = session.connection().execute(select(_TOKENS.c.state, _TOKENS.c.cast_hash, _TOKENS.c.token_hash)
+                                         .where(*where)).first()
     if token is None:
         raise TokenInvalid()
-    if token.state == "spent" and retry_hash is not None and token.cast_hash is not None \
+    token_hash = str(token.token_hash)
+    if token.state == "spent" and retry_hash is not None and token.cast_hash != NO_HASH \
             and hmac.compare_digest(token.cast_hash, retry_hash):
         raise CastAlreadyRecorded()
     if state != "open":
@@ -351,7 +385,7 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
     a retry of this same cast raises CastAlreadyRecorded and writes nothing.
     """
     election_id = ballot.election_id
-    token_hash = typed_token_hash(election_id, typed_code)
+    where = _slot_where(election_id, typed_code)
     retry_hash = cast_hash(cast_id)
     audit.lock_chain(session, election_id)  # serialise with close (SQLite: BEGIN IMMEDIATE did)
     # The single-use gate, and the only check on the way of a good cast (it runs under the
@@ -359,13 +393,15 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
     # under the key the ballot was sealed with. Under any race one caller sees rowcount 1.
     usable = exists().where(_ELECTIONS.c.id == election_id, _ELECTIONS.c.state == "open",
                             _ELECTIONS.c.manifest_hash == ballot.manifest_hash)
-    spent = _rows_changed(session, update(_TOKENS).where(_TOKENS.c.token_hash == token_hash,
-                                                         _TOKENS.c.election_id == election_id,
-                                                         _TOKENS.c.state == "issued", usable)
-                          .values(state="spent", cast_hash=retry_hash))
+    # The slot is overwritten in place: "spent " has the length of "issued", and a cast
+    # without a cast id keeps the NO_HASH placeholder (docs/storage-secrecy.md D3).
+    spent = _rows_changed(session, update(_TOKENS).where(*where, _TOKENS.c.state == "issued", usable)
+                          .values(state="spent", cast_hash=retry_hash or NO_HASH))
     if spent != 1:
         _refuse_cast(session, ballot, typed_code, retry_hash)
-    # On PostgreSQL this also rewrites other ballots, so xmin and heap order do not date it.
+    touch_tokens(session, election_id)
+    # A random free slot; on PostgreSQL this also rewrites other slots, so xmin and heap
+    # order do not date it.
     fingerprint = store_ballot(session, election_id, ballot.ciphertext)
     # D1: the event counts the cast and names no token, so the chain cannot say which slip
     # (and, with its check-in, which voter) made the k-th ballot.

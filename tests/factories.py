@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import box as box_mod
@@ -14,7 +15,7 @@ from shared import crypto, voting
 from shared import election as elections
 from shared.ceremony import run_ceremony
 from shared.db import init_schema, make_engine, session_factory, transaction
-from shared.models import Election
+from shared.models import NO_HASH, Ballot, Election, Token
 from shared.shares import ShareCard
 
 # The board laptop's signing key in tests: one per test process is enough.
@@ -72,6 +73,19 @@ class Rehearsal:
             for row, mark in enumerate(marks):
                 counts[row][mark] += 1
         return [(a, b, c) for a, b, c in counts]
+
+
+def token_row(session: Session, election_id: str, code: str) -> Token | None:
+    """The token slot a printed slip code was written into (None if none)."""
+    token_hash = voting.typed_token_hash(election_id, code)
+    return session.scalars(select(Token).where(Token.election_id == election_id,
+                                               Token.token_hash == token_hash)).first()
+
+
+# Ballot slots that hold a ballot: free slots (shared/slots.py) have the NO_HASH fingerprint.
+FILLED = Ballot.fingerprint != NO_HASH
+# Token slots that hold a slip.
+ISSUED = Token.state != "free"
 
 
 def new_factory(url: str) -> sessionmaker[Session]:

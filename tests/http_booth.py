@@ -204,6 +204,8 @@ class Booth:
 
     def post(self, path: str, page: str, form: dict[str, str], timeout: float = 60) -> tuple[int, str]:
         status, html = self.request("GET", page, timeout=timeout)
+        if status == 503:  # busy (a read waits for a commit in the rollback journal): retried by the caller
+            return status, html
         match = CSRF_RE.search(html)
         if not match:
             raise RuntimeError(f"no CSRF token on {page} ({status})")

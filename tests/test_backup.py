@@ -9,19 +9,19 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import backup, crypto, voting
+from shared import backup, voting
 from shared import election as elections
 from shared.audit import chain_events, verify_chain
 from shared.box import all_passed, load_box, verified_box, verify_box
 from shared.db import make_engine, session_factory, transaction
 from shared.models import Ballot, Token
 from shared.tally import tally_box
-from tests.factories import export, run_election
+from tests.factories import FILLED, export, run_election, token_row
 
 
 def _fingerprints(factory: object, election_id: str) -> set[str]:
     with factory() as s:  # type: ignore[operator]
-        return set(s.scalars(select(Ballot.fingerprint).where(Ballot.election_id == election_id)))
+        return set(s.scalars(select(Ballot.fingerprint).where(Ballot.election_id == election_id, FILLED)))
 
 
 def _cast(factory: object, election_id: str, code: str, rng: random.Random) -> None:
@@ -30,7 +30,7 @@ def _cast(factory: object, election_id: str, code: str, rng: random.Random) -> N
 
 
 def _token_state(s: Session, election_id: str, code: str) -> str:
-    token = s.get(Token, crypto.token_hash(election_id, voting.parse_token(code)))
+    token = token_row(s, election_id, code)
     assert token is not None, "every slip of the rehearsal was issued"
     return token.state
 

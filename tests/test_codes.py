@@ -26,13 +26,13 @@ def token_from_symbols(body: str) -> bytes:
 
 
 # A token whose code holds 0 and 1 several times, to exercise the look-alikes.
-LOOKALIKE_TOKEN = token_from_symbols("01234567891ABCDEF1G0")
+LOOKALIKE_TOKEN = token_from_symbols("01234567891ABCDEF1G0H1JK10")
 
 
-def test_token_has_at_least_96_bits_and_prints_as_7_groups_of_3() -> None:
+def test_token_has_at_least_96_random_bits_and_prints_as_9_groups_of_3() -> None:
     token, printed = voting.new_token_code()
-    assert len(token) * 8 >= 96
-    assert re.fullmatch(r"[0-9A-Z*~$=]{3}(-[0-9A-Z*~$=]{3}){6}", printed)
+    assert voting.SECRET_BYTES * 8 >= 96 and len(token) == voting.SECRET_BYTES + 4  # + the slot number
+    assert re.fullmatch(r"[0-9A-Z*~$=]{3}(-[0-9A-Z*~$=]{3}){8}", printed)
     assert voting.parse_token(printed) == token
 
 
@@ -77,7 +77,7 @@ def test_check_symbol_outside_the_alphabet_is_accepted_in_lower_case() -> None:
 
 
 def test_every_single_symbol_substitution_in_a_token_code_is_caught() -> None:
-    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"))
+    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f70a1b2c3d"))
     caught = 0
     for position, original in enumerate(code):
         alphabet = codes.CHECK_ALPHABET if position == len(code) - 1 else codes.ALPHABET
@@ -90,7 +90,7 @@ def test_every_single_symbol_substitution_in_a_token_code_is_caught() -> None:
             with pytest.raises(TokenInvalid):
                 voting.parse_token(typed)
             caught += 1
-    assert caught == 20 * 31 + 36  # every body symbol by 31 others, the check symbol by 36
+    assert caught == 26 * 31 + 36  # every body symbol by 31 others, the check symbol by 36
 
 
 def test_every_adjacent_transposition_in_a_token_code_is_caught() -> None:
@@ -110,10 +110,10 @@ def test_every_adjacent_transposition_in_a_token_code_is_caught() -> None:
 
 
 def test_nonzero_padding_bits_are_refused_so_each_token_has_one_code() -> None:
-    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"))
+    code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f70a1b2c3d"))
     body = code[:-1]
     last = codes.ALPHABET.index(body[-1])
-    # 12 bytes = 96 bits in 20 symbols (100 bits): the last symbol's 4 low bits are padding.
+    # 16 bytes = 128 bits in 26 symbols (130 bits): the last symbol's 2 low bits are padding.
     forged_body = body[:-1] + codes.ALPHABET[last ^ 0b0001]
     forged = forged_body + codes.check_symbol(forged_body)
     with pytest.raises(codes.CodeError, match="padding"):

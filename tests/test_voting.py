@@ -35,7 +35,7 @@ from shared.errors import (
     WrongElectionState,
 )
 from shared.models import AuditEvent, Ballot, Election, Token, Voter
-from tests.factories import Rehearsal, election_spec, export, hold_ceremony, new_factory, run_election
+from tests.factories import FILLED, ISSUED, Rehearsal, election_spec, export, hold_ceremony, new_factory, run_election
 
 Rehearse = Callable[..., Rehearsal]
 
@@ -111,7 +111,7 @@ def test_token_spends_once_under_50_parallel_casts(rehearse: Rehearse) -> None:
     h = token_hash_of(r, code)
     with transaction(r.factory) as s:
         assert elections.ballot_count(s, r.election_id) == 1
-        assert s.get(Token, h).state == "spent"  # type: ignore[union-attr]
+        assert s.scalars(select(Token.state).where(Token.token_hash == h)).one() == "spent"
         assert elections.token_counts(s, r.election_id) == {"issued": 2, "spent": 1, "voided": 0}
         assert audit.verify_chain(r.election_id, audit.chain_events(s, r.election_id)) == []
     # D1 (docs/storage-secrecy.md): the spend is counted, its token is not named.
@@ -250,13 +250,14 @@ def test_ballot_rows_hold_no_token_voter_booth_ip_or_time(rehearse: Rehearse) ->
     engine = r.factory.kw["bind"]
     columns = {c["name"] for c in inspect(engine).get_columns("ballots")}
     assert columns == {"id", "election_id", "ciphertext", "fingerprint"}
+    assert not inspect(engine).get_indexes("ballots")  # docs/storage-secrecy.md D2
 
     with transaction(r.factory) as s:
-        hashes = list(s.scalars(select(Token.token_hash)))
+        hashes = list(s.scalars(select(Token.token_hash).where(ISSUED)))
         voters = [tuple(row) for row in s.execute(select(Voter.voter_id, Voter.name))]
         rows: list[tuple[str, str, bytes, str]] = [
             (i, e, c, f) for i, e, c, f in s.execute(select(Ballot.id, Ballot.election_id,
-                                                             Ballot.ciphertext, Ballot.fingerprint))]
+                                                             Ballot.ciphertext, Ballot.fingerprint).where(FILLED))]
     assert len(rows) == 4 and len(hashes) == 6
     secrets_text = hashes + [codes.normalise(c) for c in r.codes] + r.codes + \
         [v for pair in voters for v in pair] + ["booth", "desk"]
@@ -280,7 +281,9 @@ def test_check_in_record_knows_who_came_not_which_token(rehearse: Rehearse) -> N
     # cast_hash is the hash of the booth form's random cast id (idempotent retry): no voter,
     # no time, no ballot. holder_tag pairs the slip with its holder only under the key K,
     # which is never stored in the database (docs/storage-secrecy.md D5).
-    assert token_columns == {"token_hash", "election_id", "state", "cast_hash", "holder_tag"}
+    # slot: the number the printed code starts with (docs/storage-secrecy.md D3).
+    assert token_columns == {"slot", "token_hash", "election_id", "state", "cast_hash", "holder_tag"}
+    assert not inspect(engine).get_indexes("tokens")  # none in check-in order
 
 
 def test_all_ciphertexts_of_an_election_have_the_same_length(rehearse: Rehearse) -> None:
@@ -289,8 +292,10 @@ def test_all_ciphertexts_of_an_election_have_the_same_length(rehearse: Rehearse)
     for code, marks in zip(r.codes, ([0] * 4, [1] * 4, [2] * 4, [0, 1, 2, 0], [2, 1, 0, 2]), strict=False):
         cast(r, code, marks)
     with transaction(r.factory) as s:
-        lengths = [len(ct) for ct in s.scalars(select(Ballot.ciphertext))]
+        lengths = [len(ct) for ct in s.scalars(select(Ballot.ciphertext).where(FILLED))]
+        slots = [len(ct) for ct in s.scalars(select(Ballot.ciphertext))]
     assert len(lengths) == 5 and set(lengths) == {ciphertext_length(4)}
+    assert len(slots) == 6 and set(slots) == {ciphertext_length(4)}  # a free slot too
 
 
 MALFORMED_BALLOTS: list[list[Any]] = [
@@ -445,7 +450,7 @@ def test_close_record_of_a_normal_run_has_no_mismatches_and_is_signed(rehearse: 
 def test_close_record_names_a_missing_ballot(rehearse: Rehearse) -> None:
     r = rehearse(voters=6, casting=4)
     with transaction(r.factory) as s:
-        victim = s.scalars(select(Ballot.id).limit(1)).one()
+        victim = s.scalars(select(Ballot.id).where(FILLED).limit(1)).one()
         s.execute(delete(Ballot).where(Ballot.id == victim))
     with transaction(r.factory) as s:
         record = elections.close_vote(s, election(s, r), r.signing_key, "chair")

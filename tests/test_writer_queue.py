@@ -1,5 +1,6 @@
 """SQLite writers queue across processes (shared/writer_queue.py), and a new database's
-switch to WAL waits for other connections instead of failing at once (shared/db.py)."""
+switch out of an older build's WAL waits for other connections instead of failing at once
+(shared/db.py)."""
 
 from __future__ import annotations
 
@@ -104,25 +105,29 @@ def test_without_a_place_for_its_file_the_queue_still_orders_this_process(
     assert not queue.locked()
 
 
-def test_a_new_database_waits_for_a_connection_holding_it_before_switching_to_wal(
+def test_a_wal_database_waits_for_a_connection_holding_it_before_leaving_wal(
         tmp_path: Path) -> None:
-    """Three workers starting together on a new database: one failed with "database is
-    locked" before. The switch to WAL reads the file, then must write it; SQLite does not
-    wait (busy handler) for a reader to become a writer while another connection is
-    writing, as that could deadlock, so it fails at once unless we wait and try again."""
+    """A database an older build left in WAL mode, with another worker still on it: leaving
+    WAL (docs/storage-secrecy.md D4) needs the file to itself, and SQLite answers "database
+    is locked" at once, without its busy handler, so the engine waits and tries again."""
     database = tmp_path / "kiosk.db"
     other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # a new file
-    other.execute("BEGIN IMMEDIATE")  # another worker writing; readers may still read
+    assert other.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    other.execute("BEGIN IMMEDIATE")  # another worker writing
     other.execute("CREATE TABLE first_writer (id INTEGER)")
-    threading.Timer(0.5, other.execute, args=("COMMIT",)).start()
+
+    def finish() -> None:
+        other.execute("COMMIT")
+        other.close()
+
+    threading.Timer(0.5, finish).start()
     engine = make_engine(f"sqlite:///{database}", busy_timeout_ms=10_000)
     started = time.monotonic()
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "truncate"
     assert time.monotonic() - started >= 0.4  # it waited for the other connection
+    assert not (tmp_path / "kiosk.db-wal").exists()
     engine.dispose()
-    other.close()
 
 
 def _try_in_child(queue: WriterQueue, go: Any, answer: Any) -> None:

@@ -1,7 +1,7 @@
 """The Phụ lục 3/4 wording of an election, and voters who left before the vote.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02
 
 - elections.form_*: nullable. An election made before this revision keeps NULL, so its
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
