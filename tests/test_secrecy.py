@@ -379,6 +379,13 @@ def database_rows(run: Run) -> dict[str, list[list[str]]]:
     return tables
 
 
+def database_texts(run: Run) -> list[str]:
+    """Every text value of every table (binary columns left out)."""
+    with run.factory.kw["bind"].connect() as conn:
+        return [value for table in Base.metadata.sorted_tables for row in conn.execute(table.select())
+                for value in row if isinstance(value, str)]
+
+
 def test_no_column_of_any_table_holds_a_slip_token_voter_booth_address_or_cast_time(run: Run) -> None:
     tables = database_rows(run)
     # One ballot slot per voter, one token slot per voter plus the reserve (shared/slots.py);
@@ -387,7 +394,12 @@ def test_no_column_of_any_table_holds_a_slip_token_voter_booth_address_or_cast_t
     everything = Haystack(v for rows in tables.values() for row in rows for v in row)
     slips = [form for cast in run.casts for form in slip_forms(cast)]
     assert everything.found(slips) == set()
-    assert everything.found(ADDRESSES) == set()
+    # Long addresses are searched in binary columns too; "::1" is three characters, which random
+    # ciphertext bytes read as latin-1 contain by chance in a few runs out of a hundred, so it is
+    # searched where an address would be written: the text columns.
+    assert everything.found(a for a in ADDRESSES if len(a) >= 8) == set()
+    assert Haystack(database_texts(run)).found(ADDRESSES) == set()
+    assert Haystack(database_texts(run) + ["peer ::1"]).found(ADDRESSES) == {"::1"}  # the search works
     outside_roster = Haystack(v for name, rows in tables.items()
                               if name not in ("voters", "voter.checked_in") for row in rows for v in row)
     assert outside_roster.found(run.voter_ids + run.voter_names) == set()
