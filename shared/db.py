@@ -58,7 +58,7 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
 
     busy_timeout_ms bounds the wait for a lock (SQLite busy_timeout, PostgreSQL lock_timeout).
     hide_parameters: a database error's message, which an app logs with its time, must not
-    quote a statement's parameters (token hashes, fingerprints, ciphertexts: DESIGN.md 5).
+    quote a statement's parameters (token hashes, fingerprints, ciphertexts: docs/security.md).
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000,
@@ -67,7 +67,7 @@ def make_engine(url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # DESIGN.md section 6: synchronous=FULL, no acknowledged ballot is lost. D4 of
+            # docs/security.md, durability: synchronous=FULL, no acknowledged ballot is lost. D4 of
             # docs/storage-secrecy.md: a journal that keeps no past commit, and freed space
             # zeroed, so no copy of the files holds an older page.
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)

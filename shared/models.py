@@ -1,6 +1,6 @@
 """The election model (SQLAlchemy 2.0 typed ORM).
 
-Secrecy by construction (DESIGN.md section 5): a Ballot row has a random id, the
+Secrecy by construction (docs/security.md, docs/storage-secrecy.md): a Ballot row has a random id, the
 election id, the ciphertext and its fingerprint, nothing else: no token, voter, booth,
 time or sequence number. A Voter row records that the person came and got a slip, never
 which token. Ballots and tokens live in slots made before any check-in, in random order,

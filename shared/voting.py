@@ -57,7 +57,7 @@ from shared.models import NO_HASH, Election, Person, Token, Voter
 from shared.rules import VALID_MARKS
 from shared.vn_format import given_name_key
 
-SECRET_BYTES = 12  # 96 random bits (DESIGN.md: a slip carries at least 96 bits of entropy)
+SECRET_BYTES = 12  # 96 random bits: guessing a live slip stays hopeless (docs/security.md)
 TOKEN_BYTES = slots.SLOT_BYTES + SECRET_BYTES
 # Codes printed by builds before token slots: 96 random bits, no slot number. A slip of such a
 # build still casts after an upgrade; its slot is found by its hash (a scan of the election).
@@ -204,7 +204,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     for voter in voters:
         if first_time[voter.id]:
             events.append(("voter.checked_in", {"voter_id": voter.voter_id}))
-        # DESIGN.md 5: the check-in record never learns which token. This event counts the
+        # docs/security.md: the check-in record never learns which token. This event counts the
         # slip but names no token hash: it sits right after the voter's check-in in the chain,
         # so a hash here would pair the voter with the token that later shows up as spent.
         events.append(("token.issued", {}))
