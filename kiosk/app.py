@@ -189,11 +189,13 @@ def create_app(config: KioskConfig) -> Flask:
         return (render_template("error.html", title=title, message=message), 503,
                 {"Retry-After": str(fault_retry_after(fault))})
 
-    from kiosk import auth, booth, ca, chair, desk
+    from kiosk import admin_users, auth, booth, ca, chair, desk, setup
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(ca.bp)
     app.register_blueprint(chair.bp)
+    app.register_blueprint(setup.bp)
+    app.register_blueprint(admin_users.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(booth.bp)
 

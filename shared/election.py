@@ -35,6 +35,7 @@ from shared.rules import quorum_met
 CLOSE_FORMAT = "cv-close"
 FORMAT_VERSION = 2  # the close record of box format version 2
 MAX_PERSONS = 200
+MAX_MEMBERS = 20
 # An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
 # carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
 OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
@@ -120,13 +121,16 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     if not isinstance(board, dict) or not isinstance(board.get("members"), list):
         raise InvalidInput("Thiếu danh sách thành viên Ban kiểm phiếu.")
     members = [m.strip() for m in board["members"] if isinstance(m, str) and m.strip()]
-    if len(members) != len(board["members"]) or not 1 <= len(members) <= 20:
+    # No members yet is allowed: the board is elected at the meeting (the seed's Bước 2) and
+    # entered on the setup page before the key ceremony, which refuses an empty board.
+    if len(members) != len(board["members"]) or len(members) > MAX_MEMBERS:
         raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
     for i, member in enumerate(members, start=1):
         _text({"name": member}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
     threshold = board.get("threshold", 2)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
-        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")
+    upper = len(members) or MAX_MEMBERS  # without members yet, k is checked when they are entered
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= upper:
+        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {upper} (số thành viên).")
     clean["board"] = {"members": members, "threshold": threshold}
     return clean
 
@@ -271,6 +275,9 @@ def election_definition(session: Session, election: Election, signing_key: bytes
     """
     if election.state != "draft":
         raise WrongElectionState("Khóa đã được nhập; định nghĩa không thay đổi được nữa.")
+    if not election.members:
+        raise InvalidInput("Chưa nhập Ban kiểm phiếu: sau khi hội nghị bầu Ban kiểm phiếu, nhập tên "
+                           "các thành viên và số mảnh khóa k ở trang thiết lập, rồi mới tạo khóa.")
     voters = session.scalar(select(func.count()).select_from(Voter).where(Voter.election_id == election.id)) or 0
     if voters > elgamal.MAX_BALLOTS:
         raise InvalidInput(f"Danh sách ghi phiếu quá lớn (tối đa {elgamal.MAX_BALLOTS:,} người).".replace(",", "."))

@@ -18,6 +18,20 @@ PROFILE_LABELS: dict[str, str] = {
     "nq96": "Nghị quyết 96/2023/QH15 (chức vụ do Quốc hội, HĐND bầu hoặc phê chuẩn)",
 }
 
+# The basis sentence above the ballot's table (the seed's Phụ lục 3, QĐ 96); the NQ 96 variant
+# names the resolution and addresses the deputies, as the ballots of HĐND sessions do. The
+# printed paper ballot (counter) and the setup page's preview (kiosk) both read it here.
+BALLOT_BASIS: dict[str, str] = {
+    "qd96": ("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
+             "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
+             "tổ chức trong hệ thống chính trị; đề nghị đồng chí thể hiện sự tín nhiệm của mình "
+             "đối với các đồng chí có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
+    "nq96": ("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
+             "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
+             "bầu hoặc phê chuẩn; đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những "
+             "người có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
+}
+
 # Band wording per rule profile; the software flags, people decide.
 BAND_LABELS: dict[str, dict[str, str]] = {
     "qd96": {

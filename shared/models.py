@@ -38,6 +38,8 @@ class Election(Base):
     manifest_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     present_at_open: Mapped[int | None] = mapped_column(Integer, default=None)
     close_record_json: Mapped[str | None] = mapped_column(Text, default=None)
+    # Hidden from the chair's default list (closed elections only); still exportable.
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     persons: Mapped[list[Person]] = relationship(
         order_by="Person.number", cascade="all, delete-orphan", back_populates="election"

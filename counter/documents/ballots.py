@@ -33,7 +33,7 @@ from counter.documents.model import STAMP_HINT, nfc
 from counter.documents.pdf import FAMILY, LEFT, RIGHT, TEXT_WIDTH
 from counter.report import vn_date
 from shared.errors import DomainError
-from shared.glossary import LEVEL_COLUMNS, LEVELS
+from shared.glossary import BALLOT_BASIS, LEVEL_COLUMNS, LEVELS
 from shared.paper import Batch, page_code, serial_label
 
 TOP = 16.0
@@ -53,18 +53,7 @@ ROW_HEIGHT = 13.0   # room for a hand-drawn X
 PAD = 1.5           # inside a table cell
 TABLE_PT, TABLE_LINE = 11.0, 5.0
 BODY_PT, BODY_LINE = 12.0, 5.8
-# The basis sentence of the seed's Phụ lục 3 (QĐ 96); the NQ 96 variant names the
-# resolution and addresses the deputies, as the ballots of HĐND sessions do.
-INTRO = {
-    "qd96": ("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
-             "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
-             "tổ chức trong hệ thống chính trị; đề nghị đồng chí thể hiện sự tín nhiệm của mình "
-             "đối với các đồng chí có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
-    "nq96": ("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
-             "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
-             "bầu hoặc phê chuẩn; đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những "
-             "người có tên dưới đây bằng cách đánh dấu (X) vào ô tương ứng:"),
-}
+INTRO = BALLOT_BASIS  # the seed's Phụ lục 3 basis sentence, by rule profile
 
 
 @dataclass(frozen=True)
