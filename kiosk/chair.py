@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect,
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from kiosk import lan
 from kiosk.app import db
 from kiosk.auth import check_password
 from kiosk.forms import spec_from_form
@@ -206,4 +207,6 @@ def pair(election_id: str) -> Any:
     e = _load(election_id)
     code = booths.create_pairing(db(), e, request.form.get("label", ""), g.user.username)
     db().commit()
-    return render_template("chair/pairing.html", e=e, code=code, minutes=booths.PAIRING_SECONDS // 60)
+    return render_template("chair/pairing.html", e=e, code=code, minutes=booths.PAIRING_SECONDS // 60,
+                           pair_url=lan.external_url("booth.pair"), ca_url=lan.external_url("ca.page"),
+                           loopback=lan.loopback_only())
