@@ -71,6 +71,7 @@
     if (page.length) { pages.push(page); }
     list.setAttribute("data-pages", String(pages.length));
     show(Math.min(current, pages.length - 1));
+    pager.hidden = pages.length < 2;  // the compact heading alone made it fit
     restart();
   }
 
