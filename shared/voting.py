@@ -59,15 +59,23 @@ _ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
 
 
 def new_token_code() -> tuple[bytes, str]:
-    """A fresh token and its printed form, grouped in threes (7 groups of 3)."""
+    """A fresh token and its printed form, grouped in threes (7 groups of 3).
+
+    The check symbol is the GF(32) one (shared/codes.py): one of the 32 symbols, so a tablet's
+    keyboard never needs Shift for it (the mod-37 one needed *~$=U about one slip in ten).
+    """
     token = crypto.random_bytes(TOKEN_BYTES)
-    return token, codes.grouped(codes.with_check(token), 3)
+    return token, codes.grouped(codes.with_gf32_check(token), 3)
 
 
 def parse_token(typed: str) -> bytes:
-    """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol)."""
+    """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol).
+
+    Only the GF(32) check symbol: a slip lives for one meeting, and no meeting spans an
+    upgrade (docs/runbook.md), so no slip printed by an older build is ever typed here.
+    """
     try:
-        return codes.decode_checked(typed, TOKEN_BYTES)
+        return codes.decode_gf32_checked(typed, TOKEN_BYTES)
     except codes.CodeError as exc:
         raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
                            "Vui lòng gõ lại.") from exc
