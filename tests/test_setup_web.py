@@ -385,3 +385,33 @@ def test_a_closed_election_is_archived_hidden_from_the_list_and_still_exportable
     assert system.count("election.archived") == 1 and system.count("election.unarchived") == 1
     # The election's own chain ends with its close record and the export, nothing else.
     assert chain_kinds(app, eid)[-2:] == ["election.closed", "box.exported"]
+
+
+def test_a_corrected_election_votes_closes_and_its_box_verifies(app: Flask) -> None:
+    """The revision events in the vote's chain are part of the box like any other."""
+    from shared.box import all_passed, load_box, verify_box
+
+    c = chair(app)
+    form = {**form_from_spec(election_spec(persons=2, voters=3)), "members": ""}
+    eid = post(c, "/chair/new", "/chair/new", form).headers["Location"].rsplit("/", 1)[1]
+    assert edit(c, eid, "persons", {"persons": "Hoàng Văn Minh | Giám đốc | Sở Y tế\nĐỗ Thị Lan"}).status_code == 302
+    assert edit(c, eid, "board", {"members": "Một\nHai\nBa", "threshold": "2"}).status_code == 302
+    web_ceremony(c, f"/chair/{eid}")
+    key = app.extensions["kiosk_config"].signing_key
+    with transaction(factory(app)) as s:
+        e = elections.get_election(s, eid)
+        codes = [voting.check_in(s, e, v, "banphat") for v in ("V001", "V002", "V003")]
+        elections.open_vote(s, e, "chutri")
+    for code in codes[:2]:
+        with transaction(factory(app)) as s:
+            voting.cast_ballot(s, eid, code, [0, 2])
+    with transaction(factory(app)) as s:
+        elections.close_vote(s, elections.get_election(s, eid), key, "chutri")
+    box = post(c, f"/chair/{eid}/export", f"/chair/{eid}")
+    assert box.status_code == 200
+    parsed = load_box(box.get_data())
+    checks = verify_box(parsed)
+    assert all_passed(checks), [(ch.id, ch.detail) for ch in checks if ch.failed]
+    kinds = [event["kind"] for event in parsed["audit"]]
+    assert kinds.count("election.revised") == 2 and kinds.index("election.revised") < kinds.index("ceremony.completed")
+    assert [p["name"] for p in parsed["manifest"]["persons"]] == ["Hoàng Văn Minh", "Đỗ Thị Lan"]
