@@ -1,5 +1,6 @@
 """The room screen: per person one horizontal stacked bar of the three levels, drawn as SVG
-on the server from the signed results (no chart library, no script: CSP stays strict).
+on the server from the signed results (no chart library; CSP stays strict). The one script,
+static/projector.js, only pages the list when it is taller than the screen.
 
 Each bar spans the ballots collected (N), the denominator of every percentage, so rows
 that were invalid show as a grey part and the three coloured parts keep the printed
@@ -29,6 +30,8 @@ MIN_LABEL_WIDTH = 170  # "14,29%" in bold at font-size 34 is about 150 units wid
 # because each part is also labelled and the order never changes.
 FILLS = {"high": "#1b5e20", "trust": "#0d47a1", "invalid": "#757575", "low": "#b71c1c"}
 INVALID_LABEL = "Không hợp lệ"
+# When the persons do not fit one screen, projector.js shows them a screenful at a time.
+PAGE_SECONDS = 12
 
 
 @dataclass(frozen=True)
@@ -142,5 +145,5 @@ def projector_page(document: dict[str, Any], report_url: str) -> Response:
         "projector.html", doc=document, bars=projector_bars(document), marks=threshold_marks(),
         bar_width=BAR_WIDTH, fills=FILLS, invalid_label=INVALID_LABEL,
         meeting=meeting_phrase(str(document["title"]), wording_for(document.get("profile"))),
-        report_url=report_url)
+        report_url=report_url, page_seconds=PAGE_SECONDS)
     return Response(html, mimetype="text/html")

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from kiosk import auth, booth, ca, chair, desk, i18n, permissions
+from kiosk import admin_users, auth, booth, ca, chair, desk, i18n, permissions, setup
 from kiosk.config import KioskConfig
 from kiosk.db import database_fault, fault_retry_after, fault_text, server_error_page
 from shared import vn_format, web_policy
@@ -116,6 +116,8 @@ def create_app(config: KioskConfig) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(ca.bp)
     app.register_blueprint(chair.bp)
+    app.register_blueprint(setup.bp)
+    app.register_blueprint(admin_users.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(booth.bp)
 

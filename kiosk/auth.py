@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import math
+import re
 import time
 from typing import Any
 
@@ -61,6 +62,8 @@ DEVICE_COOKIE_SECONDS = 30 * 24 * 3600
 # A staff session ends after 30 idle minutes (PERMANENT_SESSION_LIFETIME) and, in
 # any case, 12 hours after the login, however busy it stayed.
 ABSOLUTE_SESSION_SECONDS = 12 * 3600
+USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MIN_PASSWORD_LENGTH = 8
 
 
 def _now() -> float:
@@ -88,19 +91,29 @@ def _make_dummy_hash(_state: Any) -> None:
 
 
 def _validated_password(password: str) -> str:
-    if len(password) < 8:
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError("Mật khẩu phải có ít nhất 8 ký tự.")
     return password
 
 
-def create_user(session_db: Any, username: str, password: str, role: str) -> User:
+def valid_username(username: str) -> bool:
+    """Letters, digits, dot, dash and underscore, 1 to 64: typed on any keyboard, safe in a log."""
+    return USERNAME.fullmatch(username) is not None
+
+
+def create_user(session_db: Any, username: str, password: str, role: str, actor: str = "admin") -> User:
     """Add a staff account; the password is stored only as a scrypt hash."""
     if role not in STAFF_ROLES:
         raise ValueError("role must be one of " + ", ".join(STAFF_ROLES))
+    if not valid_username(username):
+        raise ValueError("Tên đăng nhập chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới "
+                         "(tối đa 64 ký tự).")
+    if session_db.scalars(select(User.id).where(User.username == username)).first() is not None:
+        raise ValueError(f"Đã có tài khoản {username}.")
     user = User(username=username, role=role,
                 password_hash=crypto.hash_password(_validated_password(password)))
     session_db.add(user)
-    audit.append_event(session_db, SYSTEM_CHAIN, "user.created", "admin",
+    audit.append_event(session_db, SYSTEM_CHAIN, "user.created", actor,
                        {"username": username, "role": role})
     return user
 
@@ -112,17 +125,17 @@ def _account(session_db: Any, username: str) -> User:
     return user
 
 
-def set_password(session_db: Any, username: str, password: str) -> User:
+def set_password(session_db: Any, username: str, password: str, actor: str = "admin") -> User:
     """Give an account a new password; every session of it ends at once."""
     user = _account(session_db, username)
     user.password_hash = crypto.hash_password(_validated_password(password))
     ended = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, SYSTEM_CHAIN, "user.password_changed", "admin",
+    audit.append_event(session_db, SYSTEM_CHAIN, "user.password_changed", actor,
                        {"username": username, "sessions_ended": ended})
     return user
 
 
-def set_disabled(session_db: Any, username: str, disabled: bool) -> User:
+def set_disabled(session_db: Any, username: str, disabled: bool, actor: str = "admin") -> User:
     """Disable an account (its sessions end at once, it cannot log in) or enable it again."""
     user = _account(session_db, username)
     user.disabled = disabled
@@ -130,7 +143,7 @@ def set_disabled(session_db: Any, username: str, disabled: bool) -> User:
     if disabled:
         data["sessions_ended"] = staff_auth.end_user_sessions(session_db, user.id)
     audit.append_event(session_db, SYSTEM_CHAIN, "user.disabled" if disabled else "user.enabled",
-                       "admin", data)
+                       actor, data)
     return user
 
 

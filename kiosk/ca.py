@@ -12,8 +12,9 @@ import ssl
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, send_file, url_for
+from flask import Blueprint, current_app, render_template, send_file
 
+from kiosk import lan
 from kiosk.qr import qr_data_uri
 
 bp = Blueprint("ca", __name__)
@@ -37,7 +38,7 @@ def page() -> Any:
     path = ca_path()
     if not path.is_file():
         return render_template("ca.html", url=None, qr=None, fingerprint=None), 404
-    url = url_for("ca.download", _external=True)
+    url = lan.external_url("ca.download")
     return render_template("ca.html", url=url, qr=qr_data_uri(url),
                            fingerprint=ca_fingerprint(path.read_text(encoding="ascii")))
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kiosk import lan
 from kiosk.auth import check_password
 from kiosk.db import db
 from kiosk.forms import spec_from_form
@@ -55,8 +56,12 @@ def live_counts(election: Election) -> dict[str, Any]:
 @bp.get("/")
 @permission_required("election.list")
 def home() -> Any:
-    rows = db().scalars(select(Election).order_by(Election.date.desc(), Election.title)).all()
-    return render_template("chair/home.html", elections=rows)
+    # Archived (closed) elections are listed only on request (kiosk/setup.py).
+    archived = request.args.get("archived") == "1"
+    rows = db().scalars(select(Election).where(Election.archived.is_(archived))
+                        .order_by(Election.date.desc(), Election.title)).all()
+    hidden = db().scalar(select(func.count()).select_from(Election).where(Election.archived.is_(True)))
+    return render_template("chair/home.html", elections=rows, archived=archived, archived_count=hidden)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -209,4 +214,6 @@ def pair(election_id: str) -> Any:
     e = _load(election_id)
     code = booths.create_pairing(db(), e, request.form.get("label", ""), g.user.username)
     db().commit()
-    return render_template("chair/pairing.html", e=e, code=code, minutes=booths.PAIRING_SECONDS // 60)
+    return render_template("chair/pairing.html", e=e, code=code, minutes=booths.PAIRING_SECONDS // 60,
+                           pair_url=lan.external_url("booth.pair"), ca_url=lan.external_url("ca.page"),
+                           loopback=lan.loopback_only())

@@ -253,9 +253,10 @@ def exec_server(command: list[str]) -> NoReturn:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kiosk.demo import run_demo
+    from kiosk.demo import default_demo_dir, run_demo
 
-    return run_demo(Path(args.dir).resolve(), args.kiosk_port, args.counter_port)
+    demo_dir = Path(args.dir).resolve() if args.dir else default_demo_dir()
+    return run_demo(demo_dir, args.kiosk_port, args.counter_port, lan=args.lan, host=args.host)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -345,7 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="chạy thử: tạo cuộc lấy phiếu mẫu, chạy máy bỏ phiếu và máy kiểm phiếu")
-    p.add_argument("--dir", default="./demo")
+    p.add_argument("--dir", help="thư mục của buổi chạy thử (chứa mảnh khóa; mặc định "
+                                 "~/.local/share/phieu-tin-nhiem-demo, ngoài mã nguồn)")
+    p.add_argument("--lan", action="store_true",
+                   help="phục vụ HTTPS trên mạng LAN (CA riêng, trang /ca) cho máy tính bảng thật")
+    p.add_argument("--host", help="địa chỉ LAN máy tính bảng sẽ mở (mặc định: tự tìm)")
     p.add_argument("--kiosk-port", type=int, default=8000)
     p.add_argument("--counter-port", type=int, default=8001)
     p.set_defaults(func=cmd_demo)

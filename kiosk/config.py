@@ -47,6 +47,10 @@ class KioskConfig:
     # The in-memory directory of the desk's holder keys (shared/holder_keys.py): config.json
     # "holder_key_dir", else $KIOSK_HOLDER_KEY_DIR, else /dev/shm/cv-kiosk-<hash of home>.
     holder_key_dir: Path | None = None
+    # The address tablets open (https://192.168.1.10:8443): the pairing and CA pages name it,
+    # since the chair's own browser may be on 127.0.0.1. config.json "public_url", else
+    # $KIOSK_PUBLIC_URL; unset: the address the request came in on.
+    public_url: str | None = None
 
     def session_info(self) -> dict[str, Any]:
         """What every database session of this kiosk carries (shared.db.session_factory)."""
@@ -119,5 +123,11 @@ def load_config(home: Path, **overrides: object) -> KioskConfig:
         if not isinstance(directory, str) or not directory:
             raise ConfigError(f"{config_path}: “holder_key_dir” phải là đường dẫn thư mục.")
         values["holder_key_dir"] = Path(directory)
+    public_url = settings.get("public_url") or os.environ.get("KIOSK_PUBLIC_URL")
+    if public_url is not None:
+        if not isinstance(public_url, str) or not public_url.startswith(("https://", "http://")) \
+                or any(c in public_url for c in "?#\"'<> "):
+            raise ConfigError(f"{config_path}: “public_url” phải là địa chỉ dạng https://192.168.1.10:8443.")
+        values["public_url"] = public_url.rstrip("/")
     values.update(overrides)
     return KioskConfig(**values)  # type: ignore[arg-type]

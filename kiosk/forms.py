@@ -41,7 +41,7 @@ def parse_voters(text: str) -> list[dict[str, str]]:
     return voters
 
 
-def _forms(form: Any, date: str) -> dict[str, Any]:
+def form_wording(form: Any, date: str) -> dict[str, Any]:
     """The Phụ lục 3/4 blanks of the setup form; the year defaults to the meeting's."""
     typed_year = form.get("form_year", "").strip()
     if typed_year:
@@ -70,7 +70,7 @@ def spec_from_form(form: Any, roster_file: bytes | None, filename: str = "") -> 
     return {
         "title": form.get("title", ""), "organization": form.get("organization", ""),
         "place": form.get("place", ""), "date": form.get("date", ""),
-        "forms": _forms(form, form.get("date", "")),
+        "forms": form_wording(form, form.get("date", "")),
         "profile": form.get("profile", ""),
         "convened": integer("convened", _("Tổng số người được triệu tập")),
         "persons": parse_persons(form.get("persons", "")),

@@ -43,9 +43,9 @@ LABEL_FUNCTIONS = {"_text": 2}
 # and the glossary tables the kiosk shows. Counter-only modules (paper ballots, recounts,
 # tally) are the counter's business: they are not in the kiosk's catalogue.
 KIOSK_SHARED_MODULES = ("errors.py", "election.py", "voting.py", "booths.py", "shares.py",
-                        "box.py", "audit.py", "codes.py", "glossary.py")
+                        "box.py", "audit.py", "codes.py", "glossary.py", "setup.py")
 KIOSK_GLOSSARY_TABLES = ("LEVEL_LABELS", "ELECTION_STATE_LABELS", "PROFILE_LABELS", "BALLOT_BASIS",
-                         "BALLOT_REQUEST")
+                         "BALLOT_REQUEST", "LEVEL_COLUMNS")
 TEMPLATE_FIELD = re.compile(r"\{(\d+)\}")
 
 

@@ -44,6 +44,15 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "election.view": {"chair": ELECTION_STATES, "admin": ELECTION_STATES},
     # Board members and auditors may only watch the turnout (projector view, live counts).
     "status.view": {role: ELECTION_STATES for role in ROLES if role != "desk"},
+    # The setup page (kiosk/setup.py): everything the voter and the report will see. Every
+    # field can be corrected until the key import freezes the manifest (docs/runbook.md).
+    "setup.view": {"chair": ELECTION_STATES, "admin": ELECTION_STATES},
+    "setup.edit": {"chair": ("draft",)},
+    # Never opened: nothing was cast. Closed ones are archived instead, never deleted.
+    "election.delete": {"chair": ("draft", "ready")},
+    "election.archive": {"chair": ("closed",)},
+    # Staff accounts (kiosk/admin_users.py): IT staff only, as `kiosk user ...` on the server.
+    "users.manage": {"admin": (NO_ELECTION,)},
     "ceremony.run": {"chair": ("draft",)},
     "booth.pair": {"chair": LIVE, "admin": LIVE},
     "vote.open": {"chair": ("ready", "paused")},

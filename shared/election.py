@@ -40,6 +40,7 @@ CLOSE_FORMAT = "cv-close"
 FORMAT_VERSION = 2  # the close record of box format version 2
 MAX_PERSONS = 200
 MAX_SPEC_BYTES = 32 * 1024 * 1024  # SPEC.json: a roster of 200,000 voters is about 20 MB
+MAX_MEMBERS = 20
 # An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
 # carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
 OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
@@ -144,16 +145,18 @@ def validate_spec(spec: Any) -> dict[str, Any]:
     board = spec.get("board")
     if not isinstance(board, dict) or not isinstance(board.get("members"), list):
         raise InvalidInput("Thiếu danh sách thành viên Ban kiểm phiếu.")
-    if not all(isinstance(m, str) and m.strip() for m in board["members"]) \
-            or not 1 <= len(board["members"]) <= 20:
+    # No members yet is allowed: the board is elected at the meeting (the seed's Bước 2) and
+    # entered on the setup page before the key ceremony, which refuses an empty board.
+    if len(board["members"]) > MAX_MEMBERS:
         raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
     members = [_text({"name": m}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
                for i, m in enumerate(board["members"], start=1)]
     if len({same_key(m) for m in members}) != len(members):
         raise InvalidInput("Ban kiểm phiếu có hai thành viên trùng tên: mỗi thẻ mảnh khóa phải mang một tên riêng.")
     threshold = board.get("threshold", 2)
-    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(members):
-        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {len(members)} (số thành viên).")
+    upper = len(members) or MAX_MEMBERS  # without members yet, k is checked when they are entered
+    if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= upper:
+        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {upper} (số thành viên).")
     clean["board"] = {"members": members, "threshold": threshold}
     clean["forms"] = _forms(spec, int(clean["date"][:4]))
     return clean
@@ -383,6 +386,9 @@ def election_definition(session: Session, election: Election, signing_key: bytes
     """
     if election.state != "draft":
         raise WrongElectionState("Khóa đã được nhập; định nghĩa không thay đổi được nữa.")
+    if not election.members:
+        raise InvalidInput("Chưa nhập Ban kiểm phiếu: sau khi hội nghị bầu Ban kiểm phiếu, nhập tên "
+                           "các thành viên và số mảnh khóa k ở trang thiết lập, rồi mới tạo khóa.")
     voters = session.scalar(select(func.count()).select_from(Voter).where(Voter.election_id == election.id)) or 0
     if voters > elgamal.MAX_BALLOTS:
         raise InvalidInput(f"Danh sách ghi phiếu quá lớn (tối đa {elgamal.MAX_BALLOTS:,} người).".replace(",", "."))

@@ -69,6 +69,8 @@ class Election(Base):
     form_year: Mapped[int | None] = mapped_column(Integer, default=None)
     form_locality: Mapped[str | None] = mapped_column(Text, default=None)
     form_assigned_by: Mapped[str | None] = mapped_column(Text, default=None)
+    # Hidden from the chair's default list (closed elections only); still exportable.
+    archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     persons: Mapped[list[Person]] = relationship(
         order_by="Person.number", cascade="all, delete-orphan", back_populates="election"

@@ -71,17 +71,26 @@ _ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
 
 
 def new_token_code(slot: int | None = None) -> tuple[bytes, str]:
-    """A fresh token for a slot (a random one if None) and its printed form, in 9 groups of 3."""
+    """A fresh token for a slot (a random one if None) and its printed form, in 9 groups of 3.
+
+    The check symbol is the GF(32) one (shared/codes.py): one of the 32 symbols, so a tablet's
+    keyboard never needs Shift for it (the mod-37 one needed *~$=U about one slip in ten).
+    """
     number = slots.new_slot_number() if slot is None else slot
     token = number.to_bytes(slots.SLOT_BYTES, "big") + crypto.random_bytes(SECRET_BYTES)
-    return token, codes.grouped(codes.with_check(token), 3)
+    return token, codes.grouped(codes.with_check(token, codes.Check.GF32), 3)
 
 
 def parse_token(typed: str) -> bytes:
-    """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol)."""
-    for length in (TOKEN_BYTES, LEGACY_TOKEN_BYTES):
+    """Token bytes from a typed or scanned code; TokenInvalid (typo caught by the check symbol).
+
+    A slot code carries the GF(32) check symbol; a code printed by a build before slots
+    (12 bytes, mod-37 check symbol) still parses, so a database upgraded mid-vote finishes
+    its vote with the slips already handed out.
+    """
+    for length, check in ((TOKEN_BYTES, codes.Check.GF32), (LEGACY_TOKEN_BYTES, codes.Check.MOD37)):
         try:
-            return codes.decode_checked(typed, length)
+            return codes.decode_checked(typed, length, check)
         except codes.CodeError:
             continue
     raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "

@@ -36,7 +36,7 @@ from tests import pg_server
 BOTH_DATABASES = frozenset({
     "tests.test_kiosk_web", "tests.test_kiosk_access", "tests.test_kiosk_screens",
     "tests.test_kiosk_i18n", "tests.test_qr_scan", "tests.test_web_hardening",
-    "tests.test_cli_flow",
+    "tests.test_cli_flow", "tests.test_setup_web", "tests.test_admin_users",
 })
 CHOSEN_DATABASE = frozenset({"db_url", "sqlite_url", "pg_url"})
 

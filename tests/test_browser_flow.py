@@ -450,7 +450,8 @@ def test_meeting_in_a_real_browser_desk_booths_and_chair(served: dict[str, Any])
         final = status(chair, base, eid)
         assert (final["ballots_cast"], final["slips_issued"], final["checked_in"]) == (10, 10, 10)
         booth.goto(f"{base}/booth/")
-        expect(booth.locator(".flash-info")).to_contain_text("đã kết thúc")
+        expect(booth.locator("#booth-closed")).to_contain_text("đã kết thúc")
+        expect(booth.locator("#code-form")).to_have_count(0)  # nothing to type that would be refused
 
 
 # The marks of the ten ballots above (0 = tín nhiệm cao, 1 = tín nhiệm, 2 = tín nhiệm thấp),

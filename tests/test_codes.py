@@ -32,8 +32,33 @@ LOOKALIKE_TOKEN = token_from_symbols("01234567891ABCDEF1G0H1JK10")
 def test_token_has_at_least_96_random_bits_and_prints_as_9_groups_of_3() -> None:
     token, printed = voting.new_token_code()
     assert voting.SECRET_BYTES * 8 >= 96 and len(token) == voting.SECRET_BYTES + 4  # + the slot number
-    assert re.fullmatch(r"[0-9A-Z*~$=]{3}(-[0-9A-Z*~$=]{3}){8}", printed)
+    assert re.fullmatch(r"[0-9A-Z]{3}(-[0-9A-Z]{3}){8}", printed)  # GF(32) check symbol: no Shift
     assert voting.parse_token(printed) == token
+
+
+def test_slip_codes_never_need_shift_on_a_tablet_keyboard() -> None:
+    """The check symbol is one of the 32 Crockford symbols: no *, ~, $, = (nor U)."""
+    printed = [voting.new_token_code()[1] for _ in range(2000)]
+    assert all(set(code) <= set(codes.ALPHABET + "-") for code in printed)
+    # Under mod 37 about one code in ten would end in a shifted symbol: 2,000 is plenty.
+    assert len({code[-1] for code in printed}) == 32
+
+
+def test_every_single_symbol_typo_and_swap_in_a_slip_code_is_refused() -> None:
+    token, printed = voting.new_token_code()
+    code = printed.replace("-", "")
+    for position in range(len(code)):
+        for symbol in codes.ALPHABET:
+            if symbol != code[position]:
+                typed = code[:position] + symbol + code[position + 1:]
+                with pytest.raises(TokenInvalid):
+                    voting.parse_token(typed)
+    for i in range(len(code) - 1):
+        if code[i] != code[i + 1]:
+            swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+            with pytest.raises(TokenInvalid):
+                voting.parse_token(swapped)
+    assert voting.parse_token(code.lower()) == token
 
 
 @given(st.binary(min_size=1, max_size=41))
@@ -45,7 +70,7 @@ def test_encode_then_decode_returns_the_same_bytes(data: bytes) -> None:
 
 @given(st.binary(min_size=TOKEN_BYTES, max_size=TOKEN_BYTES))
 def test_token_code_round_trips_through_parse_token(token: bytes) -> None:
-    printed = codes.grouped(codes.with_check(token), 3)
+    printed = codes.grouped(codes.with_check(token, codes.Check.GF32), 3)
     assert voting.parse_token(printed) == token
     assert voting.parse_token(printed.lower()) == token
 
@@ -76,7 +101,7 @@ def test_check_symbol_outside_the_alphabet_is_accepted_in_lower_case() -> None:
     assert codes.decode_checked(code[:-1] + "u", TOKEN_BYTES) == token
 
 
-def test_every_single_symbol_substitution_in_a_token_code_is_caught() -> None:
+def test_every_single_symbol_substitution_in_a_mod_37_code_is_caught() -> None:
     code = codes.with_check(bytes.fromhex("5f1c9e03a7b2d4e68091c3f70a1b2c3d"))
     caught = 0
     for position, original in enumerate(code):
@@ -87,13 +112,11 @@ def test_every_single_symbol_substitution_in_a_token_code_is_caught() -> None:
             typed = code[:position] + symbol + code[position + 1:]
             with pytest.raises(codes.CodeError, match="check symbol mismatch"):
                 codes.decode_checked(typed, TOKEN_BYTES)
-            with pytest.raises(TokenInvalid):
-                voting.parse_token(typed)
             caught += 1
     assert caught == 26 * 31 + 36  # every body symbol by 31 others, the check symbol by 36
 
 
-def test_every_adjacent_transposition_in_a_token_code_is_caught() -> None:
+def test_every_adjacent_transposition_in_a_mod_37_code_is_caught() -> None:
     for token in (bytes.fromhex("5f1c9e03a7b2d4e68091c3f7"), LOOKALIKE_TOKEN):
         code = codes.with_check(token)
         swaps = 0
@@ -103,8 +126,6 @@ def test_every_adjacent_transposition_in_a_token_code_is_caught() -> None:
             typed = code[:i] + code[i + 1] + code[i] + code[i + 2:]
             with pytest.raises(codes.CodeError):
                 codes.decode_checked(typed, TOKEN_BYTES)
-            with pytest.raises(TokenInvalid):
-                voting.parse_token(typed)
             swaps += 1
         assert swaps >= 15
 

@@ -251,7 +251,10 @@ def test_projector_draws_one_server_svg_bar_per_person_with_the_jsons_figures(
     html = response.get_data(as_text=True)
     document = results_of(config, eid)
     assert document is not None
-    assert "<script" not in html and "style=" not in html and "<style" not in html
+    # One same-origin script file (it pages the list, tests/test_room_browser.py); nothing inline.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/projector.js" defer>']
+    assert "</script>" in html and html.count("<script") == 1
+    assert "style=" not in html and "<style" not in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert html.count('<svg class="pj-bar"') == len(document["persons"])
     assert "Số phiếu thu về: <strong>7</strong>" in html

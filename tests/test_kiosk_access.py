@@ -70,7 +70,21 @@ ROUTES = (
     Route("desk.batch", "POST", "/desk/{id}/batch", {"voter_id": ["V003"]}),
     Route("desk.void", "POST", "/desk/{id}/void", {"voter_id": "V003", "code": "AAA"}),
     Route("desk.departure", "POST", "/desk/{id}/departure", {"voter_id": "V003", "code": "AAA"}),
+    Route("setup.page", "GET", "/chair/{id}/setup"),
+    Route("setup.edit", "POST", "/chair/{id}/setup/details",
+          {"title": "Hội nghị (đã sửa)", "organization": "Sở Nội vụ", "place": "Phòng họp",
+           "date": "2026-12-01", "profile": "qd96", "convened": "3"}),
+    Route("setup.delete", "POST", "/chair/{id}/delete", {"password": CHAIR[1]}),
+    Route("setup.archive", "POST", "/chair/{id}/archive", {"archived": "1"}),
+    Route("users.home", "GET", "/admin/users/"),
+    Route("users.create", "POST", "/admin/users/",
+          {"username": "moi", "role": "desk", "password": "mat-khau-moi", "password_again": "mat-khau-moi"}),
+    # Accounts 1 and 2 are the chair and the desk clerk (tests/kiosk_client.make_app).
+    Route("users.password", "POST", "/admin/users/1/password",
+          {"password": "mat-khau-moi", "password_again": "mat-khau-moi"}),
+    Route("users.disabled", "POST", "/admin/users/2/disabled", {"disabled": "1"}),
 )
+STAFF_BLUEPRINTS = ("chair", "desk", "setup", "users")
 USERS = {"chair": CHAIR, "desk": DESK, "admin": ("quantri", ROLE_PASSWORD),
          "board": ("kiemphieu", ROLE_PASSWORD), "auditor": ("giamsat", ROLE_PASSWORD)}
 
@@ -121,7 +135,7 @@ def send(c: FlaskClient, route: Route, election_id: str | None) -> Any:
 
 
 def test_every_staff_view_is_walked_and_has_exactly_one_table_action(app: Flask) -> None:
-    staff = {ep for ep in app.view_functions if ep.split(".")[0] in ("chair", "desk")}
+    staff = {ep for ep in app.view_functions if ep.split(".")[0] in STAFF_BLUEPRINTS}
     assert staff == {r.endpoint for r in ROUTES}
     for endpoint in staff:
         assert action_of(app, endpoint) in ACTIONS, endpoint

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from kiosk.config import ConfigError, ensure_home, load_config
 from shared import booths
 from shared.models import Booth, Token, Voter
 from tests.factories import election_spec
-from tests.kiosk_client import CSRF_RE, SLIP_CODE_RE, Meeting, client, make_app, marks_form, post, vote
+from tests.kiosk_client import CHAIR, CSRF_RE, SLIP_CODE_RE, Meeting, client, login, make_app, marks_form, post, vote
 
 
 @pytest.fixture()
@@ -198,3 +199,82 @@ def test_config_json_may_set_the_booth_idle_limits(tmp_path: Path) -> None:
     post(tablet, "/booth/start", "/booth/", {"code": code})
     ballot = tablet.get("/booth/ballot").get_data(as_text=True)
     assert 'data-idle="7"' in ballot and 'data-warning="2"' in ballot
+
+
+# --- the room: closed screens, the pairing address, the projector ---------------------------
+
+POST_ACTION = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+def closed_meeting(app: Flask) -> tuple[Meeting, FlaskClient]:
+    """A meeting that voted and closed, with a tablet paired while it was open."""
+    meeting = Meeting(app, election_spec(persons=2, voters=4))
+    meeting.ceremony()
+    for voter in ("V001", "V002", "V003"):
+        meeting.slip(voter)
+    assert meeting.chair_action("open").status_code == 302
+    tablet = meeting.booth()
+    desk_page = meeting.desk.get(f"/desk/{meeting.id}").get_data(as_text=True)
+    assert f'action="/desk/{meeting.id}/checkin"' in desk_page and 'id="desk-closed"' not in desk_page
+    assert 'id="code-form"' in tablet.get("/booth/").get_data(as_text=True)
+    assert meeting.chair_action("close", {"password": "mat-khau-chu-tri"}).status_code == 302
+    return meeting, tablet
+
+
+def test_after_close_the_desk_says_closed_and_offers_no_button_that_would_be_refused(app: Flask) -> None:
+    meeting, _tablet = closed_meeting(app)
+    page = meeting.desk.get(f"/desk/{meeting.id}").get_data(as_text=True)
+    assert 'id="desk-closed"' in page and "Cuộc lấy phiếu đã kết thúc" in page
+    # Only the logout and language forms are left: nothing that posts to the desk.
+    assert [a for a in POST_ACTION.findall(page) if a.startswith("/desk/")] == []
+    assert "data-pick" not in page and "Hủy phiếu hỏng" not in page
+    assert 'data-text-closed="' in page  # Enter in the search says why, not "has a slip"
+    assert "Đã điểm danh" in page and "V004" in page  # the roster itself is still shown
+
+
+def test_after_close_the_booth_says_closed_and_shows_no_code_entry(app: Flask) -> None:
+    _meeting, tablet = closed_meeting(app)
+    page = tablet.get("/booth/").get_data(as_text=True)
+    assert 'id="booth-closed"' in page and "Cuộc bỏ phiếu đã kết thúc." in page
+    assert 'id="code-form"' not in page and 'id="camera"' not in page
+
+
+def test_the_pairing_screen_names_the_public_address_a_tablet_must_open(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "kiosk", public_url="https://192.168.1.10:8443")
+    meeting = Meeting(app, election_spec(persons=1, voters=3))
+    meeting.ceremony()
+    page = post(meeting.chair, f"{meeting.page}/booths", meeting.page, {"label": "Máy 1"}).get_data(as_text=True)
+    assert '<span id="pair-url">https://192.168.1.10:8443/booth/pair</span>' in page
+    assert "https://192.168.1.10:8443/ca" in page and "kiosk.test" not in page
+    assert 'id="loopback-warning"' not in page
+
+
+def test_a_pairing_screen_opened_on_127_0_0_1_says_a_tablet_cannot_use_that_address(app: Flask) -> None:
+    meeting = Meeting(app, election_spec(persons=1, voters=3))
+    meeting.ceremony()
+    local = client(app)
+    local.environ_base["HTTP_HOST"] = "127.0.0.1:8000"
+    login(local, CHAIR)
+    page = post(local, f"{meeting.page}/booths", meeting.page, {"label": "Máy 1"}).get_data(as_text=True)
+    assert 'id="loopback-warning"' in page and 'id="pair-url"' not in page
+    assert "192.168.1.10" in page  # an example of the address to use instead
+    assert "hết hạn sau 10 phút" in page
+
+
+def test_public_url_in_config_json_must_be_an_address(tmp_path: Path) -> None:
+    home = tmp_path / "k"
+    ensure_home(home)
+    settings = json.loads((home / "config.json").read_text(encoding="utf-8"))
+    (home / "config.json").write_text(json.dumps({**settings, "public_url": "192.168.1.10"}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="public_url"):
+        load_config(home)
+    (home / "config.json").write_text(json.dumps({**settings, "public_url": "https://10.0.0.5:8443/"}),
+                                      encoding="utf-8")
+    assert load_config(home).public_url == "https://10.0.0.5:8443"
+
+
+def test_the_chairs_projector_screen_has_no_staff_menu(app: Flask) -> None:
+    meeting = Meeting(app, election_spec(persons=1, voters=3))
+    page = meeting.chair.get(f"{meeting.page}/screen").get_data(as_text=True)
+    assert 'body class="projector"' in page and 'id="dashboard"' in page
+    assert "<nav" not in page and 'action="/logout"' not in page and 'class="lang"' not in page

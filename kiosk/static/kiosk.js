@@ -432,7 +432,7 @@ function startTypeAhead(form) {
   };
   var checkIn = function (row) {
     var button = row && row.querySelector(".checkin-form button");
-    if (!button) { status.textContent = text("has-slip"); return; }
+    if (!button) { status.textContent = text(form.hasAttribute("data-text-closed") ? "closed" : "has-slip"); return; }
     button.form.requestSubmit(button);
   };
 
