@@ -26,7 +26,7 @@ from shared.db import after_commit
 from shared.election import lock_election, validate_election_spec
 from shared.errors import WrongElectionState
 from shared.holder_keys import holder_keys
-from shared.models import AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
+from shared.models import NO_HASH, AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
 
 SYSTEM_CHAIN = ""
 DETAIL_FIELDS = ("title", "organization", "place", "date", "profile", "convened")
@@ -108,8 +108,10 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
     if election.state not in DELETABLE_STATES or election.present_at_open is not None:
         raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
                                  "thúc thì lưu trữ. Chưa có gì được thay đổi.")
+    # Slots (docs/storage-secrecy.md D2, D3): only a filled ballot slot is a ballot, only a
+    # token slot that left "free" is a slip.
     ballots = session.scalar(select(func.count()).select_from(Ballot)
-                             .where(Ballot.election_id == election.id)) or 0
+                             .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)) or 0
     if ballots:  # cannot happen before opening; refuse rather than destroy a ballot
         raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
                                  "thúc thì lưu trữ. Chưa có gì được thay đổi.")
@@ -117,7 +119,7 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
                            .where(AuditEvent.election_id == election.id)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
     slips = session.scalar(select(func.count()).select_from(Token)
-                           .where(Token.election_id == election.id)) or 0
+                           .where(Token.election_id == election.id, Token.state != "free")) or 0
     voters = session.scalar(select(func.count()).select_from(Voter)
                             .where(Voter.election_id == election.id)) or 0
     data = {"election_id": election.id, "title": election.title, "date": election.date,
@@ -125,7 +127,7 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
             "voters": voters, "slips_issued": slips,
             "chain_events": head.seq if head else 0, "chain_head": head.hash if head else audit.GENESIS}
     deleted = election.id
-    for table in (Token, Booth, Voter):
+    for table in (Ballot, Token, Booth, Voter):
         session.execute(delete(table).where(table.election_id == election.id))
     session.execute(delete(AuditEvent).where(AuditEvent.election_id == election.id))
     session.delete(election)  # persons and board members with it (cascade)

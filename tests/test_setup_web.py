@@ -3,6 +3,7 @@ opened (logged on the system chain), archive what closed; who may do which, and 
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -83,7 +84,10 @@ def test_setup_page_shows_persons_roster_board_and_the_ballot_in_phu_luc_3_layou
     page = c.get(f"/chair/{eid}/setup").get_data(as_text=True)
     assert 'id="ballot-preview"' in page and "PHIẾU TÍN NHIỆM" in page
     assert BALLOT_BASIS["qd96"] in page  # the QĐ 96 basis sentence above the table
-    assert "……, ngày 27 tháng 11 năm 2026" in page and "năm 2026" in page
+    day = dt.date.fromisoformat(election_spec()["date"])  # the test meetings are dated today
+    assert f"Hà Giang, ngày {day.day:02d} tháng {day.month:02d} năm {day.year}" in page  # the locality typed
+    assert "của Ban Chấp hành Đảng bộ tỉnh" in page and "đối với các chức danh lãnh đạo, quản lý" in page
+    assert f"năm {day.year}" in page
     preview = page.split('id="ballot-preview"')[1].split("</article>")[0]
     rows = re.findall(r'<tr data-person="(\d+)"><td class="pl3-stt">\d+</td><td class="pl3-name">([^<]+)</td>', preview)
     assert rows == [(str(i), f"Nguyễn Văn Sơn {i}") for i in range(1, 4)]
@@ -112,7 +116,10 @@ def test_each_section_corrects_its_fields_and_logs_what_changed(app: Flask) -> N
     c = chair(app)
     eid = created(c, persons=2, voters=3)
     details = {"title": "Hội nghị đã sửa tên", "organization": "Sở Nội vụ tỉnh Hà Giang",
-               "place": "Phòng họp số 2", "date": "2026-12-01", "profile": "nq96", "convened": "5"}
+               "place": "Phòng họp số 2", "date": "2026-12-01", "profile": "nq96", "convened": "5",
+               # the Phụ lục 3/4 wording as the form shows it, the locality corrected
+               "form_ballot_of": "Ban Chấp hành Đảng bộ tỉnh", "form_ballot_for": "các chức danh lãnh đạo, quản lý",
+               "form_year": "2026", "form_locality": "Tuyên Quang", "form_assigned_by": "Hội nghị"}
     assert edit(c, eid, "details", details).status_code == 302
     assert edit(c, eid, "persons", {"persons": "Hoàng Văn Minh | Giám đốc | Sở Y tế\nĐỗ Thị Lan"}).status_code == 302
     assert edit(c, eid, "voters", {"voters": "A1 | Vũ Văn An | Ủy viên\nA2 | Bùi Thị Bình"}).status_code == 302
@@ -128,7 +135,10 @@ def test_each_section_corrects_its_fields_and_logs_what_changed(app: Flask) -> N
         revised = [json.loads(d) for d in s.scalars(select(AuditEvent.data).where(
             AuditEvent.election_id == eid, AuditEvent.kind == "election.revised").order_by(AuditEvent.seq))]
     assert [r["fields"] for r in revised] == [
-        ["title", "organization", "place", "date", "profile", "convened"], ["persons"], ["voters"], ["board"]]
+        ["title", "organization", "place", "date", "profile", "convened", "forms"], ["persons"], ["voters"],
+        ["board"]]
+    with factory(app)() as s:
+        assert s.scalar(select(Election.form_locality).where(Election.id == eid)) == "Tuyên Quang"
     # The form of the unchanged section posted again changes nothing and logs nothing.
     page = c.get(f"/chair/{eid}/setup").get_data(as_text=True)
     assert "Hoàng Văn Minh | Giám đốc | Sở Y tế\nĐỗ Thị Lan" in page
