@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.audit_commands import MAX_RESULTS_BYTES, RESULTS_TITLE, ResultsCheck
-from counter.store import Store
+from counter.audit_commands import RESULTS_TITLE, ResultsCheck
+from counter.files import MAX_RESULTS_BYTES
+from counter.pages import current_store
 from shared import json_input
 from shared.ballot_list import (
     FingerprintInvalid,
@@ -49,14 +50,9 @@ VOID_REASONS = {
 TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
 
 
-def _store() -> Store:
-    store: Store = current_app.extensions["counter_store"]
-    return store
-
-
 def _checked_or_404(election_id: str) -> tuple[dict[str, Any], BoxVerification]:
     try:
-        checked = _store().checked_box(election_id)
+        checked = current_store().checked_box(election_id)
     except BoxInvalid:
         abort(404)
     if checked is None:
@@ -104,7 +100,7 @@ def checks_page(election_id: str) -> str:
     """Every verifier check, as `counter verify` prints them, and the results check once counted."""
     box = _box_or_404(election_id)
     context = _context(election_id, box)
-    document = _store().load_results(election_id)
+    document = current_store().load_results(election_id)
     checked = results_check(box, context["all_ok"], document) if document is not None else None
     return render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, **context)
@@ -128,7 +124,7 @@ def check_published_kiosk_key(election_id: str) -> tuple[str, int]:
         pinned = kiosk_key_check(box.get("manifest"), typed)
         context["checks"] = [pinned if c.id == "kiosk_key" else c for c in context["checks"]]
         context["all_ok"] = context["all_ok"] and bool(pinned.ok)
-    document = _store().load_results(election_id)
+    document = current_store().load_results(election_id)
     checked = results_check(box, context["all_ok"], document) if document is not None else None
     page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, key_error=error, typed_key=typed if not error else "",
@@ -162,7 +158,7 @@ def check_published_results(election_id: str) -> tuple[str, int]:
 def box_file(election_id: str) -> BaseResponse:
     """The box file exactly as imported, for an auditor's own verifier."""
     _box_or_404(election_id)
-    return send_file(_store().box_path(election_id), mimetype="application/json",
+    return send_file(current_store().box_path(election_id), mimetype="application/json",
                      as_attachment=True, download_name=f"hom-phieu-{election_id}.json")
 
 

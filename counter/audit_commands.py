@@ -18,12 +18,11 @@ import argparse
 import dataclasses
 from typing import Any
 
-from shared import json_input
+from counter.files import read_results_file
 from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint, receipt
 from shared.box import Check
 from shared.recount import check_results
 
-MAX_RESULTS_BYTES = 16 * 1024 * 1024
 RESULTS_TITLE = "Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa)"
 
 
@@ -63,18 +62,9 @@ def fingerprint_check(box: dict[str, Any], typed: str) -> Check:
                  "có; dấu vân tay đầy đủ: " + ", ".join(found))
 
 
-def _read_results(path: str) -> Any:
-    from counter.cli import Unreadable  # the command line's own error: exit 2, as for any file
-
-    try:
-        return json_input.read_file(path, f"Tệp kết quả {path}", MAX_RESULTS_BYTES)
-    except json_input.JsonRefused as exc:
-        raise Unreadable(str(exc)) from None
-
-
 def results_check(box: dict[str, Any], box_ok: bool, results_path: str) -> ResultsCheck:
     """Check a results file against the box with no secret (shared/recount.py)."""
-    document = _read_results(results_path)
+    document = read_results_file(results_path)
     problems = check_results(box, document)
     messages = tuple(p.message for p in problems)
     reason = problems[0].reason if problems else ""

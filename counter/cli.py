@@ -26,20 +26,17 @@ from counter.config import (
     load_config,
 )
 from counter.counting import count_box
+from counter.files import MAX_RESULTS_BYTES, Unreadable, read_box_file, read_share_file, stream_box_file
 from counter.store import results_bytes, write_atomic
 from shared import json_input
-from shared.box import MAX_BOX_BYTES, Check, all_passed, load_box, read_box, verify_box
+from shared.box import Check, all_passed, verify_box
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
+from shared.server_banner import hide_server_banner
 from shared.tally import RESULTS_FORMAT, TallyFailed, WrongCounter, check_results_signature
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
-MAX_SHARE_FILE_BYTES = 16 * 1024
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
-
-
-class Unreadable(Exception):
-    """An input file cannot be read or parsed at all (exit 2)."""
 
 
 def _err(message: str) -> None:
@@ -55,45 +52,6 @@ def _hex_key(value: str) -> str:
 
 def _config(args: argparse.Namespace) -> CounterConfig:
     return load_config(ensure_home(home_path(getattr(args, "home", None))))
-
-
-def read_box_file(path: str) -> dict[str, Any]:
-    """A parsed box file; Unreadable if it cannot be read or is not a box."""
-    try:
-        if Path(path).stat().st_size > MAX_BOX_BYTES:  # refused before it is read into memory
-            raise Unreadable(f"{path}: tệp quá lớn, không phải là hòm phiếu.")
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise Unreadable(f"Không đọc được tệp hòm phiếu {path}: {exc.strerror or exc}.") from exc
-    try:
-        return load_box(data)
-    except BoxInvalid as exc:
-        raise Unreadable(f"{path}: {exc}") from exc
-
-
-def stream_box_file(path: str) -> dict[str, Any]:
-    """A box file with its ballots left on disk, read entry by entry (shared/box_file.py)."""
-    try:
-        return read_box(path)
-    except BoxInvalid as exc:
-        raise Unreadable(f"{path}: {exc}") from exc
-
-
-def read_share_file(path: str) -> str:
-    """A share file's text (share JSON or bare code); Unreadable if it cannot be read or is empty."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_SHARE_FILE_BYTES + 1)
-        if len(data) > MAX_SHARE_FILE_BYTES:
-            raise Unreadable(f"Tệp {path} quá lớn, không phải là tệp mảnh khóa.")
-        text = json_input.decode_utf8(data, f"Tệp mảnh khóa {path}")
-    except OSError as exc:
-        raise Unreadable(f"Không đọc được tệp mảnh khóa {path}: {exc.strerror or exc}.") from exc
-    except json_input.JsonRefused as exc:
-        raise Unreadable(str(exc)) from None
-    if not text.strip():  # named, never skipped: k shares were asked for, one of them is missing
-        raise Unreadable(f"Tệp mảnh khóa {path} rỗng: không có mã mảnh khóa nào trong tệp.")
-    return text
 
 
 def _check_line(check: Check) -> str:
@@ -160,7 +118,7 @@ def cmd_check_results(args: argparse.Namespace) -> int:
     """0 if the results JSON is signed by the pinned counter key (--counter-key, or the box's manifest)."""
     try:
         document = json_input.read_file(args.results, f"Tệp kết quả {args.results}",
-                                        audit_commands.MAX_RESULTS_BYTES)
+                                        MAX_RESULTS_BYTES)
     except json_input.JsonRefused as exc:
         _err(str(exc))
         return EXIT_REFUSED
@@ -186,9 +144,8 @@ def cmd_check_results(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the web app under gunicorn; workers import counter.wsgi, which reads COUNTER_HOME."""
+    # Imported here: only `serve` needs gunicorn; every other command starts without loading it.
     from gunicorn.app.base import BaseApplication
-
-    from shared.server_banner import hide_server_banner
 
     home = home_path(getattr(args, "home", None))
     load_config(ensure_home(home))  # fail here, with a clear message, not in every worker
@@ -213,6 +170,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
+            # Imported here, in the worker: counter.wsgi builds the app (Flask, the store) at import.
             from counter.wsgi import app
             return app
 

@@ -24,6 +24,7 @@ from counter.documents.consolidated import (
 )
 from counter.documents.fonts import FontMissing, find_fonts
 from counter.documents.formats import FORMATS
+from counter.files import MAX_RESULTS_BYTES
 from counter.report import render_report
 from counter.store import write_atomic
 from shared.box import read_box
@@ -31,7 +32,6 @@ from shared.errors import BoxInvalid
 
 # The exit codes of counter.cli (0 done, 1 refused, 2 unreadable input).
 EXIT_OK, EXIT_REFUSED, EXIT_UNREADABLE = 0, 1, 2
-MAX_RESULTS_BYTES = 16 * 1024 * 1024
 
 
 def _err(message: str) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
 
-from counter.board import _trusted_results, _untrusted_page
 from counter.documents.fonts import FontMissing
 from counter.documents.formats import FORMATS, download_name
+from counter.pages import trusted_results, untrusted_page
 
 bp = Blueprint("documents", __name__)
 
@@ -21,9 +21,9 @@ def download(election_id: str, key: str) -> Response | tuple[str, int]:
     document_format = FORMATS.get(key)
     if document_format is None:
         abort(404)
-    document = _trusted_results(election_id)
+    document = trusted_results(election_id)
     if document is None:
-        return _untrusted_page()
+        return untrusted_page()
     try:
         data = document_format.render(document)
     except FontMissing as exc:

@@ -39,11 +39,10 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.board import _trusted_results, _untrusted_page, grouped_hex, report_page
+from counter.pages import current_store, grouped_hex, report_page, trusted_results, untrusted_page
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.projector import projector_page
 from counter.report import day_month_year
-from counter.store import Store
 from shared.errors import DomainError
 from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
 from shared.paper import (
@@ -107,13 +106,8 @@ def _paper() -> PaperStore:
     it keeps each batch's database engine)."""
     extensions = current_app.extensions
     if "paper_store" not in extensions:
-        extensions["paper_store"] = PaperStore(_results_store().config)
+        extensions["paper_store"] = PaperStore(current_store().config)
     store: PaperStore = extensions["paper_store"]
-    return store
-
-
-def _results_store() -> Store:
-    store: Store = current_app.extensions["counter_store"]
     return store
 
 
@@ -214,7 +208,7 @@ def index() -> str:
 def batch_page(batch_id: str) -> str:
     """Overview: progress, the pending and disagreeing ballots, ballots not issued, the count."""
     batch, state = _load(batch_id)
-    document = _results_store().load_results(batch_id) if state.counted else None
+    document = current_store().load_results(batch_id) if state.counted else None
     return render_template(
         "paper/batch.html", **_common(batch), state=state, progress=progress(state),
         reasons=NOT_ISSUED_REASONS, batch_hash=grouped_hex(batch.batch_hash),
@@ -385,7 +379,7 @@ def finish(batch_id: str) -> BaseResponse:
         return redirect(url_for(".batch_page", batch_id=batch_id))
     try:
         actor = _member_pin(batch, "actor")
-        _paper().finish(batch, actor, present, issued, _results_store())
+        _paper().finish(batch, actor, present, issued, current_store())
     except DomainError as exc:
         flash(f"{exc} Chưa kiểm phiếu.", "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
@@ -418,9 +412,9 @@ def set_pin_view(batch_id: str) -> BaseResponse:
 @bp.get("/<batch_id>/report")
 def report(batch_id: str) -> Response | tuple[str, int]:
     """Phụ lục 4 print view from the signed results (counter.report, as for a ballot box)."""
-    document = _trusted_results(batch_id)
+    document = trusted_results(batch_id)
     if document is None:
-        return _untrusted_page()
+        return untrusted_page()
     return report_page(document, batch_id, back=url_for(".batch_page", batch_id=batch_id),
                        back_label="Quay lại đợt phiếu giấy",
                        projector=url_for(".projector", batch_id=batch_id),
@@ -430,9 +424,9 @@ def report(batch_id: str) -> Response | tuple[str, int]:
 @bp.get("/<batch_id>/projector")
 def projector(batch_id: str) -> Response | tuple[str, int]:
     """The room screen (counter.projector's bars and template) for a paper count."""
-    document = _trusted_results(batch_id)
+    document = trusted_results(batch_id)
     if document is None:
-        return _untrusted_page()
+        return untrusted_page()
     return projector_page(document, url_for(".report", batch_id=batch_id))
 
 

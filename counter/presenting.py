@@ -31,7 +31,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -41,9 +40,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.board import MAX_SHARE_FILE_BYTES, _load_box_or_404, checked_box_or_404, render_box_page
+from counter.files import MAX_SHARE_FILE_BYTES
+from counter.pages import checked_box_or_404, current_store, load_box_or_404, render_box_page
 from counter.progress import count_outcome
-from counter.store import Store, valid_election_id, write_atomic
+from counter.store import valid_election_id, write_atomic
 from shared import crypto, json_input
 from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
@@ -62,13 +62,8 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 NO_CODE = "Chưa thấy mã QR: đưa mã QR trên thẻ mảnh khóa vào giữa khung hình, giữ yên."
 
 
-def _store() -> Store:
-    store: Store = current_app.extensions["counter_store"]
-    return store
-
-
 def _pending_dir() -> Path:
-    return _store().config.home / PENDING_DIR
+    return current_store().config.home / PENDING_DIR
 
 
 def _sweep_expired(now: float) -> None:
@@ -184,7 +179,7 @@ class Taken:
 
 def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
     """The one path of every share, typed, scanned by a wedge or a camera, or uploaded."""
-    if _store().has_results(election_id):
+    if current_store().has_results(election_id):
         forget_presented(election_id)
         flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
         return Taken(url_for("board.report", election_id=election_id))
@@ -220,7 +215,7 @@ def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
 @bp.post("/boxes/<election_id>/shares")
 def present(election_id: str) -> BaseResponse | tuple[str, int]:
     """Accept one share; with the k-th, decrypt and count, then forget them all."""
-    box = _load_box_or_404(election_id)
+    box = load_box_or_404(election_id)
     try:
         text = _presented_text()
     except ShareError as exc:
@@ -239,13 +234,13 @@ def scan(election_id: str) -> Response:
     a URL: the answer says only where to go next, or why the card was refused.
     """
     # Frames come twice a second: the box is read only once a frame holds a code.
-    if not valid_election_id(election_id) or not _store().box_path(election_id).is_file():
+    if not valid_election_id(election_id) or not current_store().box_path(election_id).is_file():
         abort(404)
     data = request.get_data(cache=False)
     text = decode_qr_image(io.BytesIO(data)) if 0 < len(data) <= MAX_FRAME_BYTES else None
     if text is None:
         return jsonify(status="none", message=NO_CODE)
-    taken = _take_share(election_id, _load_box_or_404(election_id), text.strip())
+    taken = _take_share(election_id, load_box_or_404(election_id), text.strip())
     if taken.error:
         return jsonify(status="error", message=taken.error)
     return jsonify(status="ok", next=taken.next_url)
@@ -254,7 +249,7 @@ def scan(election_id: str) -> Response:
 @bp.post("/boxes/<election_id>/shares/clear")
 def clear(election_id: str) -> BaseResponse:
     """Forget the shares presented so far (a member withdrew, or the count is postponed)."""
-    _load_box_or_404(election_id)
+    load_box_or_404(election_id)
     forget_presented(election_id)
     flash("Đã xóa các mảnh khóa đã nhập trên máy này.", "ok")
     return redirect(url_for("board.box_page", election_id=election_id))

@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -22,9 +21,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.board import render_box_page
 from counter.count_jobs import DONE, FAILED, CountStatus, read_status, start_count
-from counter.store import Store, valid_election_id
+from counter.pages import current_store, render_box_page
+from counter.store import valid_election_id
 
 bp = Blueprint("progress", __name__)
 
@@ -32,15 +31,10 @@ BUSY = "Hòm phiếu này đang được kiểm phiếu; không bắt đầu l�
 COUNTED = "Đã giải mã và kiểm phiếu. Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy."
 
 
-def _store() -> Store:
-    store: Store = current_app.extensions["counter_store"]
-    return store
-
-
 def count_outcome(election_id: str, shares: Sequence[tuple[str, str]], counted_message: str
                   ) -> tuple[str, str]:
     """Start the count: (where to go next, "") or ("", why it failed at once)."""
-    store = _store()
+    store = current_store()
     started = start_count(store, election_id, shares, store.config.count_wait_seconds)
     if not started.started:
         flash(BUSY, "error")
@@ -64,7 +58,7 @@ def begin_count(election_id: str, shares: Sequence[tuple[str, str]], counted_mes
 
 def _require_box(election_id: str) -> None:
     # Polled twice a second during a count: a file check, not a parse of the whole box.
-    if not valid_election_id(election_id) or not _store().box_path(election_id).is_file():
+    if not valid_election_id(election_id) or not current_store().box_path(election_id).is_file():
         abort(404)
 
 
@@ -76,7 +70,7 @@ def _percent(status: CountStatus) -> int:
 def page(election_id: str) -> BaseResponse | str:
     """Progress while counting; the report once done; the failure, named, if it failed."""
     _require_box(election_id)
-    status = read_status(_store(), election_id)
+    status = read_status(current_store(), election_id)
     if status is None:
         return redirect(url_for("board.box_page", election_id=election_id))
     if status.state == DONE:
@@ -90,7 +84,7 @@ def page(election_id: str) -> BaseResponse | str:
 def status_json(election_id: str) -> Response:
     """The same progress as JSON, for count.js."""
     _require_box(election_id)
-    status = read_status(_store(), election_id)
+    status = read_status(current_store(), election_id)
     if status is None:
         return jsonify(state="none", done=0, total=0, percent=0, message="")
     return jsonify(state=status.state, done=status.done, total=status.total,

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, url_for
 
-from counter.board import _trusted_results, _untrusted_page
+from counter.pages import trusted_results, untrusted_page
 from counter.profiles import wording_for
 from counter.report import meeting_phrase, vn_decimal
 from shared.glossary import LEVEL_LABELS
@@ -133,9 +133,9 @@ def projector_bars(document: dict[str, Any]) -> list[PersonBar]:
 @bp.get("/boxes/<election_id>/projector")
 def screen(election_id: str) -> Response | tuple[str, int]:
     """The results for the room's projector."""
-    document = _trusted_results(election_id)
+    document = trusted_results(election_id)
     if document is None:
-        return _untrusted_page()
+        return untrusted_page()
     return projector_page(document, url_for("board.report", election_id=election_id))
 
 

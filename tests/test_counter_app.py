@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from counter.app import SECURITY_HEADERS, create_app
-from counter.board import grouped_hex
 from counter.config import ConfigError, CounterConfig, ensure_home, load_config
+from counter.pages import grouped_hex
 from counter.report import render_report
 from shared import crypto
 from shared.box import verify_box
