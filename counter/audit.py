@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, render_template, request, send_file
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.audit_commands import RESULTS_TITLE, ResultsCheck
 from counter.files import MAX_RESULTS_BYTES
-from counter.pages import current_store
+from counter.pages import checked_box_or_404, current_store
 from shared import json_input
 from shared.ballot_list import (
     FingerprintInvalid,
@@ -30,9 +30,9 @@ from shared.ballot_list import (
     receipt,
     spaced,
 )
-from shared.box import BoxVerification, kiosk_key_check
+from shared.box import kiosk_key_check
 from shared.canonical import digest
-from shared.errors import BoxInvalid, InvalidInput
+from shared.errors import InvalidInput
 from shared.recount import check_results
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -50,18 +50,8 @@ VOID_REASONS = {
 TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
 
 
-def _checked_or_404(election_id: str) -> tuple[dict[str, Any], BoxVerification]:
-    try:
-        checked = current_store().checked_box(election_id)
-    except BoxInvalid:
-        abort(404)
-    if checked is None:
-        abort(404)
-    return checked
-
-
 def _box_or_404(election_id: str) -> dict[str, Any]:
-    return _checked_or_404(election_id)[0]
+    return checked_box_or_404(election_id)[0]
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -74,7 +64,7 @@ def _list(value: Any) -> list[Any]:
 
 def _context(election_id: str, box: dict[str, Any]) -> dict[str, Any]:
     """What every auditor page shows on top: which box, and whether it passed."""
-    verification = _checked_or_404(election_id)[1]
+    verification = checked_box_or_404(election_id)[1]
     manifest = _dict(box.get("manifest"))
     return {"election_id": election_id, "manifest": manifest, "checks": list(verification.checks),
             "all_ok": verification.verified is not None,
