@@ -421,8 +421,8 @@ class _Walk:
     aggregate: elgamal.Aggregate | None
 
 
-def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, persons: int, length: int,
-          total: int, progress: Progress | None) -> _Walk:
+def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, persons: int, layout: str,
+          length: int, total: int, progress: Progress | None) -> _Walk:
     """One pass: fingerprints, lengths, order, set digest, every row proof, the sums.
 
     Holds no list of ballots or fingerprints (a box may be streamed from its file). The row
@@ -469,7 +469,7 @@ def _walk(ballots: Iterable[Any], context: elgamal.ElectionContext | None, perso
         if progress is not None and (i % PROGRESS_EVERY == 0 or i == total):
             progress(i, total)
     suspects = prefixes.repeated()
-    shared_rows = bool(suspects) and _rows_repeat(ballots, suspects, length)
+    shared_rows = bool(suspects) and _rows_repeat(ballots, suspects, length, persons, layout)
     return _Walk(set_digest.count, set_digest.hexdigest(), first_problem, duplicate, unsorted,
                  failures, first_failure, shared_rows, aggregate)
 
@@ -498,15 +498,14 @@ class _Prefixes:
         return found
 
 
-def _rows_repeat(ballots: Iterable[Any], suspects: set[int], length: int) -> bool:
+def _rows_repeat(ballots: Iterable[Any], suspects: set[int], length: int, persons: int, layout: str) -> bool:
     """True if two rows share the same full A among those whose 8-byte prefix repeated."""
     seen: set[bytes] = set()
     for entry in ballots:
         raw = _entry_bytes(entry)
         if raw is None or len(raw) != length:
             continue
-        for offset in range(0, length, elgamal.ROW_BYTES):
-            a = raw[offset:offset + elgamal.ELEMENT_BYTES]
+        for a, _ in elgamal.row_ciphertexts(raw, persons, layout):
             if int.from_bytes(a[:8], "little") in suspects:
                 if a in seen:
                     return True
@@ -661,14 +660,15 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
     # The length every ballot must have follows from the rows alone, so the ballots are still
     # checked when the manifest is not sound (their proofs cannot be, then).
     persons = len(manifest["persons"]) if isinstance(manifest.get("persons"), list) else 0
-    length = elgamal.ballot_length(persons)
+    layout = elgamal.ONE_CHALLENGE if manifest.get("ballot_proof") == elgamal.ONE_CHALLENGE else elgamal.PER_ROW
+    length = elgamal.ballot_length(persons, layout)
     walks: list[_Walk | None] = [None]
 
     def ballots() -> Check:
         entries = box.get("ballots", [])
         if not isinstance(entries, (list, BallotStream)):
             raise TypeError("ballots is not an array")
-        walk = _walk(entries, context, persons, length, len(entries), progress)
+        walk = _walk(entries, context, persons, layout, length, len(entries), progress)
         walks[0] = walk
         return _ballots_check(walk, box, events, record, length)
 

@@ -130,7 +130,8 @@ def _manifest(manifest: Any) -> None:
         raise Refusal("structure.types", "manifest: phải là một đối tượng JSON")
     texts = {k: TEXT for k in ("format", "title", "organization", "place", "date", "profile", "election_id",
                                "group")}
-    shape = {**texts, "version": INT, "convened": INT, "encoding_base": INT, "ballot_length": INT,
+    shape = {**texts, "ballot_proof": TEXT, "version": INT, "convened": INT, "encoding_base": INT,
+             "ballot_length": INT,
              "kiosk_public_key": HEX, "election_public_key": HEX, "counter_public_key": HEX}
     for key, kind in shape.items():
         if key in manifest:

@@ -215,7 +215,7 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
         convened=clean["convened"], threshold=clean["board"]["threshold"], state="draft",
         form_ballot_of=clean["forms"]["ballot_of"], form_ballot_for=clean["forms"]["ballot_for"],
         form_year=clean["forms"]["year"], form_locality=clean["forms"]["locality"],
-        form_assigned_by=clean["forms"]["assigned_by"],
+        form_assigned_by=clean["forms"]["assigned_by"], ballot_proof=elgamal.ONE_CHALLENGE,
     )
     election.persons = [Person(number=i, **p) for i, p in enumerate(clean["persons"], start=1)]
     election.members = [BoardMember(index=i, name=n)
@@ -404,11 +404,17 @@ def election_definition(session: Session, election: Election, signing_key: bytes
                   "members": [{"index": m.index, "name": m.name} for m in election.members]},
         "kiosk_public_key": crypto.signing_public_key(signing_key).hex(),
         "group": manifests.GROUP, "encoding_base": elgamal.BASE,
-        "ballot_length": ciphertext_length(len(election.persons)),
-        # An election made before the forms' wording was kept has none: its definition (and
-        # the key file made for it) stays what it was.
+        "ballot_length": ciphertext_length(len(election.persons), proof_layout(election)),
+        # An election made before the forms' wording or the one-challenge proofs has neither
+        # field: its definition (and the key file made for it) stays what it was.
         **({"forms": form_wording(election).to_json_dict()} if election.form_year is not None else {}),
+        **({"ballot_proof": election.ballot_proof} if election.ballot_proof is not None else {}),
     }
+
+
+def proof_layout(election: Election) -> str:
+    """The layout of the election's ballot proofs: per-row for one made before one-challenge."""
+    return election.ballot_proof or elgamal.PER_ROW
 
 
 def form_wording(election: Election) -> manifests.FormWording:
@@ -440,8 +446,7 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     election.state = "ready"
     # docs/storage-secrecy.md D2, D3: every ballot and slip slot exists before the first
     # check-in, in random order, so a check-in or a cast creates no row.
-    slots.create(session, election.id, roster_size(session, election.id),
-                 ciphertext_length(len(election.persons)))
+    slots.create(session, election.id, roster_size(session, election.id), manifest["ballot_length"])
     audit.append_event(session, election.id, "ceremony.completed", actor,
                        {"manifest_hash": election.manifest_hash, "shares": len(election.members),
                         "threshold": election.threshold,

@@ -290,37 +290,63 @@ BASE = 2**20
 MAX_BALLOTS = BASE - 1
 LEVEL_COUNT = 3
 MESSAGES = tuple(mul_base(BASE**v) for v in range(LEVEL_COUNT))
+# The two layouts of a ballot's proofs (docs/crypto-protocol.md 4.1 and 4.2), named by the
+# manifest's "ballot_proof" field; PER_ROW is the layout of an election made without it.
+ONE_CHALLENGE = "one-challenge"
+PER_ROW = "per-row"
+LAYOUTS = (ONE_CHALLENGE, PER_ROW)
 ROW_BYTES = 2 * ELEMENT_BYTES + LEVEL_COUNT * CHALLENGE_BYTES + LEVEL_COUNT * SCALAR_BYTES  # 208
+SHORT_ROW_BYTES = ROW_BYTES - CHALLENGE_BYTES  # 192: the last challenge is derived (4.1)
 
 
-def ballot_length(persons: int) -> int:
-    """The exact length of every ballot of an election with `persons` rows."""
-    return ROW_BYTES * persons
+def ballot_length(persons: int, layout: str) -> int:
+    """The exact length of every ballot of an election with `persons` rows (section 5)."""
+    if layout == ONE_CHALLENGE:
+        return CHALLENGE_BYTES + SHORT_ROW_BYTES * persons
+    if layout == PER_ROW:
+        return ROW_BYTES * persons
+    raise ValueError(f"unknown ballot proof layout {layout!r}")
+
+
+def row_ciphertexts(data: bytes, persons: int, layout: str) -> list[tuple[bytes, bytes]]:
+    """The raw (A, C) bytes of every row of a ballot of the right length, not yet validated."""
+    if len(data) != ballot_length(persons, layout):
+        raise ProofError("ballot.length")
+    first, size = (CHALLENGE_BYTES, SHORT_ROW_BYTES) if layout == ONE_CHALLENGE else (0, ROW_BYTES)
+    return [(data[o:o + ELEMENT_BYTES], data[o + ELEMENT_BYTES:o + 2 * ELEMENT_BYTES])
+            for o in range(first, len(data), size)]
 
 
 @dataclass(frozen=True)
 class ElectionContext:
-    """What every proof of one election binds to: its id, its manifest, its key."""
+    """What every proof of one election binds to: its id, its manifest, its key, its layout."""
 
     election_id: str
     manifest_hash: bytes  # 32 raw bytes
     public_key: bytes
     commitments: tuple[bytes, ...] = ()
+    layout: str = ONE_CHALLENGE
 
     def __post_init__(self) -> None:
         if len(self.manifest_hash) != 32:
             raise ValueError("manifest hash must be 32 bytes")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown ballot proof layout {self.layout!r}")
         element(self.public_key)
 
     def statement_prefix(self) -> bytes:
-        """The parts of every row statement that are the same for the whole election."""
+        """The parts of every proof statement that are the same for the whole election."""
         return (text_part(FORMAT_ID) + u16(FORMAT_VERSION) + text_part(self.election_id)
                 + self.manifest_hash + self.public_key + b"".join(MESSAGES))
 
 
 @dataclass(frozen=True)
 class Row:
-    """One row of a ballot: the ciphertext (A, C) and its proof (c₀, c₁, c₂, s₀, s₁, s₂)."""
+    """One row of a ballot: the ciphertext (A, C) and its proof (c₀, c₁, c₂, s₀, s₁, s₂).
+
+    In the one-challenge layout c₂ is not written: it is derived when the row is read, so a
+    parsed row looks the same in both layouts.
+    """
 
     a: bytes
     c: bytes
@@ -328,21 +354,29 @@ class Row:
     responses: tuple[int, int, int]
 
     def to_bytes(self) -> bytes:
-        """A ‖ C ‖ c₀ ‖ c₁ ‖ c₂ ‖ s₀ ‖ s₁ ‖ s₂ (docs/crypto-protocol.md 5)."""
+        """A ‖ C ‖ c₀ ‖ c₁ ‖ c₂ ‖ s₀ ‖ s₁ ‖ s₂ (docs/crypto-protocol.md 5, per-row layout)."""
         return (self.a + self.c + b"".join(_challenge_bytes(x) for x in self.challenges)
                 + b"".join(_scalar_bytes(s) for s in self.responses))
 
+    def to_short_bytes(self) -> bytes:
+        """A ‖ C ‖ c₀ ‖ c₁ ‖ s₀ ‖ s₁ ‖ s₂ (docs/crypto-protocol.md 5, one-challenge layout)."""
+        return (self.a + self.c + b"".join(_challenge_bytes(x) for x in self.challenges[:2])
+                + b"".join(_scalar_bytes(s) for s in self.responses))
+
     @classmethod
-    def from_bytes(cls, data: bytes) -> Row:
-        """Parse and validate one 208-byte row; ProofError if any part is malformed."""
-        if len(data) != ROW_BYTES:
+    def from_bytes(cls, data: bytes, total: int | None = None) -> Row:
+        """Parse and validate one row: 208 bytes, or 192 with the ballot's challenge `total`."""
+        short = total is not None
+        if len(data) != (SHORT_ROW_BYTES if short else ROW_BYTES):
             raise ProofError("ballot.length")
         a, c = element(data[:32]), element(data[32:64])
         offset = 64
         cs = []
-        for _ in range(LEVEL_COUNT):
+        for _ in range(LEVEL_COUNT - 1 if short else LEVEL_COUNT):
             cs.append(challenge(data[offset:offset + CHALLENGE_BYTES]))
             offset += CHALLENGE_BYTES
+        if total is not None:
+            cs.append((total - cs[0] - cs[1]) % CHALLENGE_MODULUS)
         ss = []
         for _ in range(LEVEL_COUNT):
             ss.append(scalar(data[offset:offset + SCALAR_BYTES]))
@@ -351,7 +385,7 @@ class Row:
 
 
 def ballot_digest(ciphertexts: Iterable[tuple[bytes, bytes]]) -> bytes:
-    """SHA-256 of A₁‖C₁‖…‖A_n‖C_n: binds each row's proof to its whole ballot."""
+    """SHA-256 of A₁‖C₁‖…‖A_n‖C_n: binds each row's proof to its whole ballot (per-row layout)."""
     h = hashlib.sha256()
     for a, c in ciphertexts:
         h.update(a + c)
@@ -362,24 +396,21 @@ def _row_statement(prefix: bytes, digest: bytes, row: int, a: bytes, c: bytes) -
     return prefix + digest + u16(row) + a + c
 
 
-def encrypt_ballot(context: ElectionContext, levels: Sequence[int],
-                   rng: Randomness = SYSTEM_RANDOMNESS) -> bytes:
-    """Encrypt one complete ballot (a level 0, 1 or 2 per row) with its row proofs."""
-    if not levels or any(type(v) is not int or not 0 <= v < LEVEL_COUNT for v in levels):
-        raise ValueError("one level 0, 1 or 2 per row")
-    key = context.public_key
-    secrets_r = [rng.scalar() for _ in levels]
-    ciphertexts = [(mul_base(r), add(mul(r, key), MESSAGES[v])) for r, v in zip(secrets_r, levels, strict=True)]
-    digest = ballot_digest(ciphertexts)
-    prefix = context.statement_prefix()
-    rows = []
-    for number, (v, r, (a, c)) in enumerate(zip(levels, secrets_r, ciphertexts, strict=True), start=1):
-        rows.append(_prove_row(prefix, digest, number, key, a, c, v, r, rng).to_bytes())
-    return b"".join(rows)
+def _ballot_statement(prefix: bytes, ciphertexts: Sequence[tuple[bytes, bytes]]) -> bytes:
+    return prefix + u16(len(ciphertexts)) + b"".join(a + c for a, c in ciphertexts)
 
 
-def _prove_row(prefix: bytes, digest: bytes, number: int, key: bytes, a: bytes, c: bytes, v: int,
-               r: int, rng: Randomness) -> Row:
+@dataclass
+class _Opening:
+    """A row's proof before its challenge is known: the real branch's w, the simulated branches."""
+
+    w: int
+    challenges: list[int]
+    responses: list[int]
+    commitments: list[bytes]
+
+
+def _open_row(key: bytes, a: bytes, c: bytes, v: int, rng: Randomness) -> _Opening:
     challenges = [0] * LEVEL_COUNT
     responses = [0] * LEVEL_COUNT
     commitments: list[bytes] = []
@@ -391,36 +422,85 @@ def _prove_row(prefix: bytes, digest: bytes, number: int, key: bytes, a: bytes, 
         challenges[i], responses[i] = rng.challenge(), rng.scalar()
         commitments += [sub(mul_base(responses[i]), mul(challenges[i], a)),
                         sub(mul(responses[i], key), mul(challenges[i], sub(c, MESSAGES[i])))]
-    total = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, a, c), *commitments)
+    return _Opening(w, challenges, responses, commitments)
+
+
+def _close_row(opening: _Opening, a: bytes, c: bytes, v: int, r: int, total: int) -> Row:
+    challenges, responses = list(opening.challenges), list(opening.responses)
     challenges[v] = (total - sum(challenges)) % CHALLENGE_MODULUS
-    responses[v] = _scalar_add(w, _scalar_mul(challenges[v], r))
+    responses[v] = _scalar_add(opening.w, _scalar_mul(challenges[v], r))
     return Row(a, c, (challenges[0], challenges[1], challenges[2]),
                (responses[0], responses[1], responses[2]))
 
 
-def parse_ballot(data: bytes, persons: int) -> list[Row]:
-    """The rows of a ballot of exactly `persons` rows; ProofError if malformed."""
-    if type(data) is not bytes or len(data) != ballot_length(persons) or persons < 1:
-        raise ProofError("ballot.length", f"a ballot of {persons} rows is {ballot_length(persons)} bytes")
-    return [Row.from_bytes(data[i:i + ROW_BYTES]) for i in range(0, len(data), ROW_BYTES)]
+def _row_commitments(key: bytes, row: Row) -> list[bytes]:
+    """aᵢ, bᵢ of every branch, recomputed from the row's challenges and responses (section 4)."""
+    commitments: list[bytes] = []
+    for i in range(LEVEL_COUNT):
+        ci, si = row.challenges[i], row.responses[i]
+        commitments += [sub(mul_base(si), mul(ci, row.a)),
+                        sub(mul(si, key), mul(ci, sub(row.c, MESSAGES[i])))]
+    return commitments
+
+
+def encrypt_ballot(context: ElectionContext, levels: Sequence[int],
+                   rng: Randomness = SYSTEM_RANDOMNESS) -> bytes:
+    """Encrypt one complete ballot (a level 0, 1 or 2 per row) with its proofs, in the election's layout."""
+    # Crypto-level argument guard only: which marks make a valid ballot is the counting
+    # rules' decision (shared/rules.py), checked before this is called.
+    if not levels or any(type(v) is not int or not 0 <= v < LEVEL_COUNT for v in levels):
+        raise ValueError("one level 0, 1 or 2 per row")
+    key = context.public_key
+    secrets_r = [rng.scalar() for _ in levels]
+    ciphertexts = [(mul_base(r), add(mul(r, key), MESSAGES[v])) for r, v in zip(secrets_r, levels, strict=True)]
+    prefix = context.statement_prefix()
+    if context.layout == PER_ROW:
+        digest = ballot_digest(ciphertexts)
+        rows = []
+        for number, (v, r, (a, c)) in enumerate(zip(levels, secrets_r, ciphertexts, strict=True), start=1):
+            opening = _open_row(key, a, c, v, rng)
+            total = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, a, c),
+                                   *opening.commitments)
+            rows.append(_close_row(opening, a, c, v, r, total).to_bytes())
+        return b"".join(rows)
+    openings = [_open_row(key, a, c, v, rng) for v, (a, c) in zip(levels, ciphertexts, strict=True)]
+    total = hash_challenge("cv-ballot-proof-v2", _ballot_statement(prefix, ciphertexts),
+                           *(x for opening in openings for x in opening.commitments))
+    return _challenge_bytes(total) + b"".join(
+        _close_row(opening, a, c, v, r, total).to_short_bytes()
+        for opening, v, r, (a, c) in zip(openings, levels, secrets_r, ciphertexts, strict=True))
+
+
+def parse_ballot(data: bytes, persons: int, layout: str) -> list[Row]:
+    """The rows of a ballot of exactly `persons` rows in `layout`; ProofError if malformed."""
+    if type(data) is not bytes or persons < 1 or len(data) != ballot_length(persons, layout):
+        raise ProofError("ballot.length", f"a ballot of {persons} rows is {ballot_length(persons, layout)} bytes")
+    if layout == PER_ROW:
+        return [Row.from_bytes(data[i:i + ROW_BYTES]) for i in range(0, len(data), ROW_BYTES)]
+    total = challenge(data[:CHALLENGE_BYTES])
+    return [Row.from_bytes(data[i:i + SHORT_ROW_BYTES], total)
+            for i in range(CHALLENGE_BYTES, len(data), SHORT_ROW_BYTES)]
 
 
 def verify_ballot(context: ElectionContext, data: bytes, persons: int) -> list[Row]:
-    """Every row proof of a ballot; the parsed rows, or ProofError('ballot.row-proof')."""
-    rows = parse_ballot(data, persons)
-    digest = ballot_digest((row.a, row.c) for row in rows)
+    """Every proof of a ballot; the parsed rows, or ProofError('ballot.row-proof')."""
+    rows = parse_ballot(data, persons, context.layout)
     prefix = context.statement_prefix()
     key = context.public_key
-    for number, row in enumerate(rows, start=1):
-        commitments: list[bytes] = []
-        for i in range(LEVEL_COUNT):
-            ci, si = row.challenges[i], row.responses[i]
-            commitments += [sub(mul_base(si), mul(ci, row.a)),
-                            sub(mul(si, key), mul(ci, sub(row.c, MESSAGES[i])))]
-        expected = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, row.a, row.c),
-                                  *commitments)
-        if sum(row.challenges) % CHALLENGE_MODULUS != expected:
-            raise ProofError("ballot.row-proof", f"row {number}")
+    if context.layout == PER_ROW:
+        digest = ballot_digest((row.a, row.c) for row in rows)
+        for number, row in enumerate(rows, start=1):
+            expected = hash_challenge("cv-row-proof-v2", _row_statement(prefix, digest, number, row.a, row.c),
+                                      *_row_commitments(key, row))
+            if sum(row.challenges) % CHALLENGE_MODULUS != expected:
+                raise ProofError("ballot.row-proof", f"row {number}")
+        return rows
+    # Every row's challenges sum to the ballot's written challenge by construction of the
+    # parse (c₂ is derived from it), so the one test left is the hash (section 4.1).
+    expected = hash_challenge("cv-ballot-proof-v2", _ballot_statement(prefix, [(row.a, row.c) for row in rows]),
+                              *(x for row in rows for x in _row_commitments(key, row)))
+    if sum(rows[0].challenges) % CHALLENGE_MODULUS != expected:
+        raise ProofError("ballot.row-proof", "the ballot's challenge")
     return rows
 
 

@@ -40,9 +40,11 @@ DEFINITION_FIELDS = frozenset({
     "format", "version", "election_id", "title", "organization", "place", "date", "profile",
     "convened", "levels", "persons", "board", "kiosk_public_key", "group", "encoding_base",
     "ballot_length"})
-# Added after the first version-2 elections: a definition or manifest may carry it or not
-# (an election made before it has none and still loads), never anything else.
-OPTIONAL_FIELDS = frozenset({"forms"})
+# Added after the first version-2 elections: a definition or manifest may carry them or not
+# (an election made before them has none and still loads), never anything else. "forms" is
+# the wording of Phụ lục 3/4; "ballot_proof" names the layout of the ballots' proofs
+# (docs/crypto-protocol.md 4): always "one-challenge" when present, per-row when absent.
+OPTIONAL_FIELDS = frozenset({"forms", "ballot_proof"})
 KEY_PARTS = ("election_public_key", "share_commitments", "counter_public_key")
 PERSON_FIELDS = frozenset({"number", "name", "position", "unit"})
 TEXT_FIELDS = ("election_id", "title", "organization", "place", "date", "profile", "group")
@@ -98,6 +100,15 @@ def forms_of(document: dict[str, Any]) -> FormWording | None:
     return FormWording.parse(document["forms"]) if "forms" in document else None
 
 
+def layout_of(document: dict[str, Any]) -> str:
+    """The proof layout of a definition's or manifest's ballots (docs/crypto-protocol.md 4)."""
+    if "ballot_proof" not in document:
+        return elgamal.PER_ROW
+    if document["ballot_proof"] != elgamal.ONE_CHALLENGE:
+        raise InvalidInput("Cách ghi chứng minh của lá phiếu (ballot_proof) không đúng phiên bản 2.")
+    return elgamal.ONE_CHALLENGE
+
+
 def has_definition_fields(keys: Any) -> bool:
     """True if these are a definition's fields: all of DEFINITION_FIELDS, any of OPTIONAL_FIELDS."""
     return DEFINITION_FIELDS <= set(keys) <= DEFINITION_FIELDS | OPTIONAL_FIELDS
@@ -133,7 +144,7 @@ def check_definition(definition: Any) -> dict[str, Any]:
             or type(definition["convened"]) is not int or definition["convened"] < 1:
         raise InvalidInput("Tệp định nghĩa: trường văn bản hoặc số người được triệu tập sai kiểu.")
     if definition["group"] != GROUP or definition["encoding_base"] != elgamal.BASE \
-            or definition["ballot_length"] != elgamal.ballot_length(len(persons)):
+            or definition["ballot_length"] != elgamal.ballot_length(len(persons), layout_of(definition)):
         raise InvalidInput("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2.")
     _hex32(definition["kiosk_public_key"], "Khóa ký của máy kiosk")
     return definition
@@ -240,4 +251,5 @@ def context_of(manifest: dict[str, Any]) -> elgamal.ElectionContext:
     return elgamal.ElectionContext(
         election_id=manifest["election_id"], manifest_hash=bytes.fromhex(digest(manifest)),
         public_key=elgamal.element(bytes.fromhex(manifest["election_public_key"])),
-        commitments=tuple(elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]))
+        commitments=tuple(elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]),
+        layout=layout_of(manifest))

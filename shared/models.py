@@ -69,6 +69,10 @@ class Election(Base):
     form_year: Mapped[int | None] = mapped_column(Integer, default=None)
     form_locality: Mapped[str | None] = mapped_column(Text, default=None)
     form_assigned_by: Mapped[str | None] = mapped_column(Text, default=None)
+    # The layout of the ballots' proofs (docs/crypto-protocol.md 4), fixed when the election is
+    # made: "one-challenge"; NULL in an election made before it existed, whose ballots keep
+    # one challenge per row to the end (its definition then carries no "ballot_proof").
+    ballot_proof: Mapped[str | None] = mapped_column(String(16), default=None)
     # Hidden from the chair's default list (closed elections only); still exportable.
     archived: Mapped[bool] = mapped_column(default=False, server_default=false())
 

@@ -72,16 +72,16 @@ def band(low: int, collected: int) -> str | None:
 def box_sums(box: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]]]:
     """N and (Â, Ĉ) per row over every ballot of the box, read from its raw entries."""
     persons = len(box["manifest"]["persons"])
-    row_bytes = elgamal.ROW_BYTES
+    # docs/crypto-protocol.md 5: the ballot's layout is named by the manifest's "ballot_proof".
+    layout = elgamal.ONE_CHALLENGE if box["manifest"].get("ballot_proof") == elgamal.ONE_CHALLENGE \
+        else elgamal.PER_ROW
     sums = [(elgamal.IDENTITY, elgamal.IDENTITY)] * persons
     count = 0
     for number, entry in enumerate(box["ballots"], start=1):
         try:
             raw = base64.b64decode(entry["ballot"], validate=True)
-            if len(raw) != row_bytes * persons:
-                raise ValueError("length")
-            rows = [(elgamal.element(raw[i:i + 32]), elgamal.element(raw[i + 32:i + 64]))
-                    for i in range(0, len(raw), row_bytes)]
+            rows = [(elgamal.element(a), elgamal.element(c))
+                    for a, c in elgamal.row_ciphertexts(raw, persons, layout)]
         except (KeyError, TypeError, ValueError) as exc:  # ProofError is a ValueError
             raise _Refused("results.aggregate", f"Phiếu thứ {number} trong hòm không đọc được: "
                            "không tính được tổng các phiếu.") from exc

@@ -345,11 +345,33 @@ class SealedBallot:
     ciphertext: bytes
 
 
-def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> SealedBallot:
-    """Check the marks, encrypt them with their row proofs and check the proofs; nothing is written.
+@dataclass(frozen=True)
+class Sealer:
+    """What encrypting a ballot needs, read from the database once: the frozen key ceremony."""
 
-    Done before the cast takes the write lock: the encryption needs only what the key
-    ceremony froze, so the lock is held for the few statements that must be atomic.
+    election_id: str
+    manifest_hash: str
+    context: ElectionContext
+    persons: int
+
+    def seal(self, marks: Sequence[int]) -> SealedBallot:
+        """Check the marks, encrypt them with their proofs and check the proofs; no database."""
+        return SealedBallot(self.election_id, self.manifest_hash,
+                            seal(validate_marks(self.persons, marks), self.context))
+
+
+def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> SealedBallot:
+    """Check the marks, encrypt them with their proofs and check the proofs; nothing is written."""
+    return sealer(session, election_id).seal(marks)
+
+
+def sealer(session: Session, election_id: str) -> Sealer:
+    """What sealing needs, in one read (the ballot is sealed before the cast takes the write lock).
+
+    The encryption needs only what the key ceremony froze, so the write lock is held for the
+    few statements that must be atomic. A caller that can should end its read transaction
+    before `Sealer.seal`: under SQLite's rollback journal a reader's shared lock holds up
+    every commit (docs/storage-secrecy.md D4), and the seal is ~30 ms of CPU.
     """
     elections = _ELECTIONS.c
     row = session.connection().execute(
@@ -361,8 +383,7 @@ def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> Sea
     if manifest_hash is None or manifest_json is None:
         raise WrongElectionState("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này.")
     context, persons = _context(manifest_hash, manifest_json)
-    marks = validate_marks(persons, marks)
-    return SealedBallot(election_id, manifest_hash, seal(marks, context))
+    return Sealer(election_id, manifest_hash, context, persons)
 
 
 _CONTEXTS: dict[str, tuple[ElectionContext, int]] = {}

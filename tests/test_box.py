@@ -172,7 +172,7 @@ def test_box_is_canonical_json_with_ballots_sorted_by_fingerprint(sealed: bytes)
     assert fingerprints == sorted(fingerprints) and len(fingerprints) == 5
     assert {tuple(sorted(b)) for b in box["ballots"]} == {("ballot", "fingerprint")}
     assert {len(base64.b64decode(b["ballot"])) for b in box["ballots"]} == \
-        {box["manifest"]["ballot_length"]} == {208 * PERSONS}
+        {box["manifest"]["ballot_length"]} == {16 + 192 * PERSONS}
 
 
 def test_second_export_also_verifies_and_logs_the_first(rehearsal: Rehearsal, sealed: bytes) -> None:
@@ -238,9 +238,11 @@ def test_flipped_byte_in_a_ballot_is_caught(box: dict[str, Any], rehearsal: Rehe
 
 
 @pytest.mark.parametrize("position,reasons", [
-    (40, {"point.invalid", "ballot.row-proof"}),      # inside C of row 1
-    (70, {"ballot.row-proof"}),                       # inside a challenge
-    (208 + 150, {"ballot.row-proof", "scalar.invalid"}),  # inside a response of row 2
+    # docs/crypto-protocol.md 5: c, then rows of A ‖ C ‖ c₀ ‖ c₁ ‖ s₀ ‖ s₁ ‖ s₂ (192 bytes).
+    (5, {"ballot.row-proof"}),                        # inside the ballot's challenge c
+    (40, {"point.invalid", "ballot.row-proof"}),      # inside A of row 1
+    (85, {"ballot.row-proof"}),                       # inside c₀ of row 1
+    (16 + 192 + 150, {"ballot.row-proof", "scalar.invalid"}),  # inside a response of row 2
 ])
 def test_ballot_with_a_tampered_row_fails_its_proof_naming_the_ballot_and_the_reason(
         box: dict[str, Any], rehearsal: Rehearsal, position: int, reasons: set[str]) -> None:

@@ -1,6 +1,8 @@
 """docs/crypto-protocol.md, equation by equation: every check is fed a forgery and must refuse it by name.
 
 The tests follow the spec's sections (1 the group, 2 keys, 3-5 rows and ballots, 6 the count).
+Ballots here are in the per-row layout (4.2); tests/test_ballot_proof.py attacks the
+one-challenge layout (4.1) that every new election uses, with its own spec prover.
 Forgeries are made two ways: by editing an honest ballot's or partial decryption's bytes
 (what anyone holding a box or a results file can do), and with a prover written here from the
 spec alone, the `spec_*` helpers (what an attacker running their own code can do: prove a row
@@ -18,8 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -34,6 +35,7 @@ from shared.elgamal import (
     MAX_BALLOTS,
     MESSAGES,
     ORDER,
+    PER_ROW,
     ROW_BYTES,
     Aggregate,
     CountFinder,
@@ -66,14 +68,26 @@ from shared.elgamal import (
     verify_ballot,
     verify_partial,
 )
+from tests.crypto_spec import (
+    CHALLENGE_MODULUS,
+    SPEC_B,
+    SPEC_L,
+    SPEC_M,
+    SPEC_P,
+    Witnessed,
+    encrypt_row,
+    honest_row,
+    refused,
+    spec_branch_commitments,
+    spec_hc,
+    spec_str,
+    spec_u16,
+    three,
+)
 
 # --- the spec's constants and hashes, rebuilt from docs/crypto-protocol.md alone ----------
+# (the shared ones are in tests/crypto_spec.py)
 
-SPEC_L = 2**252 + 27742317777372353535851937790883648493  # 1: ℓ
-SPEC_P = 2**255 - 19  # the field of edwards25519, where ristretto255 encodings live
-CHALLENGE_MODULUS = 2**128  # 1: challenges are 128-bit, added mod 2^128
-SPEC_B = 2**20  # 3: the base of the row encoding
-SPEC_M = tuple(mul_base(SPEC_B**v) for v in range(3))  # 3: M_v = B^v·G
 RFC_9496_GENERATOR = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6a65945e08d2d76"
 
 # RFC 9496 appendix A.2: encodings every decoder must refuse (non-canonical field elements,
@@ -126,34 +140,10 @@ ED25519_SMALL_ORDER = {
 }
 
 
-def spec_str(value: str) -> bytes:
-    """1: `str(x)`, a 2-byte big-endian length then the UTF-8 bytes."""
-    raw = value.encode("utf-8")
-    return len(raw).to_bytes(2, "big") + raw
-
-
-def spec_u16(value: int) -> bytes:
-    return value.to_bytes(2, "big")
-
-
-def spec_hc(label: str, *parts: bytes) -> int:
-    """1: Hc = the first 16 bytes of SHA-512(label ‖ 0x00 ‖ parts…), little-endian."""
-    return int.from_bytes(hashlib.sha512(label.encode() + b"\x00" + b"".join(parts)).digest()[:16], "little")
-
-
 def spec_row_statement(context: ElectionContext, digest: bytes, number: int, a: bytes, c: bytes) -> bytes:
     """4: the statement table, part by part."""
     return (spec_str("cv-ballot-box") + spec_u16(2) + spec_str(context.election_id) + context.manifest_hash
             + context.public_key + b"".join(SPEC_M) + digest + spec_u16(number) + a + c)
-
-
-def spec_branch_commitments(key: bytes, a: bytes, c: bytes, i: int, ci: int, si: int) -> list[bytes]:
-    """4: aᵢ = sᵢ·G − cᵢ·A, bᵢ = sᵢ·K − cᵢ·(C − M_i)."""
-    return [sub(mul_base(si), mul(ci, a)), sub(mul(si, key), mul(ci, sub(c, SPEC_M[i])))]
-
-
-def three(values: Sequence[int]) -> tuple[int, int, int]:
-    return values[0], values[1], values[2]
 
 
 def spec_prove_row(context: ElectionContext, digest: bytes, number: int, ciphertext: tuple[bytes, bytes],
@@ -181,25 +171,6 @@ def spec_row_holds(context: ElectionContext, digest: bytes, number: int, row: Ro
         context.public_key, row.a, row.c, i, row.challenges[i], row.responses[i])]
     expected = spec_hc("cv-row-proof-v2", spec_row_statement(context, digest, number, row.a, row.c), *commitments)
     return sum(row.challenges) % CHALLENGE_MODULUS == expected
-
-
-def encrypt_row(context: ElectionContext, message: bytes, r: int) -> tuple[bytes, bytes]:
-    """3: A = r·G, C = r·K + M, for any message M (a level's, or a forger's)."""
-    return mul_base(r), add(mul(r, context.public_key), message)
-
-
-@dataclass(frozen=True)
-class Witnessed:
-    """A row as its prover knows it: the ciphertext, and the (level, r) it is proved with."""
-
-    ciphertext: tuple[bytes, bytes]
-    level: int
-    r: int
-
-
-def honest_row(context: ElectionContext, level: int, rng: SeededRandomness) -> Witnessed:
-    r = rng.scalar()
-    return Witnessed(encrypt_row(context, SPEC_M[level], r), level, r)
 
 
 def spec_ballot(context: ElectionContext, rows: Sequence[Witnessed | Row], rng: SeededRandomness,
@@ -254,9 +225,10 @@ class Election:
 
 
 def make_election(seed: bytes, *, election_id: str = "BAU-TN-2025", manifest_hash: bytes = MANIFEST_HASH,
-                  threshold: int = 2, members: int = 3) -> Election:
+                  threshold: int = 2, members: int = 3, layout: str = PER_ROW) -> Election:
     board = share_election_key(threshold, members, SeededRandomness(seed))
-    return Election(board, ElectionContext(election_id, manifest_hash, board.public_key, board.commitments))
+    return Election(board, ElectionContext(election_id, manifest_hash, board.public_key, board.commitments,
+                                           layout))
 
 
 @pytest.fixture(scope="module")
@@ -273,16 +245,6 @@ def other_election() -> Election:
 def ballot(election: Election) -> bytes:
     """An honest ballot of three persons, one per level, from the module's own prover."""
     return encrypt_ballot(election.context, [0, 1, 2], SeededRandomness(b"a voter"))
-
-
-@contextmanager
-def refused(reason: str, detail: str | None = None) -> Iterator[None]:
-    """The block raises ProofError with exactly this reason (and this detail, when given)."""
-    with pytest.raises(ProofError) as caught:
-        yield
-    assert caught.value.reason == reason, caught.value
-    if detail is not None:
-        assert caught.value.detail == detail, caught.value
 
 
 def joined(rows: Sequence[Row]) -> bytes:
@@ -555,13 +517,13 @@ def test_every_k_subset_of_shares_interpolates_the_key_and_decrypts_the_same_tot
 def test_honest_ballots_of_every_level_combination_verify(election: Election) -> None:
     for n, levels in enumerate(itertools.product(range(3), repeat=2)):
         data = encrypt_ballot(election.context, levels, SeededRandomness(bytes([n])))
-        assert verify_ballot(election.context, data, 2) == parse_ballot(data, 2)
+        assert verify_ballot(election.context, data, 2) == parse_ballot(data, 2, PER_ROW)
 
 
 def test_the_modules_rows_satisfy_the_spec_equation_and_the_spec_provers_rows_verify(election: Election,
                                                                                      ballot: bytes) -> None:
     ctx = election.context
-    rows = parse_ballot(ballot, PERSONS)
+    rows = parse_ballot(ballot, PERSONS, PER_ROW)
     digest = ballot_digest((r.a, r.c) for r in rows)
     assert all(spec_row_holds(ctx, digest, number, row) for number, row in enumerate(rows, start=1))
     rng = SeededRandomness(b"spec prover")
@@ -571,7 +533,7 @@ def test_the_modules_rows_satisfy_the_spec_equation_and_the_spec_provers_rows_ve
 
 def test_a_row_is_r_times_g_and_r_times_the_key_plus_its_levels_message(election: Election) -> None:
     for level in range(3):
-        (row,) = parse_ballot(encrypt_ballot(election.context, [level], SeededRandomness(b"r")), 1)
+        (row,) = parse_ballot(encrypt_ballot(election.context, [level], SeededRandomness(b"r")), 1, PER_ROW)
         r = SeededRandomness(b"r").scalar()  # encrypt_ballot draws each row's r first
         assert (row.a, row.c) == encrypt_row(election.context, SPEC_M[level], r)
         assert sub(row.c, mul(r, election.context.public_key)) == SPEC_M[level] == mul_base(SPEC_B**level)
@@ -608,9 +570,9 @@ def test_a_row_encrypting_no_single_level_fails_with_any_proof_its_randomness_al
 def test_an_honest_proof_fails_once_c_is_changed_to_encrypt_another_value(election: Election,
                                                                           ballot: bytes) -> None:
     ctx = election.context
-    for number, row in enumerate(parse_ballot(ballot, PERSONS), start=1):
+    for number, row in enumerate(parse_ballot(ballot, PERSONS, PER_ROW), start=1):
         for delta in (GENERATOR, SPEC_M[1], sub(IDENTITY, GENERATOR)):
-            rows = parse_ballot(ballot, PERSONS)
+            rows = parse_ballot(ballot, PERSONS, PER_ROW)
             rows[number - 1] = dataclasses.replace(row, c=add(row.c, delta))
             with refused("ballot.row-proof"):
                 verify_ballot(ctx, joined(rows), PERSONS)
@@ -618,7 +580,7 @@ def test_an_honest_proof_fails_once_c_is_changed_to_encrypt_another_value(electi
 
 def test_a_row_spliced_from_two_honest_rows_proofs_fails(election: Election, ballot: bytes) -> None:
     ctx = election.context
-    rows = parse_ballot(ballot, PERSONS)
+    rows = parse_ballot(ballot, PERSONS, PER_ROW)
     for donor in (1, 2):
         for mix in itertools.product((0, donor), repeat=3):
             if len(set(mix)) == 1:
@@ -649,7 +611,7 @@ def test_two_honest_proofs_of_the_same_row_spliced_into_one_fail(election: Elect
 
 
 def test_a_row_with_two_branches_swapped_fails(election: Election, ballot: bytes) -> None:
-    rows = parse_ballot(ballot, PERSONS)
+    rows = parse_ballot(ballot, PERSONS, PER_ROW)
     for i, j in itertools.combinations(range(3), 2):
         cs, ss = list(rows[0].challenges), list(rows[0].responses)
         cs[i], cs[j], ss[i], ss[j] = cs[j], cs[i], ss[j], ss[i]
@@ -662,7 +624,7 @@ def test_a_row_with_two_branches_swapped_fails(election: Election, ballot: bytes
 @pytest.mark.parametrize("branch", [0, 1, 2])
 def test_a_challenge_sum_off_mod_2_128_is_refused(election: Election, ballot: bytes, branch: int,
                                                   delta: int) -> None:
-    rows = parse_ballot(ballot, PERSONS)
+    rows = parse_ballot(ballot, PERSONS, PER_ROW)
     for number in range(1, PERSONS + 1):
         row = rows[number - 1]
         cs = list(row.challenges)
@@ -711,8 +673,8 @@ def test_a_ballot_from_another_election_is_refused(election: Election, other_ele
 def test_a_row_copied_into_another_ballot_is_refused(election: Election, ballot: bytes) -> None:
     other = encrypt_ballot(election.context, [2, 2, 0], SeededRandomness(b"another voter"))
     for number in range(1, PERSONS + 1):
-        rows = parse_ballot(other, PERSONS)
-        rows[number - 1] = parse_ballot(ballot, PERSONS)[number - 1]
+        rows = parse_ballot(other, PERSONS, PER_ROW)
+        rows[number - 1] = parse_ballot(ballot, PERSONS, PER_ROW)[number - 1]
         with refused("ballot.row-proof"):
             verify_ballot(election.context, joined(rows), PERSONS)
 
@@ -722,7 +684,7 @@ def test_a_copied_row_fails_even_when_the_copier_reproves_every_row_of_their_own
     # Copying a voter's row (to vote as they did, or to trace them) while proving one's own
     # rows honestly under the new ballot digest: the copied proof is bound to the old digest.
     ctx = election.context
-    victim = parse_ballot(ballot, PERSONS)
+    victim = parse_ballot(ballot, PERSONS, PER_ROW)
     for number in range(1, PERSONS + 1):
         rng = SeededRandomness(b"copier %d" % number)
         rows: list[Witnessed | Row] = [honest_row(ctx, 0, rng) for _ in range(PERSONS)]
@@ -732,7 +694,7 @@ def test_a_copied_row_fails_even_when_the_copier_reproves_every_row_of_their_own
 
 
 def test_a_row_moved_to_another_row_number_is_refused(election: Election, ballot: bytes) -> None:
-    rows = parse_ballot(ballot, PERSONS)
+    rows = parse_ballot(ballot, PERSONS, PER_ROW)
     for order in itertools.permutations(range(PERSONS)):
         if list(order) != list(range(PERSONS)):
             with refused("ballot.row-proof"):
@@ -812,8 +774,8 @@ def test_flipping_any_bits_of_any_byte_of_a_ballot_is_refused_by_name(election: 
 def test_ballot_encodings_round_trip_and_have_the_elections_one_length(election: Election, levels: list[int],
                                                                        seed: bytes) -> None:
     data = encrypt_ballot(election.context, levels, SeededRandomness(seed))
-    assert len(data) == ballot_length(len(levels)) == ROW_BYTES * len(levels)
-    rows = parse_ballot(data, len(levels))
+    assert len(data) == ballot_length(len(levels), PER_ROW) == ROW_BYTES * len(levels)
+    rows = parse_ballot(data, len(levels), PER_ROW)
     assert len(rows) == len(levels)
     assert [Row.from_bytes(row.to_bytes()) for row in rows] == rows
     assert joined(rows) == data
@@ -821,7 +783,7 @@ def test_ballot_encodings_round_trip_and_have_the_elections_one_length(election:
 
 def test_all_ballots_of_a_twenty_person_election_are_4160_bytes(election: Election) -> None:
     lengths = {len(encrypt_ballot(election.context, [v] * 20, SeededRandomness(bytes([v])))) for v in range(3)}
-    assert lengths == {ballot_length(20)} == {4160}
+    assert lengths == {ballot_length(20, PER_ROW)} == {4160}
 
 
 def test_row_from_bytes_refuses_a_row_of_another_length() -> None:

@@ -15,6 +15,7 @@ from shared import backup, codes, crypto, slots, voting
 from shared import election as elections
 from shared.ballot import ciphertext_length
 from shared.db import transaction
+from shared.elgamal import ONE_CHALLENGE
 from shared.errors import TokenAlreadySpent, TokenInvalid
 from shared.models import NO_HASH, Ballot, Token
 from tests.factories import FILLED, ISSUED, Rehearsal, export, run_election
@@ -36,7 +37,7 @@ def test_the_key_import_makes_a_ballot_slot_per_voter_and_a_token_slot_per_voter
     assert _counts(r, r.election_id) == (12, 0, 12 + slots.reserve(12), 12)
     with r.factory() as s:
         lengths = set(s.scalars(select(func.length(Ballot.ciphertext))))
-        assert lengths == {ciphertext_length(2)}
+        assert lengths == {ciphertext_length(2, ONE_CHALLENGE)}
         assert set(s.scalars(select(Ballot.fingerprint))) == {NO_HASH}
         numbers = list(s.scalars(select(Token.slot)))
     assert len(set(numbers)) == len(numbers) and all(0 <= n < 2**32 for n in numbers)

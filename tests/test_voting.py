@@ -21,6 +21,7 @@ from shared.ballot import ciphertext_length
 from shared.box import load_box, verify_box
 from shared.canonical import canonical_bytes
 from shared.db import transaction
+from shared.elgamal import ONE_CHALLENGE
 from shared.errors import (
     AlreadyHasSlip,
     BallotIncomplete,
@@ -294,8 +295,8 @@ def test_all_ciphertexts_of_an_election_have_the_same_length(rehearse: Rehearse)
     with transaction(r.factory) as s:
         lengths = [len(ct) for ct in s.scalars(select(Ballot.ciphertext).where(FILLED))]
         slots = [len(ct) for ct in s.scalars(select(Ballot.ciphertext))]
-    assert len(lengths) == 5 and set(lengths) == {ciphertext_length(4)}
-    assert len(slots) == 6 and set(slots) == {ciphertext_length(4)}  # a free slot too
+    assert len(lengths) == 5 and set(lengths) == {ciphertext_length(4, ONE_CHALLENGE)}
+    assert len(slots) == 6 and set(slots) == {ciphertext_length(4, ONE_CHALLENGE)}  # a free slot too
 
 
 MALFORMED_BALLOTS: list[list[Any]] = [

@@ -61,7 +61,7 @@ from sqlalchemy import func, select
 from kiosk.cli import main as kiosk
 from kiosk.config import load_config
 from shared.db import make_engine
-from shared.elgamal import ballot_length, verify_ballot
+from shared.elgamal import ONE_CHALLENGE, ballot_length, verify_ballot
 from shared.manifest import context_of
 from shared.models import Ballot, Election
 from tests.http_booth import CSRF_RE, Booth, Kiosk, prepare_kiosk, receipt
@@ -294,7 +294,7 @@ def check_stored_ballots(server: Kiosk, persons: int, recorded: int, errors: int
             assert stored == recorded if not errors else stored <= recorded + errors, \
                 f"{stored} ballots stored, {recorded} receipts, {errors} errors"
             lengths = conn.execute(select(func.length(Ballot.ciphertext)).where(where).distinct()).scalars()
-            assert set(lengths) == {ballot_length(persons)}
+            assert set(lengths) == {ballot_length(persons, ONE_CHALLENGE)}
             manifest = conn.execute(select(Election.manifest_json)
                                     .where(Election.id == server.election_id)).scalar_one()
             assert manifest is not None

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from shared.elgamal import (
+    ONE_CHALLENGE,
     Aggregate,
     CountFinder,
     ElectionContext,
@@ -191,7 +192,7 @@ def write_box(path: Path, context: ElectionContext, n: int, choices: random.Rand
 
 def stream(path: Path, n: int) -> Iterator[bytes]:
     """The first n ballots of a box file, one at a time."""
-    length = ballot_length(PERSONS)
+    length = ballot_length(PERSONS, ONE_CHALLENGE)
     with path.open("rb") as f:
         for _ in range(n):
             yield f.read(length)

@@ -54,7 +54,9 @@ def synthetic_definition(persons: int, signing: bytes) -> dict[str, Any]:
         "persons": [{"number": i, "name": f"P{i}", "position": "", "unit": ""} for i in range(1, persons + 1)],
         "board": {"threshold": 2, "members": [{"index": i, "name": f"M{i}"} for i in (1, 2, 3)]},
         "kiosk_public_key": crypto.signing_public_key(signing).hex(),
-        "group": "ristretto255", "encoding_base": elgamal.BASE, "ballot_length": elgamal.ballot_length(persons),
+        "group": "ristretto255", "encoding_base": elgamal.BASE,
+        "ballot_length": elgamal.ballot_length(persons, elgamal.ONE_CHALLENGE),
+        "ballot_proof": elgamal.ONE_CHALLENGE,
     }
 
 
