@@ -10,15 +10,21 @@ forgery is refused with its reason.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import itertools
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared import manifest as manifests
+from shared.box import all_passed, verified_box, verify_box
 from shared.elgamal import (
     GENERATOR,
     IDENTITY,
@@ -39,6 +45,9 @@ from shared.elgamal import (
     sub,
     verify_ballot,
 )
+from shared.errors import InvalidInput
+from shared.recount import check_results
+from shared.tally import signed_results, tally_box
 from tests.crypto_spec import (
     CHALLENGE_MODULUS,
     SPEC_L,
@@ -52,6 +61,7 @@ from tests.crypto_spec import (
     spec_str,
     spec_u16,
 )
+from tests.factories import COUNTER_SIGNING_KEY, export, run_election
 
 PERSONS = 3
 MANIFEST_HASH = hashlib.sha256(b"the manifest of the one-challenge election").digest()
@@ -386,3 +396,51 @@ def test_flipping_any_bits_of_any_byte_is_refused_by_name(ctx: ElectionContext, 
     assert caught.value.reason in allowed
     if caught.value.reason == "ballot.row-proof":  # every part read well: the page's verifier agrees
         assert not spec_holds(ctx, flipped, PERSONS)
+
+
+# --- the manifest names the layout; an election made before it keeps per-row proofs -----------
+
+def test_a_new_election_names_the_one_challenge_layout_and_its_ballots_use_it(db_url: str) -> None:
+    rehearsal = run_election(db_url, persons=3, voters=4, casting=3)
+    box = json.loads(export(rehearsal))
+    manifest = box["manifest"]
+    assert manifest["ballot_proof"] == ONE_CHALLENGE and manifest["ballot_length"] == 16 + 192 * 3
+    assert manifests.context_of(manifest).layout == ONE_CHALLENGE
+    assert {len(base64.b64decode(b["ballot"])) for b in box["ballots"]} == {16 + 192 * 3}
+    assert all_passed(verify_box(box))
+
+
+def test_an_election_made_before_the_field_keeps_per_row_proofs_to_its_count(db_url: str) -> None:
+    rehearsal = run_election(db_url, persons=3, voters=4, casting=3, per_row_proofs=True)
+    box = json.loads(export(rehearsal))
+    manifest = box["manifest"]
+    assert "ballot_proof" not in manifest and manifest["ballot_length"] == 208 * 3
+    assert manifests.context_of(manifest).layout == PER_ROW
+    assert {len(base64.b64decode(b["ballot"])) for b in box["ballots"]} == {208 * 3}
+    verified = verified_box(box)
+    results = tally_box(verified, rehearsal.cards[:2], "2026-12-02T10:00:00+07:00", "2026-12-02T10:05:00+07:00")
+    assert [(p.high, p.trust, p.low) for p in results.persons] == rehearsal.expected_counts(3)
+    # The independent check reads the per-row layout from the same field.
+    assert check_results(box, signed_results(results, COUNTER_SIGNING_KEY)) == []
+
+
+@pytest.mark.parametrize("value", ["per-row", "one_challenge", "", 1, None, True])
+def test_a_definition_naming_any_other_layout_is_refused(value: object) -> None:
+    definition = golden_definition()
+    with pytest.raises(InvalidInput, match="ballot_proof"):
+        manifests.check_definition({**definition, "ballot_proof": value})
+
+
+def test_a_definition_whose_length_does_not_follow_its_layout_is_refused() -> None:
+    definition = golden_definition()
+    manifests.check_definition(definition)
+    without = {k: v for k, v in definition.items() if k != "ballot_proof"}
+    with pytest.raises(InvalidInput, match="độ dài lá phiếu"):
+        manifests.check_definition(without)  # one-challenge length, per-row layout
+    manifests.check_definition({**without, "ballot_length": 208 * len(definition["persons"])})
+
+
+def golden_definition() -> dict[str, Any]:
+    manifest = json.loads((Path(__file__).parent / "data" / "golden" / "box.json").read_bytes())["manifest"]
+    return {**{k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS},
+            "format": manifests.DEFINITION_FORMAT}

@@ -11,6 +11,7 @@ from shared import crypto
 from shared.box import all_passed, verify_box
 from shared.recount import check_results
 from tests.golden import KIOSK_SIGNING_KEY, MARKS, build_golden
+from tests.worked_example import with_example, worked_example
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
@@ -38,3 +39,9 @@ def test_golden_results_with_one_count_changed_are_refused_by_the_command(tmp_pa
     changed.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
     assert counter(["verify", str(GOLDEN / "box.json"), "--results", str(changed)]) != 0
     assert counter(["verify", str(GOLDEN / "box.json"), "--results", str(GOLDEN / "results.json")]) == 0
+
+
+def test_the_worked_example_in_the_protocol_is_the_golden_elections() -> None:
+    document = (Path(__file__).parent.parent / "docs" / "crypto-protocol.md").read_text(encoding="utf-8")
+    assert with_example(document, worked_example()) == document, \
+        "run `python3 -m tests.worked_example docs/crypto-protocol.md`"
