@@ -2,8 +2,9 @@
 
 docs/crypto-protocol.md is the specification: every equation and byte layout below is
 written there first, with its section number cited here. The group and scalar arithmetic
-are libsodium's (through pysodium); this module only composes them. It is the only
-module that touches the group; signatures, hashes and passwords stay in shared/crypto.py.
+are libsodium's (bound in shared/sodium.py, which says why it holds the GIL); this
+module only composes them. It is the only module that touches the group; signatures,
+hashes and passwords stay in shared/crypto.py.
 
 Every element read from outside goes through `element()` (canonical ristretto255, and not
 the identity unless the caller says so) and every scalar through `scalar()` (below ℓ):
@@ -19,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import pysodium as _na
+from shared import sodium
 
 # --- the group (docs/crypto-protocol.md 1) ----------------------------------------------
 
@@ -51,7 +52,7 @@ def element(data: bytes, *, identity_allowed: bool = False) -> bytes:
     # RFC 9496 4.3.1 requires bit 255 to be 0; libsodium 1.0.18 (Debian 12) does not check it,
     # so without this test every element would have two accepted strings (and O a second one).
     if type(data) is not bytes or len(data) != ELEMENT_BYTES or data[31] & 0x80 \
-            or not _na.crypto_core_ristretto255_is_valid_point(data):
+            or not sodium.is_valid_point(data):
         raise ProofError("point.invalid", "not a canonical ristretto255 element")
     if data == IDENTITY and not identity_allowed:
         raise ProofError("point.invalid", "the identity element")
@@ -80,7 +81,7 @@ def mul(k: int, point: bytes) -> bytes:
     k %= ORDER
     if k == 0 or point == IDENTITY:
         return IDENTITY
-    return bytes(_na.crypto_scalarmult_ristretto255(_scalar_bytes(k), point))
+    return sodium.scalarmult(_scalar_bytes(k), point)
 
 
 def mul_base(k: int) -> bytes:
@@ -88,36 +89,36 @@ def mul_base(k: int) -> bytes:
     k %= ORDER
     if k == 0:
         return IDENTITY
-    return bytes(_na.crypto_scalarmult_ristretto255_base(_scalar_bytes(k)))
+    return sodium.scalarmult_base(_scalar_bytes(k))
 
 
 def add(p: bytes, q: bytes) -> bytes:
     """P + Q."""
-    return bytes(_na.crypto_core_ristretto255_add(p, q))
+    return sodium.add(p, q)
 
 
 def sub(p: bytes, q: bytes) -> bytes:
     """P − Q."""
-    return bytes(_na.crypto_core_ristretto255_sub(p, q))
+    return sodium.sub(p, q)
 
 
 def _scalar_add(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_add(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_add(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_mul(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_mul(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_mul(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_sub(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_sub(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_sub(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_invert(a: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_invert(_scalar_bytes(a)), "little")
+    return int.from_bytes(sodium.scalar_invert(_scalar_bytes(a)), "little")
 
 
 GENERATOR = mul_base(1)
