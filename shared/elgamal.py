@@ -141,6 +141,46 @@ class Randomness:
         """A uniformly random 128-bit challenge."""
         return secrets.randbits(8 * CHALLENGE_BYTES)
 
+    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
+        """A source for one operation that needs about this many draws, read from the OS at once.
+
+        Every read of the OS CSPRNG is a system call that lets go of the GIL, and taking it
+        back in a busy gunicorn worker can wait Python's 5 ms switch interval (shared/sodium.py
+        says why that matters): a ballot needs some 120 draws, so it reads them in one call.
+        The pool lives only for the operation that asked for it, so no random byte is ever
+        kept, reused or inherited by a forked worker.
+        """
+        return _Pool(scalars, challenges)
+
+
+# Each scalar is reduced from 64 uniform bytes, as RFC 9496 reduces a 64-byte hash to a
+# scalar: the result is within 2^-259 of uniform, and non-zero after the "+ 1".
+_WIDE_BYTES = 64
+
+
+class _Pool(Randomness):
+    """Bytes from one OS read, served in order; a fresh read if they run out."""
+
+    def __init__(self, scalars: int, challenges: int) -> None:
+        self._bytes = secrets.token_bytes(scalars * _WIDE_BYTES + challenges * CHALLENGE_BYTES)
+        self._used = 0
+
+    def _take(self, n: int) -> bytes:
+        if self._used + n > len(self._bytes):
+            self._bytes, self._used = secrets.token_bytes(max(n, len(self._bytes))), 0
+        part = self._bytes[self._used:self._used + n]
+        self._used += n
+        return part
+
+    def scalar(self) -> int:
+        return int.from_bytes(self._take(_WIDE_BYTES), "little") % (ORDER - 1) + 1
+
+    def challenge(self) -> int:
+        return int.from_bytes(self._take(CHALLENGE_BYTES), "little")
+
+    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
+        return self
+
 
 class SeededRandomness(Randomness):
     """Deterministic randomness from a seed (SHA-512 in counter mode): test vectors only."""
@@ -158,6 +198,9 @@ class SeededRandomness(Randomness):
 
     def challenge(self) -> int:
         return int.from_bytes(self._next()[:CHALLENGE_BYTES], "little")
+
+    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
+        return self  # the same sequence of draws as without a batch: the test vectors stay
 
 
 SYSTEM_RANDOMNESS = Randomness()
@@ -452,6 +495,9 @@ def encrypt_ballot(context: ElectionContext, levels: Sequence[int],
     if not levels or any(type(v) is not int or not 0 <= v < LEVEL_COUNT for v in levels):
         raise ValueError("one level 0, 1 or 2 per row")
     key = context.public_key
+    # Per row: r, the real branch's w, and a response and a challenge per simulated branch.
+    simulated = LEVEL_COUNT - 1
+    rng = rng.batch(scalars=len(levels) * (2 + simulated), challenges=len(levels) * simulated)
     secrets_r = [rng.scalar() for _ in levels]
     ciphertexts = [(mul_base(r), add(mul(r, key), MESSAGES[v])) for r, v in zip(secrets_r, levels, strict=True)]
     prefix = context.statement_prefix()
