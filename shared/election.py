@@ -292,7 +292,7 @@ class BallotView:
 
     id: str
     heading: BallotHeading
-    state: str
+    state: ElectionState
     persons: tuple[BallotPerson, ...]
 
     @property
@@ -361,7 +361,7 @@ def lock_election(session: Session, election: Election) -> None:
     session.refresh(election, ["state"])
 
 
-def locked_state(session: Session, election_id: str) -> tuple[str, str | None]:
+def locked_state(session: Session, election_id: str) -> tuple[ElectionState, str | None]:
     """Like lock_election, for a caller without the loaded election: (state, manifest hash)."""
     audit.lock_chain(session, election_id)
     table = Election.__table__.c

@@ -305,7 +305,7 @@ def cast_hash(cast_id: str | None) -> str | None:
     return hashlib.sha256(cast_id.encode("ascii")).hexdigest()
 
 
-def check_token(session: Session, election_id: str, state: str, typed_code: str,
+def check_token(session: Session, election_id: str, state: ElectionState, typed_code: str,
                 retry_hash: str | None = None) -> str:
     """The token hash of a usable slip of an election in `state`; the matching error otherwise.
 
