@@ -10,6 +10,8 @@ from counter import audit, board, downloads, paper, presenting, progress, projec
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
 from shared import vn_format
+from shared.event_kinds import PaperEventKind
+from shared.states import ElectionState
 from shared.web_policy import SECURITY_HEADERS
 
 SESSION_COOKIE_NAME = "counter_session"
@@ -74,6 +76,9 @@ def create_app(config: CounterConfig) -> Flask:
     # Vietnamese formats on every screen (shared/vn_format.py): local time, "10.000".
     app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
     app.add_template_filter(vn_format.vn_number, "vn_number")
+    # Templates compare states and kinds with the enums, never a string literal.
+    app.add_template_global(ElectionState, "ElectionState")
+    app.add_template_global(PaperEventKind, "PaperEventKind")
     app.register_blueprint(board.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(projector.bp)

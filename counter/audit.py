@@ -33,21 +33,25 @@ from shared.ballot_list import (
 from shared.box import kiosk_key_check
 from shared.canonical import digest
 from shared.errors import InvalidInput
+from shared.event_kinds import EventKind
 from shared.recount import check_results
+from shared.states import SlotState, VoidReason
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 TOKEN_EVENT_LABELS = {
-    "token.issued": "Phát phiếu",
-    "token.spent": "Đã dùng để bỏ phiếu",
-    "token.voided": "Hủy",
+    EventKind.TOKEN_ISSUED: "Phát phiếu",
+    EventKind.TOKEN_SPENT: "Đã dùng để bỏ phiếu",
+    EventKind.TOKEN_VOIDED: "Hủy",
 }
-VOID_REASONS = {
-    "spoiled": "phiếu hỏng, đã thu hồi",
-    "left": "người ghi phiếu rời hội nghị trước khi bỏ phiếu, đã thu hồi",
-    "unused_at_close": "không dùng, hủy khi kết thúc",
+# Keyed by members, looked up with the raw JSON strings of the box (equal to them).
+VOID_REASON_LABELS: dict[str, str] = {
+    VoidReason.SPOILED: "phiếu hỏng, đã thu hồi",
+    VoidReason.LEFT: "người ghi phiếu rời hội nghị trước khi bỏ phiếu, đã thu hồi",
+    VoidReason.UNUSED_AT_CLOSE: "không dùng, hủy khi kết thúc",
 }
-TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
+TOKEN_STATE_LABELS: dict[str, str] = {SlotState.SPENT: "đã dùng", SlotState.VOIDED: "đã hủy",
+                      SlotState.ISSUED: "CHƯA DÙNG, CHƯA HỦY"}
 
 
 def _box_or_404(election_id: str) -> dict[str, Any]:
@@ -208,7 +212,7 @@ def _token_events(events: list[Any]) -> list[TokenEvent]:
         reason = str(data.get("reason", ""))
         rows.append(TokenEvent(event.get("seq"), str(event.get("at", "")),
                                TOKEN_EVENT_LABELS[event["kind"]], str(event.get("actor", "")),
-                               str(data.get("token_hash", "")), VOID_REASONS.get(reason, reason)))
+                               str(data.get("token_hash", "")), VOID_REASON_LABELS.get(reason, reason)))
     return rows
 
 
@@ -225,12 +229,13 @@ def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, A
     """The close record's counts and the equations of docs/security.md, recomputed from the box."""
     counts = _dict(_dict(_dict(box.get("close")).get("record")).get("counts"))
     kinds = [e.get("kind") for e in events if isinstance(e, dict)]
-    issued, spent, voided = (kinds.count(k) for k in ("token.issued", "token.spent", "token.voided"))
+    issued, spent, voided = (kinds.count(k) for k in (EventKind.TOKEN_ISSUED, EventKind.TOKEN_SPENT,
+                                                      EventKind.TOKEN_VOIDED))
     # token.spent names no token (docs/storage-secrecy.md D1): with the log's hashes unique,
     # a slip used twice shows as more spend events than spent entries in the log.
-    log_spent = sum(1 for t in _list(box.get("token_log")) if _dict(t).get("state") == "spent")
+    log_spent = sum(1 for t in _list(box.get("token_log")) if _dict(t).get("state") == SlotState.SPENT)
     ballots = len(published_fingerprints(box))
-    checked_in = kinds.count("voter.checked_in")
+    checked_in = kinds.count(EventKind.VOTER_CHECKED_IN)
     unspent = issued - spent - voided
     equations = [
         Reconciled("Phát ra = đã dùng + đã hủy + chưa dùng", f"{issued} = {spent} + {voided} + {unspent}",
@@ -258,7 +263,8 @@ def token_log(election_id: str) -> str:
     events = _list(box.get("audit"))
     counts, equations = _reconciliation(box, events)
     record = _dict(_dict(box.get("close")).get("record"))
-    final = [(str(_dict(t).get("hash", "")), TOKEN_STATES.get(str(_dict(t).get("state")), str(_dict(t).get("state"))))
+    final = [(str(_dict(t).get("hash", "")),
+              TOKEN_STATE_LABELS.get(str(_dict(t).get("state")), str(_dict(t).get("state"))))
              for t in _list(box.get("token_log"))]
     return render_template("audit_tokens.html", events=_token_events(events), counts=counts,
                            equations=equations, mismatches=[str(m) for m in _list(record.get("mismatches"))],

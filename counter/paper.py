@@ -44,6 +44,7 @@ from counter.paper_store import BatchNotFound, PaperStore
 from counter.projector import projector_page
 from counter.report import day_month_year
 from shared.errors import DomainError
+from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
 from shared.paper import (
     AlreadyEntered,
@@ -77,14 +78,15 @@ NOT_ISSUED_REASONS = (
     "Tờ phiếu thứ hai mang số sê-ri đã nhập",
     "Không có dấu của tổ chức hoặc không đúng mẫu",
 )
-EVENT_LABELS = {
-    "paper.batch_created": "Tạo đợt phiếu",
-    "paper.entry": "Nhập phiếu",
-    "paper.resolved": "Ban kiểm phiếu quyết định chênh lệch",
-    "paper.not_issued": "Phiếu không do Ban kiểm phiếu phát hành",
-    "paper.counted": "Kết thúc nhập và kiểm phiếu",
-    "paper.pin_set": "Thành viên đặt mã PIN",
-    "paper.pass_opened": "Mở lượt nhập bằng mã PIN",
+# Keyed by members, looked up with the log's stored strings (equal to them).
+EVENT_LABELS: dict[str, str] = {
+    PaperEventKind.BATCH_CREATED: "Tạo đợt phiếu",
+    PaperEventKind.ENTRY: "Nhập phiếu",
+    PaperEventKind.RESOLVED: "Ban kiểm phiếu quyết định chênh lệch",
+    PaperEventKind.NOT_ISSUED: "Phiếu không do Ban kiểm phiếu phát hành",
+    PaperEventKind.COUNTED: "Kết thúc nhập và kiểm phiếu",
+    PaperEventKind.PIN_SET: "Thành viên đặt mã PIN",
+    PaperEventKind.PASS_OPENED: "Mở lượt nhập bằng mã PIN",
 }
 
 
@@ -438,7 +440,7 @@ def log(batch_id: str) -> str:
     batch = _load_batch(batch_id)
     events = _paper().events(batch)
     problems = check_log(batch, events)
-    counted = any(e.get("kind") == "paper.counted" for e in events) and not problems
+    counted = any(e.get("kind") == PaperEventKind.COUNTED for e in events) and not problems
     return render_template("paper/log.html", **_common(batch), events=events, problems=problems,
                            labels=EVENT_LABELS, show_marks=counted, when=local_moment,
                            mark_text=lambda marks: " · ".join(PAPER_MARK_LABELS.get(m, m) for m in marks),

@@ -41,6 +41,7 @@ from kiosk.permissions import ROLES as STAFF_ROLES
 from kiosk.permissions import landing_endpoint
 from shared import audit, crypto, staff_auth
 from shared.db import begin_read_only
+from shared.event_kinds import EventKind
 from shared.models import User
 from shared.staff_auth import LoginThrottled, Scope
 
@@ -113,7 +114,7 @@ def create_user(session_db: Any, username: str, password: str, role: str, actor:
     user = User(username=username, role=role,
                 password_hash=crypto.hash_password(_validated_password(password)))
     session_db.add(user)
-    audit.append_event(session_db, SYSTEM_CHAIN, "user.created", actor,
+    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_CREATED, actor,
                        {"username": username, "role": role})
     return user
 
@@ -130,7 +131,7 @@ def set_password(session_db: Any, username: str, password: str, actor: str = "ad
     user = _account(session_db, username)
     user.password_hash = crypto.hash_password(_validated_password(password))
     ended = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, SYSTEM_CHAIN, "user.password_changed", actor,
+    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_PASSWORD_CHANGED, actor,
                        {"username": username, "sessions_ended": ended})
     return user
 
@@ -142,7 +143,7 @@ def set_disabled(session_db: Any, username: str, disabled: bool, actor: str = "a
     data: dict[str, Any] = {"username": username}
     if disabled:
         data["sessions_ended"] = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, SYSTEM_CHAIN, "user.disabled" if disabled else "user.enabled",
+    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_DISABLED if disabled else EventKind.USER_ENABLED,
                        actor, data)
     return user
 
@@ -159,7 +160,7 @@ def check_password(user: User, password: str) -> bool:
     secret = g.get("staff_secret")
     if secret and staff_auth.count_close_failure(db(), secret) >= MAX_CLOSE_FAILURES:
         staff_auth.end_session(db(), secret)
-        audit.append_event(db(), SYSTEM_CHAIN, "logout", user.username,
+        audit.append_event(db(), SYSTEM_CHAIN, EventKind.LOGOUT, user.username,
                            {"reason": "close_password_failures"})
         session.clear()
         flash(_("Đã nhập sai mật khẩu %(count)s lần: phiên đăng nhập đã kết thúc. Vui lòng "
@@ -261,7 +262,7 @@ def _attempt(username: str, password: str) -> Any:
     try:
         if account is None or not right:
             wait = staff_auth.record_failure(session_db, scopes, now)
-            audit.append_event(session_db, SYSTEM_CHAIN, "login.failed", actor)
+            audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor)
             session_db.commit()
             flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "error")
             if wait:
@@ -274,13 +275,13 @@ def _attempt(username: str, password: str) -> Any:
         session_db.rollback()
         return _throttled(throttled.seconds)
     if account.disabled:
-        audit.append_event(session_db, SYSTEM_CHAIN, "login.failed", actor, {"reason": "disabled"})
+        audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor, {"reason": "disabled"})
         session_db.commit()
         flash(_("Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị hệ thống."), "error")
         return render_template("login.html"), 403
     staff_auth.forget_failures(session_db, scopes[1])
     secret = staff_auth.start_session(session_db, account.id, now, ABSOLUTE_SESSION_SECONDS)
-    audit.append_event(session_db, SYSTEM_CHAIN, "login.ok", actor)
+    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_OK, actor)
     session_db.commit()
     session.clear()  # a fresh session at login: no fixation
     session["user_id"] = account.id
@@ -310,7 +311,7 @@ def logout() -> Any:
         user_id = staff_auth.session_user(db(), secret)
         if staff_auth.end_session(db(), secret):
             user = db().get(User, user_id) if user_id is not None else None
-            audit.append_event(db(), SYSTEM_CHAIN, "logout", user.username if user else UNKNOWN_ACTOR)
+            audit.append_event(db(), SYSTEM_CHAIN, EventKind.LOGOUT, user.username if user else UNKNOWN_ACTOR)
         db().commit()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
 from shared.errors import DomainError
+from shared.event_kinds import EventKind
 from shared.models import Booth, Election
 
 PAIRING_SECONDS = 600
@@ -40,7 +41,7 @@ def create_pairing(session: Session, election: Election, label: str, actor: str)
                   label=label.strip()[:60] or "Máy tính bảng",
                   pairing_hash=_hash(code), pairing_expires=time.time() + PAIRING_SECONDS)
     session.add(booth)
-    audit.append_event(session, election.id, "booth.pairing_created", actor, {"booth": booth.label})
+    audit.append_event(session, election.id, EventKind.BOOTH_PAIRING_CREATED, actor, {"booth": booth.label})
     return codes.grouped(code, 3)
 
 
@@ -53,7 +54,7 @@ def pair_booth(session: Session, typed_code: str) -> tuple[str, str]:
     secret = crypto.random_bytes(24).hex()
     booth.pairing_hash = None
     booth.secret_hash = _hash(secret)
-    audit.append_event(session, booth.election_id, "booth.paired", "booth", {"booth": booth.label})
+    audit.append_event(session, booth.election_id, EventKind.BOOTH_PAIRED, "booth", {"booth": booth.label})
     return booth.id, secret
 
 

@@ -30,10 +30,12 @@ from shared.errors import (
     QuorumNotMet,
     WrongElectionState,
 )
+from shared.event_kinds import EventKind
 from shared.glossary import LEVELS, PROFILES
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
+from shared.states import ElectionState, SlotState, VoidReason
 from shared.vn_format import vn_number
 
 CLOSE_FORMAT = "cv-close"
@@ -212,7 +214,7 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
     election = Election(
         id=new_election_id(), title=clean["title"], organization=clean["organization"],
         place=clean["place"], date=clean["date"], profile=clean["profile"],
-        convened=clean["convened"], threshold=clean["board"]["threshold"], state="draft",
+        convened=clean["convened"], threshold=clean["board"]["threshold"], state=ElectionState.DRAFT,
         form_ballot_of=clean["forms"]["ballot_of"], form_ballot_for=clean["forms"]["ballot_for"],
         form_year=clean["forms"]["year"], form_locality=clean["forms"]["locality"],
         form_assigned_by=clean["forms"]["assigned_by"], ballot_proof=elgamal.ONE_CHALLENGE,
@@ -223,7 +225,7 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
     session.add(election)
     session.flush()
     _insert_roster(session, election.id, clean["voters"])
-    audit.append_event(session, election.id, "election.created", actor, {
+    audit.append_event(session, election.id, EventKind.ELECTION_CREATED, actor, {
         "title": election.title, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
         "convened": election.convened, "profile": election.profile,
         "threshold": election.threshold, "members": len(election.members),
@@ -290,7 +292,7 @@ class BallotView:
 
     id: str
     heading: BallotHeading
-    state: str
+    state: ElectionState
     persons: tuple[BallotPerson, ...]
 
     @property
@@ -359,7 +361,7 @@ def lock_election(session: Session, election: Election) -> None:
     session.refresh(election, ["state"])
 
 
-def locked_state(session: Session, election_id: str) -> tuple[str, str | None]:
+def locked_state(session: Session, election_id: str) -> tuple[ElectionState, str | None]:
     """Like lock_election, for a caller without the loaded election: (state, manifest hash)."""
     audit.lock_chain(session, election_id)
     table = Election.__table__.c
@@ -384,7 +386,7 @@ def election_definition(session: Session, election: Election, signing_key: bytes
     Everything the manifest will hold except the key's public parts; the kiosk's own signing
     key is in it, so the share cards printed on the laptop name this kiosk.
     """
-    if election.state != "draft":
+    if election.state != ElectionState.DRAFT:
         raise WrongElectionState("Khóa đã được nhập; định nghĩa không thay đổi được nữa.")
     if not election.members:
         raise InvalidInput("Chưa nhập Ban kiểm phiếu: sau khi hội nghị bầu Ban kiểm phiếu, nhập tên "
@@ -435,7 +437,7 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     names a file made for another definition, a bad signature or a bad element.
     """
     lock_election(session, election)
-    if election.state != "draft":
+    if election.state != ElectionState.DRAFT:
         raise WrongElectionState("Khóa đã được nhập; không thể nhập lại.")
     definition = election_definition(session, election, signing_key)
     key_file = manifests.KeyFile.parse(key_text, definition)
@@ -443,11 +445,11 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     election.manifest_json = canonical_bytes(manifest).decode()
     election.manifest_hash = digest(manifest)
     election.public_key = key_file.election_public_key
-    election.state = "ready"
+    election.state = ElectionState.READY
     # docs/storage-secrecy.md D2, D3: every ballot and slip slot exists before the first
     # check-in, in random order, so a check-in or a cast creates no row.
     slots.create(session, election.id, roster_size(session, election.id), manifest["ballot_length"])
-    audit.append_event(session, election.id, "ceremony.completed", actor,
+    audit.append_event(session, election.id, EventKind.CEREMONY_COMPLETED, actor,
                        {"manifest_hash": election.manifest_hash, "shares": len(election.members),
                         "threshold": election.threshold,
                         "counter_public_key": key_file.counter_public_key.hex()})
@@ -490,8 +492,8 @@ def open_vote(session: Session, election: Election, actor: str, today: dt.date |
     """
     lock_election(session, election)
     require_current_build(election)
-    if election.state not in ("ready", "paused"):
-        if election.state == "draft":
+    if election.state not in (ElectionState.READY, ElectionState.PAUSED):
+        if election.state == ElectionState.DRAFT:
             raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
         raise WrongElectionState()
     present = checked_in_count(session, election.id)
@@ -503,7 +505,7 @@ def open_vote(session: Session, election: Election, actor: str, today: dt.date |
                            "số người được triệu tập: chưa thể bắt đầu bỏ phiếu.")
     data: dict[str, Any] = {"present": present}
     today = today or local_today()
-    if election.state == "ready" and election.date != today.isoformat():
+    if election.state == ElectionState.READY and election.date != today.isoformat():
         if not date_confirmed:
             raise MeetingDateNotToday(
                 f"Ngày hội nghị ghi trong cuộc lấy phiếu là {dt.date.fromisoformat(election.date):%d/%m/%Y}, "
@@ -511,26 +513,26 @@ def open_vote(session: Session, election: Election, actor: str, today: dt.date |
         data["meeting_date_confirmed"] = today.isoformat()
     if election.present_at_open is None:
         election.present_at_open = present
-    kind = "election.opened" if election.state == "ready" else "election.resumed"
-    election.state = "open"
+    kind = EventKind.ELECTION_OPENED if election.state == ElectionState.READY else EventKind.ELECTION_RESUMED
+    election.state = ElectionState.OPEN
     audit.append_event(session, election.id, kind, actor, data)
 
 
 def pause_vote(session: Session, election: Election, actor: str) -> None:
     """Pause casting; slips stay valid."""
     lock_election(session, election)
-    if election.state != "open":
+    if election.state != ElectionState.OPEN:
         raise WrongElectionState("Chỉ tạm dừng được khi đang bỏ phiếu.")
-    election.state = "paused"
-    audit.append_event(session, election.id, "election.paused", actor, {})
+    election.state = ElectionState.PAUSED
+    audit.append_event(session, election.id, EventKind.ELECTION_PAUSED, actor, {})
 
 
-def token_counts(session: Session, election_id: str) -> dict[str, int]:
+def token_counts(session: Session, election_id: str) -> dict[SlotState, int]:
     """Slips by state (free token slots are no slips)."""
     rows = session.execute(select(Token.state, func.count())
-                           .where(Token.election_id == election_id, Token.state != "free")
+                           .where(Token.election_id == election_id, Token.state != SlotState.FREE)
                            .group_by(Token.state)).all()
-    counts = {"issued": 0, "spent": 0, "voided": 0}
+    counts = {SlotState.ISSUED: 0, SlotState.SPENT: 0, SlotState.VOIDED: 0}
     counts.update({state: n for state, n in rows})
     return counts
 
@@ -549,7 +551,7 @@ def ballot_set_digest(fingerprints: list[str]) -> str:
 def token_log(session: Session, election_id: str) -> list[dict[str, str]]:
     """The token log: every issued token's hash with its state, sorted by hash (no free slot)."""
     rows = session.execute(select(Token.token_hash, Token.state)
-                           .where(Token.election_id == election_id, Token.state != "free")
+                           .where(Token.election_id == election_id, Token.state != SlotState.FREE)
                            .order_by(Token.token_hash))
     return [{"hash": h, "state": s} for h, s in rows]
 
@@ -564,9 +566,9 @@ def replaced_slips(session: Session, election_id: str) -> tuple[int, list[dict[s
     """
     total, by_voter = 0, Counter[str]()
     for data in session.scalars(select(audit.AuditEvent.data).where(
-            audit.AuditEvent.election_id == election_id, audit.AuditEvent.kind == "token.voided")):
+            audit.AuditEvent.election_id == election_id, audit.AuditEvent.kind == EventKind.TOKEN_VOIDED)):
         event = json.loads(data)
-        if event.get("reason") == "spoiled":
+        if event.get("reason") == VoidReason.SPOILED:
             total += 1
             if isinstance(event.get("voter_id"), str):
                 by_voter[event["voter_id"]] += 1
@@ -598,15 +600,15 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
     lock_election(session, election)
     require_current_build(election)
-    if election.state not in ("open", "paused"):
+    if election.state not in (ElectionState.OPEN, ElectionState.PAUSED):
         raise WrongElectionState("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng.")
     unused = session.scalars(select(Token.token_hash).where(
-        Token.election_id == election.id, Token.state == "issued").order_by(Token.token_hash)).all()
+        Token.election_id == election.id, Token.state == SlotState.ISSUED).order_by(Token.token_hash)).all()
     for token_hash in unused:
-        audit.append_event(session, election.id, "token.voided", actor,
-                           {"token_hash": token_hash, "reason": "unused_at_close"})
-    session.execute(update(Token).where(Token.election_id == election.id, Token.state == "issued")
-                    .values(state="voided"))
+        audit.append_event(session, election.id, EventKind.TOKEN_VOIDED, actor,
+                           {"token_hash": token_hash, "reason": VoidReason.UNUSED_AT_CLOSE})
+    session.execute(update(Token).where(Token.election_id == election.id, Token.state == SlotState.ISSUED)
+                    .values(state=SlotState.VOIDED))
     # docs/storage-secrecy.md D5: from now on nothing pairs a voter with a token, not even
     # under K: the tags are overwritten (in place, same length) and K is destroyed once the
     # close has committed (a close that fails leaves the vote open with its key).
@@ -618,7 +620,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     # SQLite: once the close is durable, VACUUM rewrites the whole file in key order (D6).
     reshuffle_ballots(session, election.id)
     compact_after_commit(session)
-    election.state = "closed"
+    election.state = ElectionState.CLOSED
     tokens = token_counts(session, election.id)
     fingerprints = list(session.scalars(select(Ballot.fingerprint)
                                         .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)))
@@ -626,9 +628,9 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "convened": election.convened,
         "checked_in": checked_in_count(session, election.id),
         "present_at_open": election.present_at_open or 0,
-        "tokens_issued": tokens["issued"] + tokens["spent"] + tokens["voided"],
-        "tokens_spent": tokens["spent"],
-        "tokens_voided": tokens["voided"],
+        "tokens_issued": tokens[SlotState.ISSUED] + tokens[SlotState.SPENT] + tokens[SlotState.VOIDED],
+        "tokens_spent": tokens[SlotState.SPENT],
+        "tokens_voided": tokens[SlotState.VOIDED],
         "ballots": len(fingerprints),
     }
     counts["replaced_slips"], replaced_by_voter = replaced_slips(session, election.id)
@@ -652,6 +654,6 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     signature = crypto.sign(signing_key, canonical_bytes(record))
     election.close_record_json = json.dumps({"record": record, "signature": signature.hex()},
                                             ensure_ascii=False)
-    audit.append_event(session, election.id, "election.closed", actor,
+    audit.append_event(session, election.id, EventKind.ELECTION_CLOSED, actor,
                        {"close_record_hash": digest(record), "mismatches": len(mismatches)})
     return record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.states import ElectionState
+
 # docs/rules.md: the three levels, in this order (Phụ lục 3).
 LEVELS: tuple[str, ...] = ("high", "trust", "low")
 LEVEL_LABELS: dict[str, str] = {
@@ -31,12 +33,12 @@ BAND_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-ELECTION_STATE_LABELS: dict[str, str] = {
-    "draft": "Đang chuẩn bị",
-    "ready": "Sẵn sàng (đã tạo khóa)",
-    "open": "Đang bỏ phiếu",
-    "paused": "Tạm dừng",
-    "closed": "Đã kết thúc",
+ELECTION_STATE_LABELS: dict[ElectionState, str] = {
+    ElectionState.DRAFT: "Đang chuẩn bị",
+    ElectionState.READY: "Sẵn sàng (đã tạo khóa)",
+    ElectionState.OPEN: "Đang bỏ phiếu",
+    ElectionState.PAUSED: "Tạm dừng",
+    ElectionState.CLOSED: "Đã kết thúc",
 }
 
 ROLE_LABELS: dict[str, str] = {

@@ -32,6 +32,7 @@ from shared.audit import verify_chain
 from shared.canonical import digest
 from shared.election import new_election_id, storable, validate_spec
 from shared.errors import DomainError, InvalidInput
+from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARKS
 from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows
 from shared.tally import Results
@@ -52,13 +53,6 @@ MARK_CODES: dict[str, int] = {"high": HIGH, "trust": TRUST, "low": LOW, "blank":
                               "multiple": MULTIPLE, "crossed_out": CROSSED_OUT}
 MAX_NOTE = 500
 
-BATCH_CREATED = "paper.batch_created"
-ENTRY = "paper.entry"
-RESOLVED = "paper.resolved"
-NOT_ISSUED = "paper.not_issued"
-COUNTED = "paper.counted"
-PIN_SET = "paper.pin_set"          # a member set their PIN (never the PIN or its hash)
-PASS_OPENED = "paper.pass_opened"  # a member opened pass A or B with their PIN
 
 assert tuple(MARK_CODES) == PAPER_MARKS
 
@@ -564,7 +558,7 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
     stored event, so a log can only hold what the rules allow, and a verifier re-checks it.
     """
     if not state.created:
-        if kind != BATCH_CREATED or data.get("batch_hash") != batch.batch_hash:
+        if kind != PaperEventKind.BATCH_CREATED or data.get("batch_hash") != batch.batch_hash:
             raise LogBroken("Sự kiện đầu tiên của nhật ký không gắn với tệp đợt phiếu này.")
         state.created = True
         state.events += 1
@@ -572,22 +566,22 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
     if state.counted is not None:
         raise BatchCounted()
     _require_member(batch, actor)
-    if kind == ENTRY:
+    if kind == PaperEventKind.ENTRY:
         _apply_entry(batch, state, actor, data, at)
-    elif kind == PIN_SET:
+    elif kind == PaperEventKind.PIN_SET:
         if data:
             raise InvalidInput("Sự kiện đặt mã PIN không được mang dữ liệu nào.")
         if actor in state.pins:
             raise PinAlreadySet()
         state.pins[actor] = at
-    elif kind == PASS_OPENED:
+    elif kind == PaperEventKind.PASS_OPENED:
         slot = data.get("slot")
         if slot not in SLOTS or set(data) != {"slot"}:
             raise InvalidInput("Lượt nhập phải là A hoặc B.")
         if actor not in state.pins:
             raise PinNotSet()
         state.opened[(actor, slot)] = at
-    elif kind == RESOLVED:
+    elif kind == PaperEventKind.RESOLVED:
         _require_pin(batch, state, actor)
         serial = str(data.get("serial", ""))
         if state.status(serial) != "disagreed":
@@ -596,7 +590,7 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
             serial, _marks(batch, data.get("marks")), actor,
             _note(data.get("note", ""), "Ghi chú", required=False), at)
         state._moved(serial, "disagreed")
-    elif kind == NOT_ISSUED:
+    elif kind == PaperEventKind.NOT_ISSUED:
         _require_pin(batch, state, actor)
         serial = _note(data.get("serial", ""), "Số sê-ri ghi trên phiếu", required=False)
         if serial and codes.normalise(serial) in batch.serial_set \
@@ -605,7 +599,7 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
                                "hãy nhập phiếu này theo hai lượt như bình thường.")
         state.not_issued.append(NotIssuedBallot(
             serial, _note(data.get("reason", ""), "Lý do", required=True), actor, at))
-    elif kind == COUNTED:
+    elif kind == PaperEventKind.COUNTED:
         _require_pin(batch, state, actor)
         _count_figures(batch, state, data.get("present"), data.get("issued"))
         state.counted = dict(data)

@@ -40,14 +40,8 @@ from shared import crypto
 from shared.audit import GENESIS, event_hash, now_iso
 from shared.canonical import digest
 from shared.errors import DomainError, InvalidInput
+from shared.event_kinds import PaperEventKind
 from shared.paper import (
-    BATCH_CREATED,
-    COUNTED,
-    ENTRY,
-    NOT_ISSUED,
-    PASS_OPENED,
-    PIN_SET,
-    RESOLVED,
     Batch,
     LogBroken,
     NotABoardMember,
@@ -213,11 +207,12 @@ def _current(session: Session, batch: Batch) -> _Tip:
     return tip
 
 
-def _append(session: Session, batch: Batch, tip: _Tip, kind: str, actor: str,
+def _append(session: Session, batch: Batch, tip: _Tip, member: PaperEventKind, actor: str,
             data: dict[str, Any], at: str) -> dict[str, Any]:
     """Append one event after the tip and move the tip to it. Should the transaction roll back,
     the next read finds no such row at the tip and replays the whole log instead."""
     seq = tip.seq + 1
+    kind = str(member)  # the plain string: the hash, the column and the exported log carry no enum
     fields: dict[str, Any] = {"seq": seq, "kind": kind, "actor": actor, "at": at, "data": data,
                               "prev": tip.hash}
     digest_ = event_hash(batch.batch_id, fields)
@@ -230,7 +225,7 @@ def _append(session: Session, batch: Batch, tip: _Tip, kind: str, actor: str,
     return fields
 
 
-def _record(session: Session, batch: Batch, kind: str, actor: str, data: dict[str, Any],
+def _record(session: Session, batch: Batch, kind: PaperEventKind, actor: str, data: dict[str, Any],
             tip: _Tip | None = None) -> PaperState:
     """Check the new event against the log's state, append it; the state after the event."""
     tip = tip or _current(session, batch)
@@ -247,7 +242,7 @@ def start_log(session: Session, batch: Batch, actor: str) -> None:
     data = {"batch_hash": batch.batch_hash, "serials": len(batch.serials),
             "persons": len(batch.persons)}
     tip = _Tip(batch.batch_hash, PaperState(), 0, GENESIS, _schema_version(session))
-    _record(session, batch, BATCH_CREATED, actor, data, tip)
+    _record(session, batch, PaperEventKind.BATCH_CREATED, actor, data, tip)
     _store_tip(session, batch, tip)
 
 
@@ -283,7 +278,7 @@ def hash_pin(pin: str) -> str:
 def set_pin(session: Session, batch: Batch, member: str, hashed: str) -> None:
     """A member sets their PIN (its `hash_pin`) for this batch, once (PinAlreadySet after).
     Only the hash is stored; the entry log records that the member set one, and when."""
-    _record(session, batch, PIN_SET, member, {})
+    _record(session, batch, PaperEventKind.PIN_SET, member, {})
     session.add(PaperPin(member=member, pin_hash=hashed, failures=0, locked_until=""))
     session.flush()
 
@@ -319,7 +314,7 @@ def note_pin_try(session: Session, member: str, right: bool) -> None:
 
 def open_pass(session: Session, batch: Batch, member: str, slot: str) -> None:
     """Log that a member, their PIN checked, opened pass A or B; only they key in it."""
-    _record(session, batch, PASS_OPENED, member, {"slot": slot})
+    _record(session, batch, PaperEventKind.PASS_OPENED, member, {"slot": slot})
 
 
 # --- keying, deciding, counting -------------------------------------------------------------------
@@ -339,21 +334,21 @@ def enter_ballot(session: Session, batch: Batch, slot: str, entrant: str, typed_
     data: dict[str, Any] = {"serial": serial, "slot": slot, "marks": list(marks)}
     if batch.version >= 2:
         data["pages"] = batch.pages
-    _record(session, batch, ENTRY, entrant, data)
+    _record(session, batch, PaperEventKind.ENTRY, entrant, data)
     return serial
 
 
 def resolve_ballot(session: Session, batch: Batch, serial: str, resolver: str, marks: list[str],
                    note: str) -> None:
     """The board's decision on a ballot whose entries disagree; NothingToResolve if none."""
-    _record(session, batch, RESOLVED, resolver, {"serial": serial, "marks": list(marks), "note": note})
+    _record(session, batch, PaperEventKind.RESOLVED, resolver, {"serial": serial, "marks": list(marks), "note": note})
 
 
 def record_not_issued(session: Session, batch: Batch, recorder: str, serial_text: str,
                       reason: str) -> None:
     """A ballot collected that the board did not issue (no or unknown serial, a second sheet
     with a serial already keyed): counted in N, invalid in every row."""
-    _record(session, batch, NOT_ISSUED, recorder, {"serial": serial_text, "reason": reason})
+    _record(session, batch, PaperEventKind.NOT_ISSUED, recorder, {"serial": serial_text, "reason": reason})
 
 
 def finish_count(session: Session, batch: Batch, actor: str, present: int, issued: int,
@@ -366,6 +361,6 @@ def finish_count(session: Session, batch: Batch, actor: str, present: int, issue
     results = count_results(batch, tip.state, present, issued, counted_from, counted_to)
     data = {"present": present, "issued": issued, "collected": results.ballots_collected,
             "results_hash": digest(results.to_json_dict())}
-    _record(session, batch, COUNTED, actor, data, tip)
+    _record(session, batch, PaperEventKind.COUNTED, actor, data, tip)
     session.execute(delete(PaperPin))
     return results

@@ -1,6 +1,6 @@
 """Reviewing and correcting an election before its key ceremony; removing and archiving it.
 
-Until the board's key is imported (state "draft") every field may change: no manifest
+Until the board's key is imported (ElectionState.DRAFT) every field may change: no manifest
 exists yet, and a key file the board's laptop made for an earlier definition is refused at
 import (shared/manifest.py), so a correction after the definition was downloaded cannot slip
 into the vote unseen. From the key import on nothing here changes the election: the
@@ -25,13 +25,15 @@ from shared import audit
 from shared.db import after_commit
 from shared.election import lock_election, validate_election_spec
 from shared.errors import WrongElectionState
+from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
+from shared.states import ElectionState, SlotState
 
 SYSTEM_CHAIN = ""
 DETAIL_FIELDS = ("title", "organization", "place", "date", "profile", "convened")
 # States of an election that never opened: no ballot can exist (shared/election.open_vote).
-DELETABLE_STATES = ("draft", "ready")
+DELETABLE_STATES = (ElectionState.DRAFT, ElectionState.READY)
 
 
 def roster_of(session: Session, election_id: str) -> list[Voter]:
@@ -60,7 +62,7 @@ def revise_election(session: Session, election: Election, spec: Any, actor: str)
     election that creation would refuse. WrongElectionState once the key is imported.
     """
     lock_election(session, election)
-    if election.state != "draft":
+    if election.state != ElectionState.DRAFT:
         raise WrongElectionState("Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu "
                                  "không sửa được nữa. Chưa có gì được thay đổi.")
     clean = validate_election_spec(spec)
@@ -94,7 +96,7 @@ def revise_election(session: Session, election: Election, spec: Any, actor: str)
         election.members.extend(BoardMember(index=i, name=n)
                                 for i, n in enumerate(clean["board"]["members"], start=1))
     if changed:
-        audit.append_event(session, election.id, "election.revised", actor, {
+        audit.append_event(session, election.id, EventKind.ELECTION_REVISED, actor, {
             "fields": changed, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
             "convened": clean["convened"], "members": len(clean["board"]["members"]),
             "threshold": clean["board"]["threshold"],
@@ -119,7 +121,7 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
                            .where(AuditEvent.election_id == election.id)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
     slips = session.scalar(select(func.count()).select_from(Token)
-                           .where(Token.election_id == election.id, Token.state != "free")) or 0
+                           .where(Token.election_id == election.id, Token.state != SlotState.FREE)) or 0
     voters = session.scalar(select(func.count()).select_from(Voter)
                             .where(Voter.election_id == election.id)) or 0
     data = {"election_id": election.id, "title": election.title, "date": election.date,
@@ -131,7 +133,7 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
         session.execute(delete(table).where(table.election_id == election.id))
     session.execute(delete(AuditEvent).where(AuditEvent.election_id == election.id))
     session.delete(election)  # persons and board members with it (cascade)
-    audit.append_event(session, SYSTEM_CHAIN, "election.deleted", actor, data)
+    audit.append_event(session, SYSTEM_CHAIN, EventKind.ELECTION_DELETED, actor, data)
     keys = holder_keys(session)
     after_commit(session, lambda: keys.destroy(deleted))  # the desk's key of its slips, if any
     return data
@@ -140,10 +142,10 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
 def set_archived(session: Session, election: Election, archived: bool, actor: str) -> None:
     """Archive a closed election (hidden from the default list) or bring it back."""
     lock_election(session, election)
-    if election.state != "closed":
+    if election.state != ElectionState.CLOSED:
         raise WrongElectionState("Chỉ lưu trữ được cuộc lấy phiếu đã kết thúc.")
     if election.archived == archived:
         return
     election.archived = archived
-    audit.append_event(session, SYSTEM_CHAIN, "election.archived" if archived else "election.unarchived",
-                       actor, {"election_id": election.id, "title": election.title})
+    kind = EventKind.ELECTION_ARCHIVED if archived else EventKind.ELECTION_UNARCHIVED
+    audit.append_event(session, SYSTEM_CHAIN, kind, actor, {"election_id": election.id, "title": election.title})
