@@ -84,7 +84,7 @@ def shared_messages() -> dict[str, str]:
     for file, _line, message, _comments, _context in extract_from_dir(
             str(ROOT), [m for m in method_map if m[0].startswith("shared/")], options_map,
             keywords={"N_": None}):
-        found.setdefault(message, file)
+        found.setdefault(message if isinstance(message, str) else message[0], file)
     return found
 
 
