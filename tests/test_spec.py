@@ -212,5 +212,7 @@ def test_namesakes_on_the_ballot_are_allowed_when_position_or_unit_tells_them_ap
     spec["persons"][1] = {**spec["persons"][0], "unit": "Sở Nội vụ"}
     assert len(elections.validate_spec(spec)["persons"]) == 2
     spec["persons"][1] = {**spec["persons"][0], "name": "  " + spec["persons"][0]["name"].upper() + " "}
-    with pytest.raises(InvalidInput, match="trùng với người thứ 1"):
+    with pytest.raises(InvalidInput) as refused:
         elections.validate_spec(spec)
+    assert refused.value.message_id == "Người được lấy phiếu thứ %(number)s (%(name)s) trùng với người thứ %(first)s."
+    assert (refused.value.params["number"], refused.value.params["first"]) == (2, 1)
