@@ -80,8 +80,11 @@ def test_roster_of_exactly_the_number_convened_or_fewer_is_accepted() -> None:
 
 
 def test_empty_roster_is_refused_with_how_to_enter_one() -> None:
-    with pytest.raises(InvalidInput, match="Danh sách người ghi phiếu đang trống"):
+    with pytest.raises(InvalidInput) as refused:
         elections.validate_election_spec(election_spec(voters=0, convened=5))
+    assert refused.value.message_id == (
+        "Danh sách người ghi phiếu đang trống: nhập danh sách (gõ trực tiếp hoặc tải tệp CSV/XLSX) trước khi tạo "
+        "cuộc lấy phiếu.")
 
 
 def test_a_refused_roster_creates_nothing(factory: sessionmaker[Session]) -> None:
