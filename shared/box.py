@@ -89,7 +89,7 @@ def read_box(path: Path | str) -> dict[str, Any]:
             raise BoxInvalid(N_("%(file)s quá lớn (hơn %(gib)s GiB)."), file=BOX_FILE, gib=MAX_BOX_BYTES >> 30)
         return _checked_header(read_members(path))
     except OSError as exc:
-        raise BoxInvalid(N_("Không đọc được tệp hòm phiếu: %(reason)s."), reason=exc.strerror or exc) from exc
+        raise BoxInvalid(N_("Không đọc được tệp hòm phiếu: %(reason)s."), reason=str(exc.strerror or exc)) from exc
 
 
 def _checked_header(box: Any) -> dict[str, Any]:

@@ -202,5 +202,5 @@ def read_file(path: str | Path, what: str, max_bytes: int) -> Any:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise JsonRefused(N_("Không đọc được %(what)s: %(reason)s."),
-                          what=what[:1].lower() + what[1:], reason=exc.strerror or exc) from None
+                          what=what[:1].lower() + what[1:], reason=str(exc.strerror or exc)) from None
     return parse(data, what, max_bytes)
