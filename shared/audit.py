@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from shared.canonical import digest
-from shared.errors import WrongElectionState
+from shared.errors import N_, WrongElectionState
 from shared.event_kinds import EventKind
 from shared.models import AuditEvent, Election
 from shared.states import ElectionState
@@ -72,7 +72,7 @@ def append_events(session: Session, election_id: str, actor: str,
         # not a change the caller has pending (closing appends its own event first).
         state = conn.execute(select(_ELECTIONS.c.state).where(_ELECTIONS.c.id == election_id)).scalar()
         if state == ElectionState.CLOSED:
-            raise WrongElectionState("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này.")
+            raise WrongElectionState(N_("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này."))
     last = conn.execute(select(_EVENTS.c.seq, _EVENTS.c.hash)
                         .where(_EVENTS.c.election_id == election_id)
                         .order_by(_EVENTS.c.seq.desc()).limit(1)).first()

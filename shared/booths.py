@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
-from shared.errors import DomainError
+from shared.errors import N_, DomainError
 from shared.event_kinds import EventKind
 from shared.models import Booth, Election
 
@@ -27,7 +27,7 @@ PAIRING_SECONDS = 600
 class PairingFailed(DomainError):
     """The pairing code is wrong, used or expired."""
 
-    message = "Mã ghép máy không đúng hoặc đã hết hạn. Vui lòng xin mã mới từ chủ trì."
+    message = N_("Mã ghép máy không đúng hoặc đã hết hạn. Vui lòng xin mã mới từ chủ trì.")
 
 
 def _hash(value: str) -> str:
@@ -112,7 +112,7 @@ def code_wait_seconds(booth: Booth | BoothPass, now: float) -> int:
 class BoothWaiting(DomainError):
     """The booth must wait before its next slip code (too many wrong ones in a row)."""
 
-    message = "Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ rồi nhập lại."
+    message = N_("Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ rồi nhập lại.")
 
     def __init__(self, seconds: int) -> None:
         super().__init__()

@@ -31,8 +31,8 @@ from shared import manifest as manifests
 from shared.box_file import WHAT as BOX_FILE
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
-from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
-from shared.errors import BoxInvalid, InvalidInput, WrongElectionState
+from shared.election import OLD_BUILD, manifest_of, token_log
+from shared.errors import N_, BoxInvalid, InvalidInput, WrongElectionState
 from shared.event_kinds import EventKind
 from shared.glossary import LEVELS
 from shared.models import NO_HASH, Ballot, Election
@@ -53,7 +53,7 @@ MAX_BOX_BYTES = 1 << 30
 def export_box(session: Session, election: Election, signing_key: bytes, actor: str) -> bytes:
     """The sealed box of a closed election, signed by the kiosk; logs the export."""
     if election.state != ElectionState.CLOSED or election.close_record_json is None:
-        raise WrongElectionState("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu.")
+        raise WrongElectionState(N_("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu."))
     manifest = manifest_of(election)
     rows = session.execute(select(Ballot.fingerprint, Ballot.ciphertext)
                            .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)
@@ -80,7 +80,7 @@ def load_box(data: bytes) -> dict[str, Any]:
     try:
         box = json_input.parse(data, BOX_FILE, MAX_BOX_BYTES)
     except json_input.JsonRefused as exc:
-        raise BoxInvalid(str(exc)) from None
+        raise BoxInvalid(exc.message_id, **exc.params) from None
     return _checked_header(box)
 
 
@@ -88,20 +88,21 @@ def read_box(path: Path | str) -> dict[str, Any]:
     """A box file parsed except its ballots, read from disk on each pass (shared/box_file.py)."""
     try:
         if Path(path).stat().st_size > MAX_BOX_BYTES:
-            raise BoxInvalid(f"{BOX_FILE} quá lớn (hơn {MAX_BOX_BYTES >> 30} GiB).")
+            raise BoxInvalid(N_("%(file)s quá lớn (hơn %(gib)s GiB)."), file=BOX_FILE, gib=MAX_BOX_BYTES >> 30)
         return _checked_header(read_members(path))
     except OSError as exc:
-        raise BoxInvalid(f"Không đọc được tệp hòm phiếu: {exc.strerror or exc}.") from exc
+        raise BoxInvalid(N_("Không đọc được tệp hòm phiếu: %(reason)s."), reason=str(exc.strerror or exc)) from exc
 
 
 def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
-        raise BoxInvalid("Tệp không phải là hòm phiếu.")
+        raise BoxInvalid(N_("Tệp không phải là hòm phiếu."))
     if type(box.get("version")) is int and box["version"] == 1:
         # Its ballots carry no proofs and its shares cannot decrypt sums: only the old build counts it.
-        raise BoxInvalid(f"Hòm phiếu phiên bản 1. {OLD_BUILD_MESSAGE}")
+        raise BoxInvalid(N_("Hòm phiếu phiên bản 1. %(old_build)s"), old_build=OLD_BUILD)
     if type(box.get("version")) is not int or box["version"] != BOX_VERSION:
-        raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ (cần phiên bản 2).")
+        raise BoxInvalid(N_("Phiên bản hòm phiếu %(version)s không được hỗ trợ (cần phiên bản 2)."),
+                         version=repr(box.get('version')))
     return box
 
 
@@ -167,7 +168,7 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
 
     version = manifests.manifest_version(manifest)
     if version == 1:
-        return refused(OLD_BUILD_MESSAGE, "manifest.version")
+        return refused(OLD_BUILD, "manifest.version")
     if version != manifests.VERSION:
         return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
     if not set(manifests.KEY_PARTS) <= set(manifest) \
@@ -628,7 +629,7 @@ class BoxVerification:
         """The verified box; BoxInvalid naming every failed check otherwise."""
         if self.verified is None:
             failed = ", ".join(c.title for c in self.checks if c.failed)
-            raise BoxInvalid(f"Hòm phiếu không qua kiểm tra, không giải mã: {failed}.")
+            raise BoxInvalid(N_("Hòm phiếu không qua kiểm tra, không giải mã: %(failed)s."), failed=failed)
         return self.verified
 
 

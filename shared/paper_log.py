@@ -39,7 +39,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shared import crypto
 from shared.audit import GENESIS, event_hash, now_iso
 from shared.canonical import digest
-from shared.errors import DomainError, InvalidInput
+from shared.errors import N_, DomainError, InvalidInput, Label
 from shared.event_kinds import PaperEventKind
 from shared.paper import (
     Batch,
@@ -191,19 +191,20 @@ def _current(session: Session, batch: Batch) -> _Tip:
         for event in rows[1:]:
             if event["seq"] != tip.seq + 1 or event["prev"] != tip.hash \
                     or event_hash(batch.batch_id, event) != event["hash"]:
-                raise LogBroken(f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {event['seq']} "
-                                "không nối với sự kiện trước hoặc bị sửa.")
+                raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s không nối với sự kiện "
+                                   "trước hoặc bị sửa."), seq=event['seq'])
             apply_stored(batch, tip.state, event)
             tip.seq, tip.hash = event["seq"], event["hash"]
     except DomainError as exc:
         _store_tip(session, batch, None)
-        raise LogBroken(str(exc) if isinstance(exc, LogBroken) else
-                        f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {tip.seq + 1} trái quy tắc: {exc}"
-                        ) from exc
+        if isinstance(exc, LogBroken):
+            raise LogBroken(exc.message_id, **exc.params) from exc
+        raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s trái quy tắc: %(reason)s"),
+                        seq=tip.seq + 1, reason=Label(exc.message_id, **exc.params)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         _store_tip(session, batch, None)
-        raise LogBroken(f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {tip.seq + 1} sai định dạng."
-                        ) from exc
+        raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s sai định dạng."),
+                        seq=tip.seq + 1) from exc
     return tip
 
 
@@ -262,10 +263,10 @@ def valid_pin(pin: str) -> str:
     """A PIN as the board types it: 6 to 12 digits, no Shift; InvalidInput if not."""
     low, high = PIN_DIGITS
     if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
-        raise InvalidInput(f"Mã PIN phải gồm từ {low} đến {high} chữ số.")
+        raise InvalidInput(N_("Mã PIN phải gồm từ %(low)s đến %(high)s chữ số."), low=low, high=high)
     if len(set(pin)) == 1 or pin in "01234567890123" or pin in "9876543210987":
-        raise InvalidInput("Mã PIN quá dễ đoán (một chữ số lặp lại hoặc dãy liên tiếp): "
-                           "hãy chọn mã khác.")
+        raise InvalidInput(N_("Mã PIN quá dễ đoán (một chữ số lặp lại hoặc dãy liên tiếp): "
+                              "hãy chọn mã khác."))
     return pin
 
 
@@ -286,15 +287,16 @@ def set_pin(session: Session, batch: Batch, member: str, hashed: str) -> None:
 def stored_pin(session: Session, batch: Batch, member: str) -> str:
     """The member's PIN hash to check a typed PIN against; PinNotSet, PinLocked, NotABoardMember."""
     if member not in batch.members:
-        raise NotABoardMember("Hãy chọn tên thành viên Ban kiểm phiếu." if not member.strip()
+        raise NotABoardMember(N_("Hãy chọn tên thành viên Ban kiểm phiếu.") if not member.strip()
                               else None)
     row = session.get(PaperPin, member)
     if row is None:
-        raise PinNotSet(f"Đồng chí {member} chưa đặt mã PIN cho đợt phiếu này (đặt ở trang đợt "
-                        "phiếu, mục “Mã PIN của thành viên Ban kiểm phiếu”).")
+        raise PinNotSet(N_("Đồng chí %(member)s chưa đặt mã PIN cho đợt phiếu này (đặt ở trang đợt phiếu, mục “Mã "
+                           "PIN của thành viên Ban kiểm phiếu”)."), member=member)
     if row.locked_until and row.locked_until > now_iso():
-        raise PinLocked(f"Mã PIN của đồng chí {member} bị nhập sai {PIN_TRIES} lần liên tiếp: tạm "
-                        f"khóa đến {local_clock(row.locked_until)}.")
+        raise PinLocked(N_("Mã PIN của đồng chí %(member)s bị nhập sai %(tries)s lần liên tiếp: tạm khóa đến "
+                           "%(locked_until)s."),
+                        member=member, tries=PIN_TRIES, locked_until=local_clock(row.locked_until))
     return row.pin_hash
 
 
@@ -328,8 +330,8 @@ def enter_ballot(session: Session, batch: Batch, slot: str, entrant: str, typed_
     typed, named = split_page(typed_serial)
     serial = batch.parse_serial(typed)
     if named is not None and named != (1, batch.pages):
-        raise PagesIncomplete(f"Mã đã quét vào ô số sê-ri là của trang {named[0]}/{named[1]}: "
-                              "hãy quét mã QR in trên trang 1 của phiếu.")
+        raise PagesIncomplete(N_("Mã đã quét vào ô số sê-ri là của trang %(page)s/%(pages)s: hãy quét mã QR in "
+                                 "trên trang 1 của phiếu."), page=named[0], pages=named[1])
     check_pages(batch, serial, pages or [])
     data: dict[str, Any] = {"serial": serial, "slot": slot, "marks": list(marks)}
     if batch.version >= 2:

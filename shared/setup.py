@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.db import after_commit
 from shared.election import lock_election, validate_election_spec
-from shared.errors import WrongElectionState
+from shared.errors import N_, WrongElectionState
 from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
@@ -63,8 +63,8 @@ def revise_election(session: Session, election: Election, spec: Any, actor: str)
     """
     lock_election(session, election)
     if election.state != ElectionState.DRAFT:
-        raise WrongElectionState("Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu "
-                                 "không sửa được nữa. Chưa có gì được thay đổi.")
+        raise WrongElectionState(N_("Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu "
+                                    "không sửa được nữa. Chưa có gì được thay đổi."))
     clean = validate_election_spec(spec)
     before = spec_of(session, election)
     changed = [field for field in DETAIL_FIELDS if before[field] != clean[field]]
@@ -108,15 +108,15 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
     """Remove an election that never opened, logging it on the system chain; the event's data."""
     lock_election(session, election)
     if election.state not in DELETABLE_STATES or election.present_at_open is not None:
-        raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
-                                 "thúc thì lưu trữ. Chưa có gì được thay đổi.")
+        raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
+                                    "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     # Slots (docs/storage-secrecy.md D2, D3): only a filled ballot slot is a ballot, only a
     # token slot that left "free" is a slip.
     ballots = session.scalar(select(func.count()).select_from(Ballot)
                              .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)) or 0
     if ballots:  # cannot happen before opening; refuse rather than destroy a ballot
-        raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
-                                 "thúc thì lưu trữ. Chưa có gì được thay đổi.")
+        raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
+                                    "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash)
                            .where(AuditEvent.election_id == election.id)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -143,7 +143,7 @@ def set_archived(session: Session, election: Election, archived: bool, actor: st
     """Archive a closed election (hidden from the default list) or bring it back."""
     lock_election(session, election)
     if election.state != ElectionState.CLOSED:
-        raise WrongElectionState("Chỉ lưu trữ được cuộc lấy phiếu đã kết thúc.")
+        raise WrongElectionState(N_("Chỉ lưu trữ được cuộc lấy phiếu đã kết thúc."))
     if election.archived == archived:
         return
     election.archived = archived

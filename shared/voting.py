@@ -38,6 +38,7 @@ from shared.election import (
 )
 from shared.elgamal import ElectionContext
 from shared.errors import (
+    N_,
     AlreadyHasSlip,
     BallotIncomplete,
     CastAlreadyRecorded,
@@ -96,8 +97,8 @@ def parse_token(typed: str) -> bytes:
             return codes.decode_checked(typed, length, check)
         except codes.CodeError:
             continue
-    raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
-                       "Vui lòng gõ lại.")
+    raise TokenInvalid(N_("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
+                          "Vui lòng gõ lại."))
 
 
 def typed_token_hash(election_id: str, typed: str) -> str:
@@ -170,7 +171,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     lock_election(session, election)
     require_current_build(election)
     if election.state not in CHECKIN_STATES:
-        raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
+        raise WrongElectionState(N_("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc."))
     if not voter_ids:
         return []
     wanted = [v for v in voter_ids if storable(v)]
@@ -237,7 +238,7 @@ def _own_live_slip(session: Session, election: Election, voter_id: str, typed_co
         raise WrongElectionState()
     voter = get_voter(session, election.id, voter_id)
     if not voter.slip_issued:
-        raise TokenInvalid("Người này chưa được phát phiếu nào.")
+        raise TokenInvalid(N_("Người này chưa được phát phiếu nào."))
     token = _find_token(session, election, typed_code)
     if token.state == SlotState.VOIDED:
         raise TokenVoided()
@@ -248,10 +249,10 @@ def _own_live_slip(session: Session, election: Election, voter_id: str, typed_co
     # Checked before the state, so a typed code tells the desk nothing about another's slip.
     if token.holder_tag == NO_HASH or not crypto.holder_tag_matches(
             key, election.id, voter.voter_id, token.token_hash, token.holder_tag):
-        raise SlipNotIssuedToVoter(f"Phiếu này không phải phiếu đã phát cho đồng chí {voter.name}; "
-                                   "không hủy.")
+        raise SlipNotIssuedToVoter(N_("Phiếu này không phải phiếu đã phát cho đồng chí %(name)s; không hủy."),
+                                   name=voter.name)
     if token.state == SlotState.SPENT:
-        raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
+        raise TokenAlreadySpent(N_("Phiếu này đã được dùng để bỏ phiếu; không thể hủy."))
     return voter, token
 
 
@@ -385,7 +386,7 @@ def sealer(session: Session, election_id: str) -> Sealer:
         raise ElectionNotFound()
     manifest_hash, manifest_json = row
     if manifest_hash is None or manifest_json is None:
-        raise WrongElectionState("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này.")
+        raise WrongElectionState(N_("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này."))
     context, persons = _context(manifest_hash, manifest_json)
     return Sealer(election_id, manifest_hash, context, persons)
 
@@ -403,7 +404,7 @@ def _context(manifest_hash: str, manifest_json: str) -> tuple[ElectionContext, i
     if cached is None:
         manifest = json.loads(manifest_json)
         if manifests.manifest_version(manifest) != manifests.VERSION:
-            raise WrongElectionState(OLD_BUILD_MESSAGE)
+            raise WrongElectionState(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)
         cached = (manifests.context_of(manifest), len(manifest["persons"]))
         _CONTEXTS[manifest_hash] = cached
     return cached
