@@ -10,7 +10,8 @@ the projector view and the PDF/DOCX/XLSX/CSV files. Their templates and writers 
 marked, so the switch cannot reach them.
 
 The kiosk has the same mechanism in its own module: the apps never import each other
-(docs/architecture.md), and the small part they could share needs Flask.
+(docs/architecture.md). What needs no Flask, the check that /lang sends the browser back
+only to a local path, is shared.web_policy.local_path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 from flask import Flask, Response, abort, g, redirect, request, url_for
 from flask_babel import Babel, get_locale, gettext
+
+from shared.web_policy import local_path
 
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
@@ -64,17 +67,14 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT_LANGUAGE)
 
 
-def safe_next(target: str, fallback: str) -> str:
-    """A local path to go back to; anything else (another host, //host, a scheme) becomes fallback."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
-
-
 def return_path() -> str:
-    """Where the switch on this page sends the browser back: this page, if a GET can show it."""
+    """Where the switch on this page sends the browser back: this page, if a GET can show it
+    (a page rendered in answer to a POST-only form goes back to the list of boxes)."""
     if request.method == "GET":
         return request.full_path.rstrip("?")
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return request.path
     return url_for("board.index")
 
 
@@ -124,7 +124,7 @@ def init_app(app: Flask) -> None:
         if lang not in LANGUAGES:
             abort(400)
         g.counter_lang = lang
-        return redirect(safe_next(request.form.get("next", ""), url_for("board.index")))
+        return redirect(local_path(request.form.get("next", ""), url_for("board.index")))
 
 
 # --- Babel extraction of the labels in LABEL_TABLES -----------------------------------------

@@ -36,11 +36,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.i18n import N_, current_language, error_text, label_text
+from counter.i18n import DEFAULT_LANGUAGE, N_, current_language, error_text, label_text
 from counter.pages import current_store, grouped_hex, report_page, trusted_results, untrusted_page
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.projector import projector_page
@@ -396,9 +396,11 @@ def finish(batch_id: str) -> BaseResponse:
     except DomainError as exc:
         flash(gettext("%(error)s Chưa kiểm phiếu.", error=error_text(exc)), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
-    flash(gettext("Đã kết thúc nhập phiếu và kiểm phiếu (%(present)s có mặt, %(issued)s phiếu phát ra). "
-                  "Kết quả đã được ký số; tỷ lệ %% tính trên tổng số phiếu thu về (quy định năm 2023).",
-                  present=present, issued=issued), "ok")
+    # Shown on the report page (its notices), which stays Vietnamese whatever the language.
+    with force_locale(DEFAULT_LANGUAGE):
+        flash(gettext("Đã kết thúc nhập phiếu và kiểm phiếu (%(present)s có mặt, %(issued)s phiếu phát ra). "
+                      "Kết quả đã được ký số; tỷ lệ %% tính trên tổng số phiếu thu về (quy định năm 2023).",
+                      present=present, issued=issued), "ok")
     return redirect(url_for(".report", batch_id=batch_id))
 
 

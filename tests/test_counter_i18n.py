@@ -249,6 +249,27 @@ def test_report_projector_and_files_are_the_same_in_both_languages(browser: Brow
     assert "Tín nhiệm cao" in vietnamese[paths[1]].get_data(as_text=True)
 
 
+def test_a_paper_count_ended_in_english_has_its_report_and_notice_in_vietnamese(
+        browser: Browser, config: CounterConfig) -> None:
+    batch = make_batch(config)
+    bid = batch.batch_id
+    english(browser)
+    token = browser.csrf_token(f"/paper/{bid}")
+    for slot, member in (("a", HEAD), ("b", SECOND)):
+        browser.post(f"/paper/{bid}/enter/{slot}/open", data={"csrf_token": token, "member": member,
+                                                              "pin": PINS[member]})
+        saved = browser.post(f"/paper/{bid}/enter/{slot}", data={
+            "csrf_token": token, "serial": serial_label(batch.serials[0]), "row-1": "high", "row-2": "low"})
+        assert saved.status_code == 302
+    ended = browser.post(f"/paper/{bid}/finish", data={"csrf_token": token, "present": "3", "issued": "3",
+                                                       "actor": HEAD, "pin": PINS[HEAD]})
+    assert ended.headers["Location"].endswith(f"/paper/{bid}/report")
+    report = browser.get(f"/paper/{bid}/report").get_data(as_text=True)
+    assert '<html lang="vi"' in report and "Đã kết thúc nhập phiếu và kiểm phiếu (3 có mặt" in report
+    assert "Entry ended" not in report
+    assert "Paper ballots" in browser.get(f"/paper/{bid}").get_data(as_text=True)  # the screens stay English
+
+
 def document_text(data: bytes, path: str) -> str:
     """The words of a generated PDF, DOCX or XLSX."""
     if path.endswith(".pdf"):
