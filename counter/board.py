@@ -136,11 +136,9 @@ def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
         data = upload.read(MAX_SHARE_FILE_BYTES + 1)
         if len(data) > MAX_SHARE_FILE_BYTES:
             raise ShareError(gettext("%(label)s quá lớn, không phải là tệp mảnh khóa.", label=label))
-        try:
-            # An empty file stays in the list: parse_share_file names it, it is never skipped.
-            texts.append((label, json_input.decode_utf8(data, label)))
-        except json_input.JsonRefused as exc:
-            raise ShareError(str(exc)) from None
+        # An empty file stays in the list: parse_share_file names it, it is never skipped.
+        # A file that is not UTF-8 raises JsonRefused, which the view shows as it is.
+        texts.append((label, json_input.decode_utf8(data, label)))
     return texts
 
 
@@ -156,7 +154,7 @@ def tally(election_id: str) -> BaseResponse | tuple[str, int]:
              for i, text in enumerate(request.form.getlist("share"), start=1) if text.strip()]
     try:
         shares = typed + _uploaded_share_texts(request.files.getlist("share_file"))
-    except ShareError as exc:
+    except (ShareError, json_input.JsonRefused) as exc:
         return render_box_page(election_id, error=error_text(exc), status=400)
     return begin_count(election_id, shares, gettext("Đã giải mã và kiểm phiếu. Kết quả đã được ký số."))
 

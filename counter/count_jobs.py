@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from counter.counting import count_box
+from counter.counting import ShareRefused, count_box
 from counter.i18n import N_
 from counter.store import Store
 from shared.errors import BoxInvalid, ShareError
@@ -64,6 +64,7 @@ class CountStatus:
     failure: str = ""
     error_id: str = ""
     error_params: dict[str, Any] = field(default_factory=dict)
+    error_label: str = ""  # where a refused share came from ("Mảnh khóa ô 2"), in the page's language
 
 
 def _paths(store: Store, election_id: str) -> tuple[Path, Path]:
@@ -147,10 +148,12 @@ def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO
         store.save_results(election_id, document)
         _write_status(store, election_id, CountStatus(DONE, total, total))
     except (ShareError, BoxInvalid, WrongCounter, TallyFailed) as exc:
+        cause = exc.cause if isinstance(exc, ShareRefused) else exc
         _write_status(store, election_id, CountStatus(
             FAILED, 0, total, f"{exc} {SHARES_FORGOTTEN}", REFUSED,
-            getattr(exc, "message_id", str(exc)),  # until DomainError carries message_id
-            dict(getattr(exc, "params", None) or {})))
+            getattr(cause, "message_id", str(cause)),  # until DomainError carries message_id
+            dict(getattr(cause, "params", None) or {}),
+            exc.label if isinstance(exc, ShareRefused) else ""))
     except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state
         _log.error("count failed: %s", type(exc).__name__)  # the type only: no data in logs
         _write_status(store, election_id, CountStatus(FAILED, 0, total, INTERNAL_ERROR, INTERNAL))

@@ -165,10 +165,8 @@ def _presented_text() -> str:
         raise ShareError(gettext("Tệp vừa chọn quá lớn, không phải là tệp mảnh khóa."))
     if not data.strip():
         raise ShareError(gettext("Tệp mảnh khóa %(name)s rỗng: không có mã mảnh khóa nào.", name=upload.filename))
-    try:
-        return json_input.decode_utf8(data, gettext("Tệp mảnh khóa %(name)s", name=upload.filename))
-    except json_input.JsonRefused as exc:
-        raise ShareError(str(exc)) from None
+    # Not UTF-8: JsonRefused, which present() shows as it is.
+    return json_input.decode_utf8(data, gettext("Tệp mảnh khóa %(name)s", name=upload.filename))
 
 
 @dataclass(frozen=True)
@@ -222,7 +220,7 @@ def present(election_id: str) -> BaseResponse | tuple[str, int]:
     box = load_box_or_404(election_id)
     try:
         text = _presented_text()
-    except ShareError as exc:
+    except (ShareError, json_input.JsonRefused) as exc:
         return render_box_page(election_id, error=gettext("Mảnh khóa vừa nhập bị từ chối: %(error)s",
                                                           error=error_text(exc)), status=400)
     taken = _take_share(election_id, box, text)

@@ -48,7 +48,10 @@ COUNTED = N_("Đã giải mã và kiểm phiếu. Kết quả đã được ký 
 def failure_text(status: CountStatus) -> str:
     """Why a count failed, in the page's language (the thread kept the parts: count_jobs)."""
     if status.failure == REFUSED:
-        return f"{message_text(status.error_id, status.error_params)} {gettext(SHARES_FORGOTTEN)}"
+        error = message_text(status.error_id, status.error_params)
+        if status.error_label:
+            error = gettext("%(label)s: %(error)s", label=status.error_label, error=error)
+        return f"{error} {gettext(SHARES_FORGOTTEN)}"
     if status.failure in (INTERNAL, STOPPED):
         return gettext(INTERNAL_ERROR if status.failure == INTERNAL else INTERRUPTED)
     return status.message  # a status file written before failures kept their parts

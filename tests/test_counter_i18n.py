@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,9 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask, render_template
 
+import counter.count_jobs
 from counter import i18n
+from counter.app import create_app
 from counter.config import CounterConfig
 from counter.count_jobs import FAILED, INTERNAL, INTERNAL_ERROR, RUNNING, CountStatus
 from counter.documents.formats import FORMATS
@@ -167,17 +172,71 @@ def test_board_box_and_auditor_pages_in_english_have_no_vietnamese_but_the_data(
     assert "Page or ballot box not found." in pages["/no-such-page"].get_data(as_text=True)
 
 
-def test_count_page_in_english(app: Flask) -> None:
+def counting_browser(config: CounterConfig) -> Browser:
+    """A browser on a counter that never waits for a count: every count shows its progress page."""
+    app = create_app(dataclasses.replace(config, count_wait_seconds=0))
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=True)
+    browser = Browser(app.test_client())
+    english(browser)
+    return browser
+
+
+def until_ended(browser: Browser, election_id: str) -> None:
+    for _ in range(600):  # polls of 0.05 s: a bound on a broken count, not a timing assertion
+        if browser.get(f"/boxes/{election_id}/count/status").get_json()["state"] != "running":
+            return
+        time.sleep(0.05)
+    raise AssertionError("the count did not end")
+
+
+def test_the_count_page_in_english_while_counting(config: CounterConfig, election: Built,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+    real: Callable[..., Any] = counter.count_jobs.count_box
+
+    def held_count(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(counter.count_jobs, "count_box", held_count)
+    browser = counting_browser(config)
+    eid = election.election_id
+    try:
+        import_box(browser, election)
+        token = browser.csrf_token(f"/boxes/{eid}")
+        started = browser.post(f"/boxes/{eid}/tally", data={
+            "csrf_token": token, "share": [c.code for c in election.cards[:2]]})
+        assert started.headers["Location"].endswith(f"/boxes/{eid}/count")
+        page = browser.get(f"/boxes/{eid}/count").get_data(as_text=True)
+        assert_english(page, box_data(election), "count page")
+        assert "Progress of the decryption and count" in page
+        assert 'data-text-progress="Proofs checked for {done} / {total} ballots ({percent}%)."' in page
+    finally:
+        release.set()
+    until_ended(browser, eid)
+
+
+def test_a_failed_count_in_english_names_the_refused_share(config: CounterConfig, election: Built,
+                                                           foreign: Built) -> None:
+    browser = counting_browser(config)
+    eid = election.election_id
+    import_box(browser, election)
+    token = browser.csrf_token(f"/boxes/{eid}")
+    browser.post(f"/boxes/{eid}/tally", data={
+        "csrf_token": token, "share": [election.cards[0].code, foreign.cards[1].code]})
+    until_ended(browser, eid)
+    page = browser.get(f"/boxes/{eid}/count").get_data(as_text=True)
+    assert_english(page, box_data(election), "failed count")
+    assert "The count could not be made: Key share, field 2: This key share belongs to another vote" in page
+    assert "The key shares entered have been erased; no results were written." in page
+
+
+def test_the_running_count_page_template_in_english(app: Flask) -> None:
     with app.test_request_context("/boxes/x/count", headers=EN):
         running = render_template("count.html", election_id="x", status=CountStatus(RUNNING, 1200, 3400),
                                   percent=35, failed=False, failure="")
-        failed = render_template("count.html", election_id="x", status=CountStatus(FAILED, 0, 10),
-                                 percent=0, failed=True, failure=i18n.label_text(INTERNAL_ERROR))
     assert_english(running, [], "count running")
     assert "Proofs checked for <strong>1.200</strong> / 3.400 ballots (35%)" in running
-    assert 'data-text-progress="Proofs checked for {done} / {total} ballots ({percent}%)."' in running
-    assert_english(failed, [], "count failed")
-
 
 
 def test_a_failed_count_is_named_in_the_page_language(app: Flask) -> None:
