@@ -40,7 +40,7 @@ from shared.tally import TallyFailed, WrongCounter
 COUNTING_DIR = "counting"
 RUNNING, DONE, FAILED = "running", "done", "failed"
 INTERRUPTED = N_("Việc kiểm phiếu bị gián đoạn (máy kiểm phiếu đã khởi động lại?). Chưa có kết quả "
-               "nào được ghi; các mảnh khóa đã nhập đã được xóa, hãy nhập lại từ đầu.")
+                  "nào được ghi; các mảnh khóa đã nhập đã được xóa, hãy nhập lại từ đầu.")
 INTERNAL_ERROR = N_("Lỗi nội bộ khi kiểm phiếu; không có kết quả nào được ghi. Hãy nhập lại các mảnh khóa.")
 SHARES_FORGOTTEN = N_("Các mảnh khóa đã nhập đã được xóa; không có kết quả nào được ghi.")
 # Why a count failed (CountStatus.failure), so the page says it in its own language.

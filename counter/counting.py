@@ -32,7 +32,7 @@ def time_stamp(moment: datetime) -> str:
 
 
 class ShareRefused(ShareError):
-    """A share parse_share_file refused, named by where it came from (label), never by itself."""
+    """A share parse_share_file refused, named by where it came from (label), never by its text."""
 
     def __init__(self, label: str, cause: ShareError) -> None:
         super().__init__(f"{label}: {cause}")

@@ -169,6 +169,9 @@ def test_board_box_and_auditor_pages_in_english_have_no_vietnamese_but_the_data(
     for where, response in pages.items():
         assert_english(response.get_data(as_text=True), data, where)
     assert "Yes: the ballot with receipt code" in pages["search"].get_data(as_text=True)
+    # The switch goes back to the page shown, or, after a form only a POST shows, to the list.
+    assert f'name="next" value="/audit/{eid}/ballots"' in pages["search"].get_data(as_text=True)
+    assert 'name="next" value="/"' in pages["bad key"].get_data(as_text=True)
     assert "Page or ballot box not found." in pages["/no-such-page"].get_data(as_text=True)
 
 
