@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from shared.errors import DomainError, Label
 from shared.glossary import LEVEL_LABELS, LEVELS
+from shared.web_policy import local_path
 
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
@@ -49,13 +50,6 @@ def choose_language(lang: str) -> None:
 def forget_language() -> None:
     """Back to Vietnamese from the next request on (the booth does this for the next voter)."""
     g.lang_cookie = ""
-
-
-def safe_next(target: str, fallback: str) -> str:
-    """A local path to go back to; anything else (another host, //host) becomes fallback."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
 
 
 def _translations() -> Any:
@@ -118,7 +112,7 @@ def init_app(app: Flask) -> None:
     @app.post("/lang")
     def set_language() -> Any:
         choose_language(request.form.get("lang", ""))
-        return redirect(safe_next(request.form.get("next", ""), url_for("index")))
+        return redirect(local_path(request.form.get("next", ""), url_for("index")))
 
 
 # --- domain messages from shared/ -------------------------------------------------------
