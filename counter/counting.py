@@ -36,7 +36,7 @@ def read_cards(shares: Sequence[tuple[str, str]], verified: VerifiedBox) -> list
     cards = []
     for label, text in shares:
         try:
-            cards.append(parse_share_file(text, verified.manifest, verified.manifest_hash))
+            cards.append(parse_share_file(text, verified.manifest))
         except ShareError as exc:
             # The message names where the share came from, never the share itself.
             raise ShareError(f"{label}: {exc}") from None
