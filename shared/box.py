@@ -6,8 +6,9 @@ structure, every signature, the audit chain, the events against the manifest and
 record, the token log, every ballot's row proofs; shared/box_checks.py holds the first
 and the events), so an auditor needs neither the kiosk nor its database nor any secret.
 A box that passes
-is handed on as a `VerifiedBox`: the only thing the tally takes, carrying the per-row sums
-of the ballots computed during that one verifying pass, so nothing is read twice.
+is handed on as a `VerifiedBox`: the only thing the tally takes, carrying its typed
+`Manifest` and `CloseRecord` (shared/manifest.py, shared/close_record.py) and the per-row
+sums of the ballots computed during that one verifying pass, so nothing is read twice.
 """
 
 from __future__ import annotations

@@ -13,8 +13,11 @@ it cannot make consistent without breaking a figure someone else checks (the sha
 manifest hash, the check-ins, the counts of the close record, the ballots in the box).
 
 Each failure carries a reason id from docs/ballot-box-format.md 9 (`structure.fields`,
-`event.checked-in-twice`, …). The ballots themselves are checked entry by entry by the
-ballots check as they stream (shared/box.py); this module never reads them.
+`event.checked-in-twice`, …). The shapes of the manifest and of the close record are their
+owners' (shared/manifest.py, shared/close_record.py), called from here. The ballots
+themselves are checked entry by entry by the ballots check as they stream (shared/box.py);
+this module never reads them. Both checks read the box as parsed JSON: they run on boxes that
+may fail, so they cannot wait for the typed manifest and close record of a verified box.
 """
 
 from __future__ import annotations

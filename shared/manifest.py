@@ -13,6 +13,11 @@ two halves, each written by the machine that owns it:
    machines compute it from the same two halves, so the share cards (printed on the
    laptop) and the kiosk's box name the same manifest hash.
 
+`Manifest` is the one reader and writer of a manifest: `Manifest.from_json` checks a manifest
+read from a box or the database (exact fields, JSON types, encodings, the key parts through
+shared/elgamal's decoders) and `to_json_dict` writes back exactly those bytes; everything
+else reads its attributes.
+
 Formats: docs/formats.md ("Election definition", "Key file") and docs/ballot-box-format.md
 (the manifest).
 """
@@ -299,6 +304,8 @@ def check_shape(manifest: Any) -> None:
     board = check_object(manifest.get("board"), {"threshold": INT, "members": LIST}, "manifest.board")
     for number, member in enumerate(check_list(board["members"], "manifest.board.members"), start=1):
         check_object(member, {"index": INT, "name": TEXT}, f"manifest.board.members[{number}]")
+    if "forms" in manifest:  # optional (docs/ballot-box-format.md 3); its lengths and year are FormWording's
+        check_object(manifest["forms"], {k: INT if k == "year" else TEXT for k in FORMS_KEYS}, "manifest.forms")
     for number, commitment in enumerate(check_list(manifest.get("share_commitments"),
                                                    "manifest.share_commitments"), start=1):
         if value_ok(commitment, HEX) is not True:

@@ -339,6 +339,6 @@ def test_at_the_desk_a_neighbours_slip_typed_on_the_wrong_row_is_refused_and_cha
     with factory() as s:
         keys = keys_of(s)
         stored = json.loads(elections.get_election(s, eid).close_record_json or "")
-    assert stored["record"] == record
+    assert stored["record"] == record.to_json_dict()
     assert not keys.path(eid).exists()
     app.extensions["kiosk_engine"].dispose()
