@@ -18,7 +18,6 @@ from typing import Any
 from counter.config import ensure_home, home_path, load_config
 from shared import json_input
 from shared import manifest as manifests
-from shared.canonical import digest
 from shared.ceremony import run_ceremony
 from shared.errors import DomainError
 
@@ -65,8 +64,8 @@ def cmd_ceremony(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     key_path.write_text(result.key_file.to_json(), encoding="utf-8")
-    manifest_hash = digest(result.manifest)
-    print(f"Đã tạo khóa và {len(result.cards)} mảnh khóa (cần {result.manifest['board']['threshold']} "
+    manifest_hash = result.manifest.manifest_hash
+    print(f"Đã tạo khóa và {len(result.cards)} mảnh khóa (cần {result.manifest.threshold} "
           f"mảnh để kiểm phiếu); mỗi mảnh đã được kiểm tra với cam kết công khai.")
     print(f"Mảnh khóa: {shares_dir}  ·  Tệp khóa cho máy kiosk: {key_path}")
     print(f"Mã băm bản kê khai: {manifest_hash}")

@@ -46,7 +46,7 @@ def read_cards(shares: Sequence[tuple[str, str]], verified: VerifiedBox) -> list
     cards = []
     for label, text in shares:
         try:
-            cards.append(parse_share_file(text, verified.manifest, verified.manifest_hash))
+            cards.append(parse_share_file(text, verified.manifest))
         except ShareError as exc:
             raise ShareRefused(label, exc) from None
     return cards

@@ -47,7 +47,6 @@ from counter.pages import checked_box_or_404, current_store, load_box_or_404, re
 from counter.progress import count_outcome
 from counter.store import valid_election_id, write_atomic
 from shared import crypto, json_input
-from shared.canonical import digest
 from shared.errors import BoxInvalid, ShareError
 from shared.qrscan import decode_qr_image
 from shared.shares import parse_share_file
@@ -177,18 +176,17 @@ class Taken:
     error: str = ""
 
 
-def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
+def _take_share(election_id: str, text: str) -> Taken:
     """The one path of every share, typed, scanned by a wedge or a camera, or uploaded."""
     if current_store().has_results(election_id):
         forget_presented(election_id)
         flash(gettext("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè."), "error")
         return Taken(url_for("board.report", election_id=election_id))
     try:
-        checked_box_or_404(election_id)[1].require()
+        manifest = checked_box_or_404(election_id)[1].require().manifest
         if not text:
             raise ShareError(gettext("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa."))
-        manifest = box["manifest"]
-        card = parse_share_file(text, manifest, digest(manifest))
+        card = parse_share_file(text, manifest)
     except ShareError as exc:
         return Taken(error=gettext("Mảnh khóa vừa nhập bị từ chối: %(error)s", error=error_text(exc)))
     except BoxInvalid as exc:
@@ -198,7 +196,7 @@ def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
         return Taken(error=gettext("Mảnh khóa số %(index)s đã được nhập rồi; cần mảnh khóa của thành viên khác.",
                                    index=card.index))
     codes[card.index] = card.code
-    threshold = int(manifest["board"]["threshold"])
+    threshold = manifest.threshold
     if len(codes) < threshold:
         _save_presented(election_id, codes)
         received = (gettext("Đã nhận mảnh khóa số %(index)s (%(member)s).", index=card.index, member=card.member)
@@ -217,13 +215,13 @@ def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
 @bp.post("/boxes/<election_id>/shares")
 def present(election_id: str) -> BaseResponse | tuple[str, int]:
     """Accept one share; with the k-th, decrypt and count, then forget them all."""
-    box = load_box_or_404(election_id)
+    load_box_or_404(election_id)
     try:
         text = _presented_text()
     except (ShareError, json_input.JsonRefused) as exc:
         return render_box_page(election_id, error=gettext("Mảnh khóa vừa nhập bị từ chối: %(error)s",
                                                           error=error_text(exc)), status=400)
-    taken = _take_share(election_id, box, text)
+    taken = _take_share(election_id, text)
     if taken.error:
         return render_box_page(election_id, error=taken.error, status=400)
     return redirect(taken.next_url)
@@ -243,7 +241,7 @@ def scan(election_id: str) -> Response:
     text = decode_qr_image(io.BytesIO(data)) if 0 < len(data) <= MAX_FRAME_BYTES else None
     if text is None:
         return jsonify(status="none", message=gettext(NO_CODE))
-    taken = _take_share(election_id, load_box_or_404(election_id), text.strip())
+    taken = _take_share(election_id, text.strip())
     if taken.error:
         return jsonify(status="error", message=taken.error)
     return jsonify(status="ok", next=taken.next_url)

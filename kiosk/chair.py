@@ -102,7 +102,7 @@ def election(election_id: str) -> Any:
     # Published before the vote (printed, read out): auditors pin the box to this key with
     # `counter verify --kiosk-key`, and the results to the board laptop's key.
     kiosk_key = crypto.signing_public_key(_signing_key()).hex()
-    counter_key = json.loads(e.manifest_json)["counter_public_key"] if e.manifest_json else None
+    counter_key = elections.manifest_of(e).counter_public_key.hex() if e.manifest_json else None
     return render_template("chair/election.html", e=e, counts=live_counts(e), kiosk_key=kiosk_key,
                            date_is_today=e.date == elections.local_today().isoformat(),
                            counter_key=counter_key, profiles=PROFILE_LABELS, state_labels=_state_labels())

@@ -22,7 +22,6 @@ from shared import backup, booths, crypto, json_input, voting
 from shared import election as elections
 from shared import manifest as manifests
 from shared.box import export_box
-from shared.canonical import digest
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.db_faults import BUSY, classify
 from shared.errors import DomainError
@@ -142,7 +141,7 @@ def cmd_election_key(args: argparse.Namespace) -> int:
         return 1
     manifest = _with_election(args, lambda s, e, c: elections.import_election_key(
         s, e, key_text, c.signing_key, "cli"))
-    print(f"Đã nhập khóa công khai; mã băm của bản kê khai: {digest(manifest)}")
+    print(f"Đã nhập khóa công khai; mã băm của bản kê khai: {manifest.manifest_hash}")
     return 0
 
 
@@ -171,10 +170,10 @@ def cmd_pause(args: argparse.Namespace) -> int:
 
 def cmd_close(args: argparse.Namespace) -> int:
     record = _with_election(args, lambda s, e, c: elections.close_vote(s, e, c.signing_key, "cli"))
-    counts = record["counts"]
-    print(f"Đã kết thúc. Phiếu: {counts['ballots']}; mã đã phát: {counts['tokens_issued']}, "
-          f"đã dùng: {counts['tokens_spent']}, đã hủy: {counts['tokens_voided']}.")
-    for problem in record["mismatches"]:
+    counts = record.counts
+    print(f"Đã kết thúc. Phiếu: {counts.ballots}; mã đã phát: {counts.tokens_issued}, "
+          f"đã dùng: {counts.tokens_spent}, đã hủy: {counts.tokens_voided}.")
+    for problem in record.mismatches:
         print(f"CẢNH BÁO: {problem}", file=sys.stderr)
     return 0
 

@@ -6,8 +6,9 @@ structure, every signature, the audit chain, the events against the manifest and
 record, the token log, every ballot's row proofs; shared/box_checks.py holds the first
 and the events), so an auditor needs neither the kiosk nor its database nor any secret.
 A box that passes
-is handed on as a `VerifiedBox`: the only thing the tally takes, carrying the per-row sums
-of the ballots computed during that one verifying pass, so nothing is read twice.
+is handed on as a `VerifiedBox`: the only thing the tally takes, carrying its typed
+`Manifest` and `CloseRecord` (shared/manifest.py, shared/close_record.py) and the per-row
+sums of the ballots computed during that one verifying pass, so nothing is read twice.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import audit, box_checks, crypto, elgamal, json_input
-from shared import manifest as manifests
 from shared.box_file import WHAT as BOX_FILE
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
-from shared.election import OLD_BUILD, manifest_of, token_log
-from shared.errors import N_, BoxInvalid, InvalidInput, WrongElectionState
+from shared.close_record import CloseRecord
+from shared.election import manifest_of, token_log
+from shared.errors import N_, BoxInvalid, WrongElectionState
 from shared.event_kinds import EventKind
-from shared.glossary import LEVELS
+from shared.manifest import OLD_BUILD, Manifest, ManifestRefused
 from shared.models import NO_HASH, Ballot, Election
 from shared.states import ElectionState, SlotState, VoidReason
 
@@ -54,7 +55,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
     """The sealed box of a closed election, signed by the kiosk; logs the export."""
     if election.state != ElectionState.CLOSED or election.close_record_json is None:
         raise WrongElectionState(N_("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu."))
-    manifest = manifest_of(election)
+    manifest = manifest_of(election).to_json_dict()
     rows = session.execute(select(Ballot.fingerprint, Ballot.ciphertext)
                            .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)
                            .order_by(Ballot.fingerprint))  # free slots are no ballots
@@ -67,12 +68,18 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
         "ballots": [{"fingerprint": fp, "ballot": base64.b64encode(ct).decode()} for fp, ct in rows],
         "token_log": token_log(session, election.id),
         "audit": audit.chain_events(session, election.id),
-        "close": json.loads(election.close_record_json),
+        "close": _stored_close(election.close_record_json),
     }
     box["box_signature"] = crypto.sign(signing_key, canonical_bytes(box)).hex()
     audit.append_event(session, election.id, EventKind.BOX_EXPORTED, actor,
                        {"box_hash": digest(box), "ballots": len(box["ballots"])})
     return canonical_bytes(box)
+
+
+def _stored_close(stored: str) -> dict[str, Any]:
+    """The signed close record as the kiosk stored it at close, read through CloseRecord."""
+    close = json.loads(stored)
+    return {"record": CloseRecord.from_json(close["record"]).to_json_dict(), "signature": close["signature"]}
 
 
 def load_box(data: bytes) -> dict[str, Any]:
@@ -159,48 +166,15 @@ def _guarded(check_id: str, run: Callable[[], Check]) -> Check:
 
 # --- the manifest --------------------------------------------------------------------------
 
-def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext | None]:
-    """The version-2 shape of the manifest, and the proof context it defines if it is sound."""
-    title = _TITLES["manifest"]
-
-    def refused(detail: str, reason: str = "") -> tuple[Check, None]:
-        return Check("manifest", title, False, detail, reason), None
-
-    version = manifests.manifest_version(manifest)
-    if version == 1:
-        return refused(OLD_BUILD, "manifest.version")
-    if version != manifests.VERSION:
-        return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
-    if not set(manifests.KEY_PARTS) <= set(manifest) \
-            or not manifests.has_definition_fields(set(manifest) - set(manifests.KEY_PARTS)):
-        return refused("manifest thiếu hoặc thừa trường", "manifest.fields")
-    definition = {k: v for k, v in manifest.items() if k not in manifests.KEY_PARTS}
+def _manifest(manifest: dict[str, Any]) -> tuple[Check, Manifest | None]:
+    """The manifest check: the version-2 manifest (shared/manifest.py), if it is sound."""
     try:
-        manifests.check_definition({**definition, "format": manifests.DEFINITION_FORMAT})
-    except InvalidInput as exc:
-        return refused(str(exc))
-    persons = manifest["persons"]
-    if any(not isinstance(p, dict) or type(p.get("number")) is not int or not isinstance(p.get("name"), str)
-           for p in persons) or [p["number"] for p in persons] != list(range(1, len(persons) + 1)):
-        return refused("danh sách người được lấy phiếu phải đánh số 1, 2, 3… theo thứ tự")
-    if manifest["levels"] != list(LEVELS):
-        return refused("các mức tín nhiệm không đúng thứ tự cao, tín nhiệm, thấp")
-    commitments = manifest["share_commitments"]
-    threshold = manifest["board"]["threshold"]
-    if not isinstance(commitments, list) or len(commitments) != threshold:
-        return refused(f"cần đúng {threshold} cam kết mảnh khóa (một cho mỗi hệ số)", "key.commitments")
-    keys = [manifest["election_public_key"], *commitments, manifest["counter_public_key"]]
-    if any(not isinstance(k, str) or len(k) != 64 or k != k.lower() or len(_hex(k)) != 32 for k in keys):
-        return refused("khóa hoặc cam kết không phải 64 chữ số hex viết thường")
-    try:
-        context = manifests.context_of(manifest)
-        elgamal.check_commitments(context.public_key, context.commitments, threshold)
-    except elgamal.ProofError as exc:
-        return refused(f"khóa công khai hoặc cam kết không hợp lệ ({exc.reason})", exc.reason)
-    members = len(manifest["board"]["members"])
-    return Check("manifest", title, True,
-                 f"{len(persons)} người được lấy phiếu, mỗi phiếu {manifest['ballot_length']} byte, "
-                 f"cần {threshold}/{members} mảnh khóa"), context
+        checked = Manifest.from_json(manifest)
+    except ManifestRefused as refused:
+        return Check("manifest", _TITLES["manifest"], False, refused.detail, refused.reason), None
+    return Check("manifest", _TITLES["manifest"], True,
+                 f"{len(checked.persons)} người được lấy phiếu, mỗi phiếu {checked.ballot_length} byte, "
+                 f"cần {checked.threshold}/{len(checked.board.members)} mảnh khóa"), checked
 
 
 # --- structure and events (shared/box_checks.py) ---------------------------------------------
@@ -568,54 +542,12 @@ class VerifiedBox:
     pass (docs/crypto-protocol.md 6): a file changed after verification changes nothing here.
     """
 
-    manifest: dict[str, Any]
-    manifest_hash: str
+    manifest: Manifest
     context: elgamal.ElectionContext
-    close_record: dict[str, Any]
+    close_record: CloseRecord
     ballots: int
     aggregates: tuple[tuple[bytes, bytes], ...]
     checks: tuple[Check, ...]
-
-    @property
-    def election_id(self) -> str:
-        """The election's id."""
-        return str(self.manifest["election_id"])
-
-    @property
-    def persons(self) -> list[dict[str, Any]]:
-        """The ballot's rows, in order."""
-        return list(self.manifest["persons"])
-
-    @property
-    def threshold(self) -> int:
-        """k: the shares needed to decrypt the totals."""
-        return int(self.manifest["board"]["threshold"])
-
-    @property
-    def board_members(self) -> list[str]:
-        """The counting board's names, by member index."""
-        return [str(m["name"]) for m in self.manifest["board"]["members"]]
-
-    @property
-    def counter_public_key(self) -> bytes:
-        """The Ed25519 key of the counter that ran the key ceremony: the one that signs results."""
-        return bytes.fromhex(self.manifest["counter_public_key"])
-
-    @property
-    def checked_in(self) -> int:
-        """Voters checked in, from the verified close record."""
-        return int(self.close_record["counts"]["checked_in"])
-
-    @property
-    def present_at_vote(self) -> int:
-        """Checked in less those who left before the vote (none in a box made before that was kept)."""
-        counts = self.close_record["counts"]
-        return int(counts["checked_in"]) - int(counts.get("left_before_vote", 0))
-
-    @property
-    def tokens_issued(self) -> int:
-        """Slips issued (phiếu phát ra), from the verified close record."""
-        return int(self.close_record["counts"]["tokens_issued"])
 
 
 @dataclass(frozen=True)
@@ -639,15 +571,16 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
     manifest = box.get("manifest")
     if not isinstance(manifest, dict) or "election_id" not in manifest:
         return BoxVerification((Check("manifest", _TITLES["manifest"], False, "thiếu manifest"),), None)
-    contexts: list[elgamal.ElectionContext | None] = [None]
+    checked: list[Manifest | None] = [None]
 
     def manifest_check() -> Check:
-        check, contexts[0] = _manifest(manifest)
+        check, checked[0] = _manifest(manifest)
         return check
 
     structure = _guarded("structure", lambda: _structure(box))
     checks = [_guarded("manifest", manifest_check), structure, *_signatures(box, kiosk_key)]
-    context = contexts[0]
+    sound = checked[0]
+    context = sound.context() if sound is not None else None
     events: list[dict[str, Any]] = box["audit"] if isinstance(box.get("audit"), list) else []
 
     def chain() -> Check:
@@ -680,9 +613,11 @@ def check_box(box: dict[str, Any], kiosk_key: str | None = None,
     checks.append(_guarded("ballots", ballots))
     checks.append(_proofs_check(walks[0], persons))
     walk = walks[0]
-    if any(c.failed for c in checks) or context is None or walk is None or walk.aggregate is None:
+    if any(c.failed for c in checks) or sound is None or context is None or walk is None \
+            or walk.aggregate is None:
         return BoxVerification(tuple(checks), None)
-    verified = VerifiedBox(manifest, digest(manifest), context, record, walk.count,
+    # Every check passed, the structure's too: the record is exactly of the format.
+    verified = VerifiedBox(sound, context, CloseRecord.from_json(record), walk.count,
                            tuple(walk.aggregate.rows()), tuple(checks))
     return BoxVerification(tuple(checks), verified)
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from shared import elgamal
 from shared import manifest as manifests
-from shared.canonical import digest
 from shared.shares import ShareCard
 
 
@@ -23,7 +22,7 @@ class CeremonyResult:
     """What the ceremony hands out: the key file for the kiosk, the cards for the board."""
 
     key_file: manifests.KeyFile
-    manifest: dict[str, Any]
+    manifest: manifests.Manifest
     cards: tuple[ShareCard, ...]
 
     def __repr__(self) -> str:
@@ -39,7 +38,7 @@ def run_ceremony(definition: dict[str, Any], counter_signing_key: bytes,
     key_file = manifests.KeyFile.signed(definition, shared_key.public_key, shared_key.commitments,
                                         counter_signing_key)
     manifest = manifests.build_manifest(definition, key_file)
-    manifest_hash = digest(manifest)
+    manifest_hash = manifest.manifest_hash
     names = {m["index"]: m["name"] for m in board["members"]}
     cards = []
     for share in shared_key.shares:

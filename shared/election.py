@@ -22,6 +22,7 @@ from shared import manifest as manifests
 from shared.ballot import ciphertext_length
 from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
+from shared.close_record import AuditHead, CloseRecord, Counts, Replacements
 from shared.db import after_commit, compact_after_commit
 from shared.errors import (
     N_,
@@ -35,21 +36,16 @@ from shared.errors import (
 from shared.event_kinds import EventKind
 from shared.glossary import LEVELS, PROFILES
 from shared.holder_keys import holder_keys
+from shared.manifest import OLD_BUILD_MESSAGE, Manifest
 from shared.models import NO_HASH, Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
 from shared.states import ElectionState, SlotState, VoidReason
 from shared.vn_format import vn_number
 
-CLOSE_FORMAT = "cv-close"
-FORMAT_VERSION = 2  # the close record of box format version 2
 MAX_PERSONS = 200
 MAX_SPEC_BYTES = 32 * 1024 * 1024  # SPEC.json: a roster of 200,000 voters is about 20 MB
 MAX_MEMBERS = 20
-# An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
-# carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
-OLD_BUILD_MESSAGE = N_("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
-                       "dùng bản cũ đó (commit %(commit)s) để kết thúc và kiểm phiếu; bản này không thay đổi gì.")
-OLD_BUILD = Label(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)  # the sentence, as a parameter of another
+
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -377,12 +373,11 @@ def locked_state(session: Session, election_id: str) -> tuple[ElectionState, str
     return row.state, row.manifest_hash
 
 
-def manifest_of(election: Election) -> dict[str, Any]:
-    """The election manifest (parsed); only after the key ceremony."""
+def manifest_of(election: Election) -> Manifest:
+    """The frozen manifest; only after the key ceremony (ManifestRefused naming the HPKE build for its own)."""
     if election.manifest_json is None:
         raise WrongElectionState(N_("Chưa tạo khóa cho cuộc lấy phiếu này."))
-    result: dict[str, Any] = json.loads(election.manifest_json)
-    return result
+    return Manifest.from_json(json.loads(election.manifest_json))
 
 
 def election_definition(session: Session, election: Election, signing_key: bytes) -> dict[str, Any]:
@@ -434,7 +429,7 @@ def form_wording(election: Election) -> manifests.FormWording:
 
 
 def import_election_key(session: Session, election: Election, key_text: str | bytes, signing_key: bytes,
-                        actor: str) -> dict[str, Any]:
+                        actor: str) -> Manifest:
     """Take the public result of the board's key ceremony and freeze the manifest; ready to check in.
 
     The kiosk never holds the election's private key, not even during the ceremony: the
@@ -448,13 +443,13 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     definition = election_definition(session, election, signing_key)
     key_file = manifests.KeyFile.parse(key_text, definition)
     manifest = manifests.build_manifest(definition, key_file)
-    election.manifest_json = canonical_bytes(manifest).decode()
-    election.manifest_hash = digest(manifest)
+    election.manifest_json = canonical_bytes(manifest.to_json_dict()).decode()
+    election.manifest_hash = manifest.manifest_hash
     election.public_key = key_file.election_public_key
     election.state = ElectionState.READY
     # docs/storage-secrecy.md D2, D3: every ballot and slip slot exists before the first
     # check-in, in random order, so a check-in or a cast creates no row.
-    slots.create(session, election.id, roster_size(session, election.id), manifest["ballot_length"])
+    slots.create(session, election.id, roster_size(session, election.id), manifest.ballot_length)
     audit.append_event(session, election.id, EventKind.CEREMONY_COMPLETED, actor,
                        {"manifest_hash": election.manifest_hash, "shares": len(election.members),
                         "threshold": election.threshold,
@@ -604,7 +599,7 @@ def reconcile(counts: dict[str, int]) -> list[str]:
     return problems
 
 
-def close_vote(session: Session, election: Election, signing_key: bytes, actor: str) -> dict[str, Any]:
+def close_vote(session: Session, election: Election, signing_key: bytes, actor: str) -> CloseRecord:
     """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
     lock_election(session, election)
     require_current_build(election)
@@ -649,19 +644,17 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     head = session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
                            .where(audit.AuditEvent.election_id == election.id)
                            .order_by(audit.AuditEvent.seq.desc()).limit(1)).one()
-    record = {
-        "format": CLOSE_FORMAT, "version": FORMAT_VERSION,
-        "election_id": election.id, "manifest_hash": election.manifest_hash,
-        "closed_at": audit.now_iso(), "closed_by": actor,
-        "counts": counts, "mismatches": mismatches,
-        "replaced_by_voter": replaced_by_voter,
-        "ballot_set_digest": ballot_set_digest(fingerprints),
-        "token_log_digest": digest(token_log(session, election.id)),
-        "audit_head": {"seq": head.seq, "hash": head.hash},
-    }
-    signature = crypto.sign(signing_key, canonical_bytes(record))
-    election.close_record_json = json.dumps({"record": record, "signature": signature.hex()},
+    record = CloseRecord(
+        election_id=election.id, manifest_hash=str(election.manifest_hash),
+        closed_at=audit.now_iso(), closed_by=actor, counts=Counts(**counts), mismatches=tuple(mismatches),
+        replaced_by_voter=tuple(Replacements(r["voter_id"], r["count"]) for r in replaced_by_voter),
+        ballot_set_digest=ballot_set_digest(fingerprints),
+        token_log_digest=digest(token_log(session, election.id)),
+        audit_head=AuditHead(head.seq, head.hash))
+    body = record.to_json_dict()
+    signature = crypto.sign(signing_key, canonical_bytes(body))
+    election.close_record_json = json.dumps({"record": body, "signature": signature.hex()},
                                             ensure_ascii=False)
     audit.append_event(session, election.id, EventKind.ELECTION_CLOSED, actor,
-                       {"close_record_hash": digest(record), "mismatches": len(mismatches)})
+                       {"close_record_hash": digest(body), "mismatches": len(mismatches)})
     return record

@@ -15,11 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from shared import codes, elgamal, json_input
-from shared.canonical import digest
 from shared.errors import N_, ShareError
+from shared.manifest import Manifest
 
 CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
 SHARE_FORMAT = "cv-share"
@@ -56,7 +55,7 @@ class ShareCard:
                           ensure_ascii=False, indent=2)
 
 
-def parse_code(typed: str, manifest: dict[str, Any], manifest_hash: str) -> ShareCard:
+def parse_code(typed: str, manifest: Manifest) -> ShareCard:
     """Read a typed or scanned share code for this election's manifest; ShareError if not."""
     try:
         raw = codes.decode_checked(typed, CARD_BYTES)
@@ -64,22 +63,21 @@ def parse_code(typed: str, manifest: dict[str, Any], manifest_hash: str) -> Shar
         raise ShareError(N_("Mã mảnh khóa gõ sai (sai độ dài hoặc ký tự kiểm tra). "
                             "Vui lòng kiểm tra lại.")) from exc
     index, prefix = raw[0], raw[1:9].hex()
-    if prefix != manifest_hash[:16]:
+    if prefix != manifest.manifest_hash[:16]:
         raise ShareError(N_("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu)."))
-    commitments = [elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]]
     try:
         share = elgamal.KeyShare(index, elgamal.scalar(raw[9:]))
-        elgamal.check_share(commitments, share)
+        elgamal.check_share(manifest.share_commitments, share)
     except elgamal.ProofError as exc:
         raise ShareError(N_("Mảnh khóa số %(index)s không đúng (không khớp cam kết trong hòm phiếu)."),
                          index=index) from exc
-    members = {m["index"]: m["name"] for m in manifest["board"]["members"]}
+    members = {m.index: m.name for m in manifest.board.members}
     if index not in members:
         raise ShareError(N_("Không có thành viên Ban kiểm phiếu số %(index)s."), index=index)
-    return ShareCard(manifest["election_id"], manifest_hash, index, members[index], share)
+    return ShareCard(manifest.election_id, manifest.manifest_hash, index, members[index], share)
 
 
-def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) -> ShareCard:
+def parse_share_file(text: str, manifest: Manifest) -> ShareCard:
     """Read a share file (JSON with a "code") or a bare code."""
     text = text.strip()
     if not text:
@@ -98,15 +96,15 @@ def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) ->
                 or not isinstance(data["code"], str):
             raise ShareError(N_("Tệp mảnh khóa sai định dạng (sai phiên bản, thiếu hoặc thừa trường)."))
         text = data["code"]
-    return parse_code(text, manifest, manifest_hash)
+    return parse_code(text, manifest)
 
 
-def chosen_cards(cards: Sequence[ShareCard], manifest: dict[str, Any]) -> list[ShareCard]:
+def chosen_cards(cards: Sequence[ShareCard], manifest: Manifest) -> list[ShareCard]:
     """k distinct valid cards of this exact manifest, by index; ShareError if fewer."""
-    threshold = int(manifest["board"]["threshold"])
+    threshold = manifest.threshold
     # A card is bound to one exact manifest: a box re-signed around another manifest (other
     # names, another kiosk key) must not be counted with it, whoever parsed the card.
-    if any(c.manifest_hash != digest(manifest) for c in cards):
+    if any(c.manifest_hash != manifest.manifest_hash for c in cards):
         raise ShareError(N_("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu)."))
     distinct = {c.index: c for c in cards}
     if len(distinct) < threshold:

@@ -137,7 +137,7 @@ class Results:
 
 def require_ceremony_counter(verified: VerifiedBox, counter_signing_key: bytes) -> None:
     """WrongCounter unless this counter's signing key is the one the manifest names."""
-    if crypto.signing_public_key(counter_signing_key) != verified.counter_public_key:
+    if crypto.signing_public_key(counter_signing_key) != verified.manifest.counter_public_key:
         raise WrongCounter()
 
 
@@ -179,17 +179,18 @@ def tally_box(verified: VerifiedBox, cards: Sequence[ShareCard], counted_from: s
                                  "ghi."), number=number, reason=exc.reason) from exc
         rows.append(RowTally(number, aggregate, partials, counts))
     n = verified.ballots
-    manifest = verified.manifest
-    persons = [person_result(row.number, person, *row.counts, n)
-               for row, person in zip(rows, verified.persons, strict=True)]
+    manifest, figures = verified.manifest, verified.close_record.counts
+    persons = [person_result(row.number, person.to_json_dict(), *row.counts, n)
+               for row, person in zip(rows, manifest.persons, strict=True)]
     return Results(
-        election_id=verified.election_id, manifest_hash=verified.manifest_hash,
-        profile=manifest["profile"], title=manifest["title"],
-        organization=manifest["organization"], place=manifest["place"], date=manifest["date"],
-        convened=manifest["convened"], checked_in=verified.checked_in,
-        ballots_issued=verified.tokens_issued, ballots_collected=n,
-        board_members=verified.board_members, counted_from=counted_from, counted_to=counted_to,
-        persons=persons, present_at_vote=verified.present_at_vote, forms=manifest.get("forms"),
+        election_id=manifest.election_id, manifest_hash=manifest.manifest_hash,
+        profile=manifest.profile, title=manifest.title,
+        organization=manifest.organization, place=manifest.place, date=manifest.date,
+        convened=manifest.convened, checked_in=figures.checked_in,
+        ballots_issued=figures.tokens_issued, ballots_collected=n,
+        board_members=manifest.member_names, counted_from=counted_from, counted_to=counted_to,
+        persons=persons, present_at_vote=figures.present_at_vote,
+        forms=manifest.forms.to_json_dict() if manifest.forms is not None else None,
         tally=TallyProof(n, tuple(c.index for c in chosen), tuple(rows)),
     )
 

@@ -29,7 +29,6 @@ from shared import manifest as manifests
 from shared.ballot import seal
 from shared.ballot_store import store_ballot, touch_tokens
 from shared.election import (
-    OLD_BUILD_MESSAGE,
     lock_election,
     locked_state,
     require_current_build,
@@ -404,8 +403,9 @@ def _context(manifest_hash: str, manifest_json: str) -> tuple[ElectionContext, i
     if cached is None:
         manifest = json.loads(manifest_json)
         if manifests.manifest_version(manifest) != manifests.VERSION:
-            raise WrongElectionState(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)
-        cached = (manifests.context_of(manifest), len(manifest["persons"]))
+            raise WrongElectionState(manifests.OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)
+        checked = manifests.Manifest.from_json(manifest)
+        cached = (checked.context(), len(checked.persons))
         _CONTEXTS[manifest_hash] = cached
     return cached
 

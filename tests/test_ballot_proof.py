@@ -405,7 +405,7 @@ def test_a_new_election_names_the_one_challenge_layout_and_its_ballots_use_it(db
     box = json.loads(export(rehearsal))
     manifest = box["manifest"]
     assert manifest["ballot_proof"] == ONE_CHALLENGE and manifest["ballot_length"] == 16 + 192 * 3
-    assert manifests.context_of(manifest).layout == ONE_CHALLENGE
+    assert manifests.Manifest.from_json(manifest).context().layout == ONE_CHALLENGE
     assert {len(base64.b64decode(b["ballot"])) for b in box["ballots"]} == {16 + 192 * 3}
     assert all_passed(verify_box(box))
 
@@ -415,7 +415,7 @@ def test_an_election_made_before_the_field_keeps_per_row_proofs_to_its_count(db_
     box = json.loads(export(rehearsal))
     manifest = box["manifest"]
     assert "ballot_proof" not in manifest and manifest["ballot_length"] == 208 * 3
-    assert manifests.context_of(manifest).layout == PER_ROW
+    assert manifests.Manifest.from_json(manifest).context().layout == PER_ROW
     assert {len(base64.b64decode(b["ballot"])) for b in box["ballots"]} == {208 * 3}
     verified = verified_box(box)
     results = tally_box(verified, rehearsal.cards[:2], "2026-12-02T10:00:00+07:00", "2026-12-02T10:05:00+07:00")

@@ -19,7 +19,7 @@ import pytest
 from shared import crypto, elgamal, shares
 from shared import manifest as manifests
 from shared.box import check_box, load_box, verified_box, verify_box
-from shared.canonical import canonical_bytes, digest
+from shared.canonical import canonical_bytes
 from shared.errors import BoxInvalid, ShareError, WrongElectionState
 from shared.tally import TallyFailed, tally_box
 from tests.factories import Rehearsal, export, run_election
@@ -92,7 +92,7 @@ def ballot_entry(ballot: bytes) -> dict[str, str]:
 def forged_ballot(box: dict[str, Any], marks: list[int],
                   rng: elgamal.Randomness = elgamal.SYSTEM_RANDOMNESS) -> dict[str, str]:
     """A genuine-looking ballot: encrypted to the election key with proofs for this box's manifest."""
-    return ballot_entry(elgamal.encrypt_ballot(manifests.context_of(box["manifest"]), marks, rng))
+    return ballot_entry(elgamal.encrypt_ballot(manifests.Manifest.from_json(box["manifest"]).context(), marks, rng))
 
 
 def sort_ballots(box: dict[str, Any]) -> None:
@@ -387,10 +387,10 @@ def test_fully_resealed_manifest_change_fails_every_proof_and_the_real_cards(
     # The kiosk key alone can re-sign everything, but every row proof binds the manifest hash ...
     assert failed(box) == {"ballot_proofs"}
     assert check(box, "ballot_proofs").reason == "ballot.row-proof"
-    new_hash = digest(box["manifest"])
+    swapped = manifests.Manifest.from_json(box["manifest"])
     for card in rehearsal.cards:  # ... and the board's cards are bound to the real manifest.
         with pytest.raises(ShareError, match="cuộc lấy phiếu khác"):
-            shares.parse_code(card.code, box["manifest"], new_hash)
+            shares.parse_code(card.code, swapped)
 
 
 def test_box_forged_under_another_kiosk_key_is_caught_by_the_pin_and_the_cards(

@@ -20,6 +20,7 @@ from shared import codes, crypto, elgamal, shares
 from shared import election as elections
 from shared.db import transaction
 from shared.errors import ShareError
+from shared.manifest import Manifest
 from shared.shares import ShareCard
 from tests.factories import election_spec, hold_ceremony, new_factory
 
@@ -31,7 +32,7 @@ WRONG_SHARE = "Mảnh khóa số %(index)s không đúng (không khớp cam kế
 class Ceremony:
     """An election after its key ceremony: the manifest and the handed-out cards."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     manifest_hash: str
     cards: list[ShareCard]
 
@@ -43,7 +44,7 @@ def ceremony(url: str, members: int, threshold: int) -> Ceremony:
             e = elections.create_election(
                 s, election_spec(persons=2, voters=3, members=members, threshold=threshold), "chair")
             cards = hold_ceremony(s, e, crypto.generate_signing_key())
-            return Ceremony(json.loads(e.manifest_json or ""), e.manifest_hash or "", cards)
+            return Ceremony(elections.manifest_of(e), e.manifest_hash or "", cards)
     finally:
         factory.kw["bind"].dispose()
 
@@ -65,13 +66,13 @@ def other_election(tmp_path: Any) -> Ceremony:
 
 def parsed(c: Ceremony, card: ShareCard) -> ShareCard:
     """A card as the counter reads it back from its typed code."""
-    return shares.parse_code(card.code, c.manifest, c.manifest_hash)
+    return shares.parse_code(card.code, c.manifest)
 
 
 @pytest.mark.parametrize("which", ["two_of_three", "three_of_five"])
 def test_any_k_or_more_typed_cards_are_chosen_k_at_a_time(which: str, request: pytest.FixtureRequest) -> None:
     c: Ceremony = request.getfixturevalue(which)
-    k = c.manifest["board"]["threshold"]
+    k = c.manifest.threshold
     combos = list(itertools.combinations(c.cards, k)) + list(itertools.combinations(c.cards, k + 1))
     for combo in combos:
         chosen = shares.chosen_cards([parsed(c, card) for card in combo], c.manifest)
@@ -82,7 +83,7 @@ def test_any_k_or_more_typed_cards_are_chosen_k_at_a_time(which: str, request: p
 @pytest.mark.parametrize("which", ["two_of_three", "three_of_five"])
 def test_k_minus_one_cards_are_refused(which: str, request: pytest.FixtureRequest) -> None:
     c: Ceremony = request.getfixturevalue(which)
-    k = c.manifest["board"]["threshold"]
+    k = c.manifest.threshold
     for combo in itertools.combinations(c.cards, k - 1):
         with pytest.raises(ShareError) as refused:
             shares.chosen_cards(list(combo), c.manifest)
@@ -97,8 +98,8 @@ def test_the_same_card_presented_k_times_is_refused(three_of_five: Ceremony) -> 
 
 
 def test_every_card_passes_its_feldman_check_on_its_own(three_of_five: Ceremony) -> None:
-    commitments = [bytes.fromhex(c) for c in three_of_five.manifest["share_commitments"]]
-    assert len(commitments) == 3 and commitments[0].hex() == three_of_five.manifest["election_public_key"]
+    commitments = list(three_of_five.manifest.share_commitments)
+    assert len(commitments) == 3 and commitments[0] == three_of_five.manifest.election_public_key
     for card in three_of_five.cards:
         elgamal.check_share(commitments, parsed(three_of_five, card).share)
 
@@ -108,15 +109,14 @@ def test_share_card_code_round_trips_with_member_name(two_of_three: Ceremony) ->
         back = parsed(two_of_three, card)
         assert (back.index, back.share, back.member) == (card.index, card.share, card.member)
         assert back.member.startswith("Lê Văn Kiểm")
-        assert shares.parse_share_file(card.to_json(), two_of_three.manifest,
-                                       two_of_three.manifest_hash).share == card.share
+        assert shares.parse_share_file(card.to_json(), two_of_three.manifest).share == card.share
 
 
 def test_share_from_another_election_is_refused_naming_another_election(
         two_of_three: Ceremony, other_election: Ceremony) -> None:
     foreign = other_election.cards[0]
     with pytest.raises(ShareError, match="cuộc lấy phiếu khác"):
-        shares.parse_code(foreign.code, two_of_three.manifest, two_of_three.manifest_hash)
+        shares.parse_code(foreign.code, two_of_three.manifest)
 
 
 def test_cards_of_another_election_are_refused_together_naming_another_election(
@@ -131,7 +131,7 @@ def test_cards_of_another_election_are_refused_together_naming_another_election(
 def test_a_version_1_share_file_is_refused_naming_the_old_build(two_of_three: Ceremony) -> None:
     old = json.dumps({"format": "cv-share", "version": 1, "code": two_of_three.cards[0].code})
     with pytest.raises(ShareError, match="phiên bản 1"):
-        shares.parse_share_file(old, two_of_three.manifest, two_of_three.manifest_hash)
+        shares.parse_share_file(old, two_of_three.manifest)
 
 
 def test_mistyped_share_code_is_refused_as_a_typo(two_of_three: Ceremony) -> None:
@@ -139,7 +139,7 @@ def test_mistyped_share_code_is_refused_as_a_typo(two_of_three: Ceremony) -> Non
     position = 10 if code[10] != "-" else 11
     typo = code[:position] + ("A" if code[position] != "A" else "B") + code[position + 1:]
     with pytest.raises(ShareError, match="gõ sai"):
-        shares.parse_code(typo, two_of_three.manifest, two_of_three.manifest_hash)
+        shares.parse_code(typo, two_of_three.manifest)
 
 
 def test_tampered_share_with_recomputed_checksum_is_named_by_number(two_of_three: Ceremony) -> None:
@@ -148,7 +148,7 @@ def test_tampered_share_with_recomputed_checksum_is_named_by_number(two_of_three
     raw = bytes([card.index]) + bytes.fromhex(two_of_three.manifest_hash[:16]) + wrong
     forged = codes.grouped(codes.with_check(raw))
     with pytest.raises(ShareError) as refused:
-        shares.parse_code(forged, two_of_three.manifest, two_of_three.manifest_hash)
+        shares.parse_code(forged, two_of_three.manifest)
     assert refused.value.message_id == WRONG_SHARE and refused.value.params == {"index": card.index}
 
 
@@ -156,7 +156,7 @@ def test_a_card_presented_under_another_members_number_is_refused(two_of_three: 
     card = two_of_three.cards[0]
     raw = bytes([2]) + bytes.fromhex(two_of_three.manifest_hash[:16]) + card.share.value.to_bytes(32, "little")
     with pytest.raises(ShareError) as refused:
-        shares.parse_code(codes.grouped(codes.with_check(raw)), two_of_three.manifest, two_of_three.manifest_hash)
+        shares.parse_code(codes.grouped(codes.with_check(raw)), two_of_three.manifest)
     assert refused.value.message_id == WRONG_SHARE and refused.value.params == {"index": 2}
 
 

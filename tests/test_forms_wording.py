@@ -60,7 +60,9 @@ def test_the_wording_enters_the_definition_and_so_the_manifest(factory: sessionm
                                    "assigned_by": "Hội nghị"}
     assert manifests.check_definition(definition) is definition
     result = run_ceremony(definition, COUNTER_SIGNING_KEY)
-    assert manifests.build_manifest(definition, result.key_file)["forms"] == definition["forms"]
+    built = manifests.build_manifest(definition, result.key_file)
+    assert built.forms is not None and built.forms.to_json_dict() == definition["forms"]
+    assert built.to_json_dict()["forms"] == definition["forms"]
 
 
 def test_year_defaults_to_the_meeting_year_and_blanks_may_stay_empty() -> None:
@@ -114,7 +116,7 @@ def test_a_box_made_before_the_wording_still_verifies_and_counts() -> None:
     assert all_passed(verify_box(box))
     assert check_results(box, results) == []
     verified = verified_box(box)
-    cards = [parse_code(secrets["share_codes"][str(i)], verified.manifest, verified.manifest_hash)
+    cards = [parse_code(secrets["share_codes"][str(i)], verified.manifest)
              for i in secrets["cards_used"]]
     recounted = tally_box(verified, cards, results["counted_from"], results["counted_to"]).to_json_dict()
     assert "forms" not in recounted

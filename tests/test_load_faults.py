@@ -175,10 +175,10 @@ def test_kill_9_under_load_loses_no_acknowledged_ballot_and_the_vote_continues(
     assert len(box["ballots"]) == spent_before + len(fresh)
     assert len(acknowledged) > 0
     cards = sorted((tmp_path / "shares").glob("share-*.json"))
-    from shared.canonical import digest
+    from shared.manifest import Manifest
     from shared.shares import parse_share_file
 
-    parsed = [parse_share_file(p.read_text(encoding="utf-8"), box["manifest"], digest(box["manifest"]))
+    parsed = [parse_share_file(p.read_text(encoding="utf-8"), Manifest.from_json(box["manifest"]))
               for p in cards[:2]]
     assert tally_box(verified_box(box), parsed, "a", "b").ballots_collected == len(box["ballots"])
 

@@ -18,7 +18,7 @@ from shared import box as box_module
 from shared import crypto, elgamal, recount, rules, tally
 from shared.box import load_box
 from shared.canonical import canonical_bytes
-from shared.manifest import context_of
+from shared.manifest import Manifest
 from tests.factories import COUNTER_SIGNING_KEY, Rehearsal, export, run_election
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,7 +168,7 @@ def test_results_re_signed_with_another_key_are_refused(box: dict[str, Any], doc
 def test_a_partial_decryption_from_a_wrong_share_is_named(box: dict[str, Any], document: dict[str, Any],
                                                           rehearsal: Rehearsal) -> None:
     # Member 2 decrypts with a wrong share and proves it honestly for that wrong value.
-    context = context_of(box["manifest"])
+    context = Manifest.from_json(box["manifest"]).context()
     row = document["tally"]["rows"][1]
     aggregate = (bytes.fromhex(row["aggregate"]["a"]), bytes.fromhex(row["aggregate"]["c"]))
     wrong = (rehearsal.cards[1].share.value + 7) % elgamal.ORDER

@@ -31,6 +31,7 @@ from kiosk.config import load_config
 from shared import audit, crypto, holder_keys, voting
 from shared import election as elections
 from shared.box import load_box, verify_box
+from shared.close_record import Replacements
 from shared.db import session_factory, transaction
 from shared.errors import AlreadyHasSlip, HolderKeyLost, SlipNotIssuedToVoter, TokenVoided
 from shared.models import NO_HASH, AuditEvent, Base, Token, Voter
@@ -120,9 +121,9 @@ def test_the_voters_own_spoiled_slip_is_voided_replaced_and_counted(rehearse: An
         voting.typed_token_hash(r.election_id, c) for c in (r.codes[1], replacement)}
     with transaction(r.factory) as s:
         record = elections.close_vote(s, elections.get_election(s, r.election_id), r.signing_key, "chair")
-    assert record["counts"]["replaced_slips"] == 2
-    assert record["replaced_by_voter"] == [{"voter_id": "V002", "count": 2}]
-    assert record["mismatches"] == []
+    assert record.counts.replaced_slips == 2
+    assert record.replaced_by_voter == (Replacements("V002", 2),)
+    assert record.mismatches == ()
     checks = verify_box(load_box(export(r)))
     assert all(c.ok is not False for c in checks), [c for c in checks if c.ok is False]
 
@@ -339,11 +340,11 @@ def test_at_the_desk_a_neighbours_slip_typed_on_the_wrong_row_is_refused_and_cha
     with transaction(factory) as s:
         record = elections.close_vote(s, elections.get_election(s, eid),
                                       app.extensions["kiosk_config"].signing_key, "chutri")
-    assert record["counts"]["replaced_slips"] == 1
-    assert record["replaced_by_voter"] == [{"voter_id": "V002", "count": 1}]
+    assert record.counts.replaced_slips == 1
+    assert record.replaced_by_voter == (Replacements("V002", 1),)
     with factory() as s:
         keys = keys_of(s)
         stored = json.loads(elections.get_election(s, eid).close_record_json or "")
-    assert stored["record"] == record
+    assert stored["record"] == record.to_json_dict()
     assert not keys.path(eid).exists()
     app.extensions["kiosk_engine"].dispose()

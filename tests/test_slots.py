@@ -62,9 +62,9 @@ def test_more_replaced_slips_than_the_reserve_rewrites_the_slots_and_every_slip_
             voting.cast_ballot(s, r.election_id, code, [0, 1])
     with transaction(r.factory) as s:
         record = elections.close_vote(s, elections.get_election(s, r.election_id), r.signing_key, "chair")
-    assert record["mismatches"] == []
-    assert record["counts"]["ballots"] == 3 and record["counts"]["tokens_issued"] == 3 + total
-    assert record["counts"]["replaced_slips"] == total
+    assert record.mismatches == ()
+    assert record.counts.ballots == 3 and record.counts.tokens_issued == 3 + total
+    assert record.counts.replaced_slips == total
 
 
 def test_a_slip_code_printed_before_slots_still_casts_once(db_url: str) -> None:

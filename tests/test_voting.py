@@ -443,7 +443,7 @@ def test_close_record_of_a_normal_run_has_no_mismatches_and_is_signed(rehearse: 
                                 "tokens_issued": 6, "tokens_spent": 4, "tokens_voided": 2,
                                 "ballots": 4, "replaced_slips": 0, "left_before_vote": 0}
     assert record["replaced_by_voter"] == []
-    assert crypto.verify_signature(bytes.fromhex(manifest["kiosk_public_key"]),
+    assert crypto.verify_signature(manifest.kiosk_public_key,
                                    bytes.fromhex(stored["signature"]), canonical_bytes(record))
     unused = events_of(r, "token.voided")
     assert len(unused) == 2 and all(e["data"]["reason"] == "unused_at_close" for e in unused)
@@ -456,7 +456,7 @@ def test_close_record_names_a_missing_ballot(rehearse: Rehearse) -> None:
         s.execute(delete(Ballot).where(Ballot.id == victim))
     with transaction(r.factory) as s:
         record = elections.close_vote(s, election(s, r), r.signing_key, "chair")
-    assert record["mismatches"] == ["Số phiếu trong hòm (3) khác số mã đã dùng (4)."]
+    assert record.mismatches == ("Số phiếu trong hòm (3) khác số mã đã dùng (4).",)
     closed = events_of(r, "election.closed")
     assert closed[0]["data"]["mismatches"] == 1
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from shared import elgamal
 from shared.canonical import digest
-from shared.manifest import context_of
+from shared.manifest import Manifest
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 BEGIN = "<!-- worked example: begin (python3 -m tests.worked_example docs/crypto-protocol.md) -->"
@@ -31,7 +31,7 @@ def worked_example(golden: Path = GOLDEN) -> str:
     box: dict[str, Any] = json.loads((golden / "box.json").read_bytes())
     results: dict[str, Any] = json.loads((golden / "results.json").read_bytes())
     manifest = box["manifest"]
-    context = context_of(manifest)
+    context = Manifest.from_json(manifest).context()
     persons = len(manifest["persons"])
     raw = base64.b64decode(box["ballots"][0]["ballot"])
     rows = elgamal.verify_ballot(context, raw, persons)

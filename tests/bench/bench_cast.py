@@ -62,7 +62,7 @@ from kiosk.cli import main as kiosk
 from kiosk.config import load_config
 from shared.db import make_engine
 from shared.elgamal import ONE_CHALLENGE, ballot_length, verify_ballot
-from shared.manifest import context_of
+from shared.manifest import Manifest
 from shared.models import Ballot, Election
 from tests.http_booth import CSRF_RE, Booth, Kiosk, prepare_kiosk, receipt
 
@@ -298,7 +298,7 @@ def check_stored_ballots(server: Kiosk, persons: int, recorded: int, errors: int
             manifest = conn.execute(select(Election.manifest_json)
                                     .where(Election.id == server.election_id)).scalar_one()
             assert manifest is not None
-            context = context_of(json.loads(manifest))
+            context = Manifest.from_json(json.loads(manifest)).context()
             for ciphertext in conn.execute(select(Ballot.ciphertext).where(where)
                                            .order_by(Ballot.fingerprint).limit(sample)).scalars():
                 verify_ballot(context, ciphertext, persons)  # raises on a failed proof

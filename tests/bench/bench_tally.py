@@ -63,11 +63,9 @@ def synthetic_definition(persons: int, signing: bytes) -> dict[str, Any]:
 def synthetic_box_file(path: Path, n: int, persons: int = PERSONS) -> tuple[Path, list[ShareCard]]:
     """A box file of n ballots with real proofs, box-signed, with the ballot-set digest in its close record."""
     from shared.box import BallotSetDigest
-    from shared.manifest import context_of
-
     signing = crypto.generate_signing_key()
     ceremony = run_ceremony(synthetic_definition(persons, signing), crypto.generate_signing_key())
-    context = context_of(ceremony.manifest)
+    context = ceremony.manifest.context()
     entries = []
     for i in range(n):
         ballot = elgamal.encrypt_ballot(context, [(i + row) % 3 for row in range(persons)])
@@ -76,7 +74,7 @@ def synthetic_box_file(path: Path, n: int, persons: int = PERSONS) -> tuple[Path
     fingerprints = BallotSetDigest()
     for entry in entries:
         fingerprints.add(entry["fingerprint"])
-    box: dict[str, Any] = {"format": "cv-ballot-box", "version": 2, "manifest": ceremony.manifest,
+    box: dict[str, Any] = {"format": "cv-ballot-box", "version": 2, "manifest": ceremony.manifest.to_json_dict(),
                            "ballots": entries, "token_log": [], "audit": [],
                            "close": {"record": {"ballot_set_digest": fingerprints.hexdigest()}}}
     box["box_signature"] = crypto.sign(signing, canonical_bytes(box)).hex()
@@ -94,9 +92,9 @@ FLOOR_SAMPLE = 2_000
 
 def floor_rate(box: dict[str, Any]) -> float:
     """Bare ballot verifications per second: only verify_ballot is timed."""
-    from shared.manifest import context_of
+    from shared.manifest import Manifest
 
-    context = context_of(box["manifest"])
+    context = Manifest.from_json(box["manifest"]).context()
     persons = len(box["manifest"]["persons"])
     spent, count = 0.0, 0
     for entry in box["ballots"]:
