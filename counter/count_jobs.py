@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from counter.counting import ShareRefused, count_box
-from counter.i18n import N_
 from counter.store import Store
-from shared.errors import BoxInvalid, ShareError
+from shared.errors import N_, BoxInvalid, ShareError
 from shared.tally import TallyFailed, WrongCounter
 
 COUNTING_DIR = "counting"
@@ -151,8 +150,7 @@ def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO
         cause = exc.cause if isinstance(exc, ShareRefused) else exc
         _write_status(store, election_id, CountStatus(
             FAILED, 0, total, f"{exc} {SHARES_FORGOTTEN}", REFUSED,
-            getattr(cause, "message_id", str(cause)),  # until DomainError carries message_id
-            dict(getattr(cause, "params", None) or {}),
+            cause.message_id, dict(cause.params),  # JSON: a Label parameter is kept as its Vietnamese text
             exc.label if isinstance(exc, ShareRefused) else ""))
     except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state
         _log.error("count failed: %s", type(exc).__name__)  # the type only: no data in logs

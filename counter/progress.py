@@ -35,9 +35,10 @@ from counter.count_jobs import (
     read_status,
     start_count,
 )
-from counter.i18n import N_, message_text
+from counter.i18n import message_text
 from counter.pages import current_store, render_box_page
 from counter.store import valid_election_id
+from shared.errors import N_
 
 bp = Blueprint("progress", __name__)
 

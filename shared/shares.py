@@ -19,7 +19,7 @@ from typing import Any
 
 from shared import codes, elgamal, json_input
 from shared.canonical import digest
-from shared.errors import N_, ShareError
+from shared.errors import N_, Label, ShareError
 
 CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
 SHARE_FORMAT = "cv-share"
@@ -86,7 +86,7 @@ def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) ->
         raise ShareError(N_("Tệp mảnh khóa rỗng: không có mã mảnh khóa nào."))
     if text.startswith("{"):
         try:
-            data = json_input.parse(text.encode("utf-8"), "Tệp mảnh khóa", MAX_SHARE_BYTES)
+            data = json_input.parse(text.encode("utf-8"), Label(N_("Tệp mảnh khóa")), MAX_SHARE_BYTES)
         except json_input.JsonRefused as exc:
             raise ShareError(exc.message_id, **exc.params) from None
         if not isinstance(data, dict) or data.get("format") != SHARE_FORMAT:
