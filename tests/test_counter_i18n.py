@@ -23,7 +23,7 @@ import counter.count_jobs
 from counter import i18n
 from counter.app import create_app
 from counter.config import CounterConfig
-from counter.count_jobs import FAILED, INTERNAL, INTERNAL_ERROR, RUNNING, CountStatus
+from counter.count_jobs import FAILED, INTERNAL, INTERNAL_ERROR, REFUSED, RUNNING, CountStatus
 from counter.counting import ShareRefused
 from counter.documents.formats import FORMATS
 from counter.paper_store import PaperStore
@@ -249,6 +249,17 @@ def test_a_failed_count_is_named_in_the_page_language(app: Flask) -> None:
         assert failure_text(status).startswith("Internal error while counting")
     with app.test_request_context():
         assert failure_text(status) == INTERNAL_ERROR
+
+
+def test_a_refused_share_kept_in_the_status_file_keeps_its_label_parameters(app: Flask) -> None:
+    """The count's thread writes the cause as JSON; a Label parameter is still translated on the page."""
+    cause = errors.InvalidInput(errors.N_("%(what)s rỗng."), what=errors.Label(errors.N_("Tệp mảnh khóa")))
+    params = json.loads(json.dumps(counter.count_jobs.storable_params(cause.params)))
+    status = CountStatus(FAILED, 0, 10, str(cause), REFUSED, cause.message_id, params, "Key share, field 2")
+    with app.test_request_context(headers=EN):
+        assert failure_text(status).startswith("Key share, field 2: Key share file is empty. ")
+    with app.test_request_context():
+        assert failure_text(status).startswith("Key share, field 2: Tệp mảnh khóa rỗng. ")
 
 
 def test_paper_pages_in_english_have_no_vietnamese_but_the_data(browser: Browser, config: CounterConfig) -> None:
