@@ -62,7 +62,7 @@ class CountStatus:
     message: str = ""
     failure: str = ""
     error_id: str = ""
-    error_params: dict[str, Any] = field(default_factory=dict)  # storable_params of the error's
+    error_params: dict[str, Any] = field(default_factory=dict)  # as storable_params writes them
     error_label: str = ""  # where a refused share came from ("Mảnh khóa ô 2"), in the page's language
 
 
