@@ -9,9 +9,9 @@ from werkzeug.exceptions import HTTPException
 
 from counter import audit, board, downloads, i18n, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
-from counter.i18n import N_
 from counter.store import Store
 from shared import vn_format
+from shared.errors import N_
 from shared.event_kinds import PaperEventKind
 from shared.states import ElectionState
 from shared.web_policy import SECURITY_HEADERS

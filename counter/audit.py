@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from counter.audit_commands import RESULTS_TITLE, ResultsCheck
 from counter.files import MAX_RESULTS_BYTES
-from counter.i18n import N_, error_text, label_text
+from counter.i18n import error_text, label_text
 from counter.pages import checked_box_or_404, current_store
 from shared import json_input
 from shared.ballot_list import (
@@ -34,7 +34,7 @@ from shared.ballot_list import (
 )
 from shared.box import kiosk_key_check
 from shared.canonical import digest
-from shared.errors import InvalidInput
+from shared.errors import N_, InvalidInput, Label
 from shared.event_kinds import EventKind
 from shared.recount import check_results
 from shared.states import SlotState, VoidReason
@@ -144,7 +144,8 @@ def check_published_results(election_id: str) -> tuple[str, int]:
         error = gettext("Hãy chọn tệp kết quả kiểm phiếu (ket-qua.json) để đối chiếu. Không có gì được lưu.")
     else:
         try:
-            checked = results_check(box, context["all_ok"], json_input.parse(data, "Tệp kết quả", MAX_RESULTS_BYTES))
+            document = json_input.parse(data, Label(N_("Tệp kết quả")), MAX_RESULTS_BYTES)
+            checked = results_check(box, context["all_ok"], document)
         except InvalidInput as exc:
             error = gettext("%(error)s Không có gì được lưu.", error=error_text(exc))
     page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),

@@ -21,9 +21,10 @@ from typing import Any
 from counter.files import read_results_file
 from shared.ballot_list import FingerprintInvalid, find_fingerprint, normalise_fingerprint, receipt
 from shared.box import Check
+from shared.errors import N_
 from shared.recount import check_results
 
-RESULTS_TITLE = "Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa)"
+RESULTS_TITLE = N_("Kết quả kiểm phiếu khớp hòm phiếu (kiểm tra độc lập, không cần mảnh khóa)")
 
 
 @dataclasses.dataclass(frozen=True)

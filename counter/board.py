@@ -38,7 +38,7 @@ from counter.pages import (
 from counter.progress import begin_count
 from counter.store import AlreadyCounted, Store
 from shared import json_input
-from shared.errors import BoxInvalid, ShareError
+from shared.errors import N_, BoxInvalid, ShareError
 
 bp = Blueprint("board", __name__)
 
@@ -135,7 +135,7 @@ def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
         label = gettext("Tệp mảnh khóa %(number)s (%(name)s)", number=number, name=upload.filename)
         data = upload.read(MAX_SHARE_FILE_BYTES + 1)
         if len(data) > MAX_SHARE_FILE_BYTES:
-            raise ShareError(gettext("%(label)s quá lớn, không phải là tệp mảnh khóa.", label=label))
+            raise ShareError(N_("%(label)s quá lớn, không phải là tệp mảnh khóa."), label=label)
         # An empty file stays in the list: parse_share_file names it, it is never skipped.
         # A file that is not UTF-8 raises JsonRefused, which the view shows as it is.
         texts.append((label, json_input.decode_utf8(data, label)))

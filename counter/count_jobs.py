@@ -26,15 +26,14 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from counter.counting import ShareRefused, count_box
-from counter.i18n import N_
 from counter.store import Store
-from shared.errors import BoxInvalid, ShareError
+from shared.errors import N_, BoxInvalid, Label, ShareError
 from shared.tally import TallyFailed, WrongCounter
 
 COUNTING_DIR = "counting"
@@ -63,8 +62,25 @@ class CountStatus:
     message: str = ""
     failure: str = ""
     error_id: str = ""
-    error_params: dict[str, Any] = field(default_factory=dict)
+    error_params: dict[str, Any] = field(default_factory=dict)  # as storable_params writes them
     error_label: str = ""  # where a refused share came from ("Mảnh khóa ô 2"), in the page's language
+
+
+# A Label parameter (a file's name to translate, say) goes to the JSON status file as
+# {LABEL_KEY: its id, "params": its parameters}, so the page can still translate it.
+LABEL_KEY = "label_id"
+
+
+def storable_params(params: Mapping[str, object]) -> dict[str, Any]:
+    """A domain error's parameters as JSON values; a Label keeps its id and parameters."""
+    return {name: {LABEL_KEY: value.message_id, "params": storable_params(value.params)}
+            if isinstance(value, Label) else value for name, value in params.items()}
+
+
+def restored_params(params: Mapping[str, Any]) -> dict[str, object]:
+    """The parameters storable_params wrote, with their Labels back (for shared.errors.translate)."""
+    return {name: Label(value[LABEL_KEY], **restored_params(value.get("params", {})))
+            if isinstance(value, dict) and LABEL_KEY in value else value for name, value in params.items()}
 
 
 def _paths(store: Store, election_id: str) -> tuple[Path, Path]:
@@ -151,8 +167,7 @@ def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO
         cause = exc.cause if isinstance(exc, ShareRefused) else exc
         _write_status(store, election_id, CountStatus(
             FAILED, 0, total, f"{exc} {SHARES_FORGOTTEN}", REFUSED,
-            getattr(cause, "message_id", str(cause)),  # until DomainError carries message_id
-            dict(getattr(cause, "params", None) or {}),
+            cause.message_id, storable_params(cause.params),
             exc.label if isinstance(exc, ShareRefused) else ""))
     except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state
         _log.error("count failed: %s", type(exc).__name__)  # the type only: no data in logs

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.box import Progress, VerifiedBox, verified_box
-from shared.errors import ShareError
+from shared.errors import N_, Label, ShareError
 from shared.shares import ShareCard, parse_share_file
 from shared.tally import require_ceremony_counter, signed_results, tally_box
 
@@ -35,7 +35,8 @@ class ShareRefused(ShareError):
     """A share parse_share_file refused, named by where it came from (label), never by its text."""
 
     def __init__(self, label: str, cause: ShareError) -> None:
-        super().__init__(f"{label}: {cause}")
+        # label is already in the page's language (the view names the form's field or file).
+        super().__init__(N_("%(label)s: %(error)s"), label=label, error=Label(cause.message_id, **cause.params))
         # Kept apart so a screen can say both in its own language (counter.progress.failure_text).
         self.label = label
         self.cause = cause

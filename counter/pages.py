@@ -12,13 +12,12 @@ from flask import Response, abort, current_app, render_template, url_for
 from flask_babel import gettext
 
 from counter.documents.formats import FORMATS
-from counter.i18n import N_
 from counter.report import day_month_year, render_report
 from counter.store import Store
 from shared import crypto
 from shared.box import BoxVerification
 from shared.canonical import digest
-from shared.errors import BoxInvalid
+from shared.errors import N_, BoxInvalid
 from shared.tally import check_results_signature
 
 

@@ -40,12 +40,12 @@ from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.i18n import DEFAULT_LANGUAGE, N_, current_language, error_text, label_text
+from counter.i18n import DEFAULT_LANGUAGE, current_language, error_text, label_text
 from counter.pages import current_store, grouped_hex, report_page, trusted_results, untrusted_page
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.projector import projector_page
 from counter.report import day_month_year
-from shared.errors import DomainError
+from shared.errors import N_, DomainError
 from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
 from shared.paper import (

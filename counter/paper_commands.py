@@ -49,12 +49,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     try:
         spec = _read_json(args.spec)
         find_fonts()
+    except FontMissing as exc:  # a DomainError too: named first, it is a refusal, not a bad file
+        _err(f"Không tạo được PDF: {exc}")
+        return EXIT_REFUSED
     except DomainError as exc:
         _err(str(exc))
         return EXIT_UNREADABLE
-    except FontMissing as exc:
-        _err(f"Không tạo được PDF: {exc}")
-        return EXIT_REFUSED
     store = _paper_store(args)
     try:
         batch = store.create(spec, args.count, CLI_ACTOR)
@@ -80,7 +80,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     except BatchNotFound:
         _err(f"Không có đợt phiếu giấy {args.batch} trong thư mục này.")
         return EXIT_REFUSED
-    except (DomainError, FontMissing) as exc:
+    except DomainError as exc:  # FontMissing among them
         _err(str(exc))
         return EXIT_REFUSED
     write_atomic(Path(args.pdf), data, 0o600)

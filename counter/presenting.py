@@ -42,12 +42,12 @@ from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.files import MAX_SHARE_FILE_BYTES
-from counter.i18n import N_, error_text
+from counter.i18n import error_text
 from counter.pages import checked_box_or_404, current_store, load_box_or_404, render_box_page
 from counter.progress import count_outcome
 from counter.store import valid_election_id, write_atomic
 from shared import crypto, json_input
-from shared.errors import BoxInvalid, ShareError
+from shared.errors import N_, BoxInvalid, ShareError
 from shared.qrscan import decode_qr_image
 from shared.shares import parse_share_file
 

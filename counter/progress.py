@@ -33,11 +33,13 @@ from counter.count_jobs import (
     STOPPED,
     CountStatus,
     read_status,
+    restored_params,
     start_count,
 )
-from counter.i18n import N_, message_text
+from counter.i18n import message_text
 from counter.pages import current_store, render_box_page
 from counter.store import valid_election_id
+from shared.errors import N_
 
 bp = Blueprint("progress", __name__)
 
@@ -48,7 +50,7 @@ COUNTED = N_("Đã giải mã và kiểm phiếu. Kết quả đã được ký 
 def failure_text(status: CountStatus) -> str:
     """Why a count failed, in the page's language (the thread kept the parts: count_jobs)."""
     if status.failure == REFUSED:
-        error = message_text(status.error_id, status.error_params)
+        error = message_text(status.error_id, restored_params(status.error_params))
         if status.error_label:
             error = gettext("%(label)s: %(error)s", label=status.error_label, error=error)
         return f"{error} {gettext(SHARES_FORGOTTEN)}"

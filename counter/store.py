@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from counter.config import CounterConfig
-from counter.i18n import N_
 from shared.box import BoxVerification, check_box, load_box, read_box
 from shared.canonical import sha256_hex
-from shared.errors import BoxInvalid
+from shared.errors import N_, BoxInvalid, DomainError
 
 # Election ids are Crockford base32 (shared.election.new_election_id); anything else in a
 # box is refused before it can become a file name (no path traversal via the manifest).
@@ -32,7 +31,7 @@ _VERIFIED: dict[str, BoxVerification] = {}
 _VERIFIED_MAX = 16
 
 
-class AlreadyCounted(Exception):
+class AlreadyCounted(DomainError):
     """The election already has signed results; its box is not replaced nor recounted."""
 
 

@@ -7,7 +7,7 @@ lives in kiosk/translations/en/LC_MESSAGES/messages.po (compiled .mo committed b
 Domain errors come from shared/, which never imports Flask or gettext (docs/architecture.md), so
 they are translated here, at the view layer: each carries its message id (the Vietnamese
 template, marked N_ in shared/ for Babel) and its parameters, and `error_text(err)` is
-gettext(err.message_id, **err.params). See docs/i18n.md.
+shared.errors.translate(err.message_id, err.params, gettext). See docs/i18n.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from shared.errors import DomainError, Label
+from shared.errors import DomainError, translate
 from shared.glossary import LEVEL_LABELS, LEVELS
 from shared.web_policy import local_path
 
@@ -117,16 +117,10 @@ def init_app(app: Flask) -> None:
 
 # --- domain messages from shared/ -------------------------------------------------------
 
-def _message(message_id: str, params: dict[str, object]) -> str:
-    """A message id and its parameters in the page's language; a Label parameter is translated too."""
-    values = {name: _message(value.message_id, value.params) if isinstance(value, Label) else value
-              for name, value in params.items()}
-    return str(gettext(message_id, **values))
-
-
 def error_text(err: DomainError) -> str:
     """What to show for a domain error, in the page's language (Vietnamese: str(err)).
 
-    A message not (yet) in the catalogue is shown in Vietnamese, never dropped.
+    shared.errors.translate does the work (Label parameters first), with Flask-Babel's gettext;
+    a message not (yet) in the catalogue is shown in Vietnamese, never dropped.
     """
-    return _message(err.message_id, err.params)
+    return translate(err.message_id, err.params, gettext)

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from shared import codes
+from shared.errors import N_, InvalidInput
 
 RECEIPT_DIGITS = 16
 FINGERPRINT_DIGITS = 64
@@ -19,20 +20,22 @@ _HEX = re.compile(r"^[0-9a-f]+$")
 _SEPARATORS = re.compile(r"[\s\-–—.·:_]+")
 
 
-class FingerprintInvalid(ValueError):
-    """Typed text is not a receipt nor a fingerprint; the message says why, in Vietnamese."""
+class FingerprintInvalid(InvalidInput):
+    """Typed text is not a receipt nor a fingerprint; the message says why (a domain error, so
+    the auditor's page shows it in its language)."""
 
 
 def normalise_fingerprint(typed: str) -> str:
     """Lower-case hex digits of a typed receipt (16 digits) or fingerprint (up to 64)."""
     digits = _SEPARATORS.sub("", typed).lower()
     if not digits:
-        raise FingerprintInvalid("Chưa nhập mã biên nhận hay dấu vân tay phiếu.")
+        raise FingerprintInvalid(N_("Chưa nhập mã biên nhận hay dấu vân tay phiếu."))
     if not _HEX.match(digits):
-        raise FingerprintInvalid("Mã biên nhận chỉ gồm chữ số 0–9 và chữ cái A–F.")
+        raise FingerprintInvalid(N_("Mã biên nhận chỉ gồm chữ số 0–9 và chữ cái A–F."))
     if not RECEIPT_DIGITS <= len(digits) <= FINGERPRINT_DIGITS:
-        raise FingerprintInvalid(f"Mã biên nhận có {RECEIPT_DIGITS} ký tự (dấu vân tay đầy đủ: "
-                                 f"{FINGERPRINT_DIGITS}); đã nhập {len(digits)} ký tự.")
+        raise FingerprintInvalid(N_("Mã biên nhận có %(receipt)s ký tự (dấu vân tay đầy đủ: "
+                                    "%(fingerprint)s); đã nhập %(typed)s ký tự."),
+                                 receipt=RECEIPT_DIGITS, fingerprint=FINGERPRINT_DIGITS, typed=len(digits))
     return digits
 
 

@@ -144,15 +144,15 @@ def _hex(value: Any) -> bytes:
 
 
 _TITLES = {
-    "manifest": "Bản mô tả cuộc lấy phiếu (manifest) phiên bản 2: nhóm ristretto255, khóa và cam kết hợp lệ",
-    "structure": "Cấu trúc hòm phiếu đúng định dạng: đúng các trường, đúng kiểu JSON, mã hóa chuẩn",
-    "audit_events": "Các sự kiện trong nhật ký khớp manifest và biên bản kết thúc",
-    "kiosk_key": "Khóa ký của máy bỏ phiếu đúng như đã công bố",
-    "audit_chain": "Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối",
-    "close_record": "Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký",
-    "token_log": "Sổ mã phiếu: phát ra = đã dùng + đã hủy, mỗi mã dùng một lần",
-    "ballots": "Phiếu: đúng định dạng, cùng độ dài, không trùng, khớp biên bản và số mã đã dùng",
-    "ballot_proofs": "Mọi phiếu có bằng chứng hợp lệ (mỗi dòng đánh đúng một mức), không phiếu nào dùng lại",
+    "manifest": N_("Bản mô tả cuộc lấy phiếu (manifest) phiên bản 2: nhóm ristretto255, khóa và cam kết hợp lệ"),
+    "structure": N_("Cấu trúc hòm phiếu đúng định dạng: đúng các trường, đúng kiểu JSON, mã hóa chuẩn"),
+    "audit_events": N_("Các sự kiện trong nhật ký khớp manifest và biên bản kết thúc"),
+    "kiosk_key": N_("Khóa ký của máy bỏ phiếu đúng như đã công bố"),
+    "audit_chain": N_("Chuỗi nhật ký liền mạch từ sự kiện đầu đến cuối"),
+    "close_record": N_("Biên bản kết thúc (close record) hợp lệ và khớp chuỗi nhật ký"),
+    "token_log": N_("Sổ mã phiếu: phát ra = đã dùng + đã hủy, mỗi mã dùng một lần"),
+    "ballots": N_("Phiếu: đúng định dạng, cùng độ dài, không trùng, khớp biên bản và số mã đã dùng"),
+    "ballot_proofs": N_("Mọi phiếu có bằng chứng hợp lệ (mỗi dòng đánh đúng một mức), không phiếu nào dùng lại"),
 }
 
 
@@ -221,14 +221,14 @@ def _signatures(box: dict[str, Any], kiosk_key: str | None) -> list[Check]:
     public = _hex(manifest.get("kiosk_public_key"))
     checks = [kiosk_key_check(manifest, kiosk_key)]
     ok = crypto.verify_signature(public, _hex(box.get("manifest_signature")), canonical_bytes(manifest))
-    checks.append(Check("manifest_signature", "Chữ ký trên bản mô tả cuộc lấy phiếu (manifest)", ok,
+    checks.append(Check("manifest_signature", N_("Chữ ký trên bản mô tả cuộc lấy phiếu (manifest)"), ok,
                         "" if ok else "chữ ký không khớp: manifest đã bị sửa hoặc ký sai khóa"))
     body = {k: v for k, v in box.items() if k != "box_signature"}
     if isinstance(body.get("ballots"), BallotStream):  # read from a file: hashed as it streams
         ok = crypto.verify_signature_stream(public, _hex(box.get("box_signature")), canonical_chunks(body))
     else:
         ok = crypto.verify_signature(public, _hex(box.get("box_signature")), canonical_bytes(body))
-    checks.append(Check("box_signature", "Chữ ký trên toàn bộ hòm phiếu", ok,
+    checks.append(Check("box_signature", N_("Chữ ký trên toàn bộ hòm phiếu"), ok,
                         "" if ok else "chữ ký không khớp: nội dung hòm đã bị thay đổi"))
     return checks
 

@@ -27,12 +27,12 @@ from typing import IO, Any
 
 from shared import json_input
 from shared.canonical import canonical_bytes
-from shared.errors import N_, BoxInvalid
+from shared.errors import N_, BoxInvalid, Label
 
 STREAMED_MEMBER = "ballots"
 _CHUNK = 1 << 18  # 256 KiB: memory per box read is a few of these, whatever the box
 _WHITESPACE = " \t\n\r"
-WHAT = "Tệp hòm phiếu"
+WHAT = Label(N_("Tệp hòm phiếu"))  # a parameter of the messages below, translated with them
 _DECODER = json_input.decoder(WHAT)
 
 

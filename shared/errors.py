@@ -3,10 +3,12 @@
 shared/ never imports gettext (docs/architecture.md), so a message is raised untranslated:
 its id is the Vietnamese text with Python %-style placeholders, marked with N_ so that Babel
 extracts it, and the parameters travel beside it. str(error) is the Vietnamese sentence; a
-view translates with gettext(error.message_id, **error.params) (docs/i18n.md).
+view translates with translate(error.message_id, error.params, gettext) (docs/i18n.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 
 def N_(template: str) -> str:  # noqa: N802  # gettext's conventional name for a no-op marker
@@ -28,6 +30,18 @@ class Label(str):
         label = super().__new__(cls, message_id % params if params else message_id)
         label.message_id, label.params = message_id, params
         return label
+
+
+def translate(message_id: str, params: Mapping[str, object], gettext: Callable[..., str]) -> str:
+    """A message id and its parameters in the language of `gettext` (the view's, e.g. Flask-Babel's).
+
+    A Label parameter is translated first, from its own id and parameters (recursively). Without
+    parameters the text is looked up and never %-formatted, so a fixed message keeps a literal %.
+    A message not in the catalogue comes back as its Vietnamese text, never dropped.
+    """
+    values = {name: translate(value.message_id, value.params, gettext) if isinstance(value, Label) else value
+              for name, value in params.items()}
+    return str(gettext(message_id, **values) if values else gettext(message_id))
 
 
 class DomainError(Exception):

@@ -51,14 +51,14 @@ ROLE_LABELS: dict[str, str] = {
 # three are the levels; the rest make that row invalid (docs/rules.md).
 PAPER_MARKS: tuple[str, ...] = ("high", "trust", "low", "blank", "multiple", "crossed_out")
 PAPER_MARK_LABELS: dict[str, str] = {
-    "high": "Cao",
-    "trust": "Tín nhiệm",
-    "low": "Thấp",
-    "blank": "Để trống",
-    "multiple": "Đánh từ 2 ô trở lên",
-    "crossed_out": "Tên bị gạch",
+    "high": N_("Cao"),
+    "trust": N_("Tín nhiệm"),
+    "low": N_("Thấp"),
+    "blank": N_("Để trống"),
+    "multiple": N_("Đánh từ 2 ô trở lên"),
+    "crossed_out": N_("Tên bị gạch"),
 }
-PAPER_SLOT_LABELS: dict[str, str] = {"A": "Lượt nhập A", "B": "Lượt nhập B"}
+PAPER_SLOT_LABELS: dict[str, str] = {"A": N_("Lượt nhập A"), "B": N_("Lượt nhập B")}
 
 # The legal-basis sentence of the seed's Phụ lục 3 ballot (QĐ 96), and its NQ 96 variant
 # that names the resolution and addresses the deputies; the paper ballot ends it with

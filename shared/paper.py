@@ -31,7 +31,7 @@ from shared import codes, crypto
 from shared.audit import verify_chain
 from shared.canonical import digest
 from shared.election import new_election_id, storable, validate_spec
-from shared.errors import N_, DomainError, InvalidInput
+from shared.errors import N_, DomainError, InvalidInput, Label
 from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARKS
 from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows
@@ -194,7 +194,7 @@ def page_code(serial: str, page: int, pages: int) -> str:
 
 # --- the batch ---------------------------------------------------------------------------------
 
-def _optional_text(spec: dict[str, Any], key: str, label: str) -> str:
+def _optional_text(spec: dict[str, Any], key: str, label: Label) -> str:
     value = spec.get(key, "")
     if not isinstance(value, str) or not storable(value) or len(value.strip()) > MAX_NOTE:
         raise InvalidInput(N_("“%(label)s” phải là chuỗi ký tự hợp lệ, tối đa %(limit)s ký tự."),
@@ -326,8 +326,8 @@ def new_batch(spec: Any, count: Any, created_at: str, page_rows: list[int] | Non
         organization=clean["organization"], place=clean["place"], date=clean["date"],
         profile=clean["profile"], convened=clean["convened"], persons=clean["persons"],
         members=clean["board"]["members"],
-        ballot_of=_optional_text(spec, "ballot_of", "Thành phần ghi phiếu (ballot_of)"),
-        ballot_for=_optional_text(spec, "ballot_for", "Chức danh được lấy phiếu (ballot_for)"),
+        ballot_of=_optional_text(spec, "ballot_of", Label(N_("Thành phần ghi phiếu (ballot_of)"))),
+        ballot_for=_optional_text(spec, "ballot_for", Label(N_("Chức danh được lấy phiếu (ballot_for)"))),
         serials=serials, page_rows=rows,
     )
 
@@ -341,7 +341,8 @@ def check_pages(batch: Batch, serial: str, typed_pages: Sequence[str]) -> None:
         return
     typed = list(typed_pages) + [""] * (pages - 1 - len(typed_pages))
     for page, text in enumerate(typed[:pages - 1], start=2):
-        where = f"trang {page}/{pages}"
+        # Labels: a page translates "page 2/3" with the message that names it.
+        where = Label(N_("trang %(page)s/%(pages)s"), page=page, pages=pages)
         if not text.strip():
             raise PagesIncomplete(
                 N_("Chưa nhập %(where)s của phiếu số %(serial)s: quét mã QR hoặc gõ số sê-ri in trên %(where)s. "
@@ -357,7 +358,8 @@ def check_pages(batch: Batch, serial: str, typed_pages: Sequence[str]) -> None:
             raise PagesIncomplete(
                 N_("%(where_capitalized)s mang số sê-ri %(found)s, khác với phiếu số %(serial)s: trang này thuộc "
                    "một phiếu khác. Để riêng các tờ này và báo Ban kiểm phiếu."),
-                where_capitalized=where.capitalize(), found=serial_label(found), serial=serial_label(serial))
+                where_capitalized=Label(N_("Trang %(page)s/%(pages)s"), page=page, pages=pages),
+                found=serial_label(found), serial=serial_label(serial))
         if named is not None and named != (page, pages):
             raise PagesIncomplete(
                 N_("Mã đã quét ở ô %(where)s là của trang %(page)s/%(pages)s. Hãy quét mã QR in trên %(where)s."),
@@ -508,11 +510,12 @@ def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
     return tuple(marks)
 
 
-def _note(value: Any, label: str, required: bool) -> str:
+def _note(value: Any, label: Label, missing: str = "") -> str:
+    """A free-text field of the log; `missing`, if given, is the message when it is left empty."""
     if not isinstance(value, str) or not storable(value) or len(value) > MAX_NOTE:
         raise InvalidInput(N_("%(label)s không hợp lệ (tối đa %(limit)s ký tự)."), label=label, limit=MAX_NOTE)
-    if required and not value.strip():
-        raise InvalidInput(N_("Hãy ghi %(label)s."), label=label.lower())
+    if missing and not value.strip():
+        raise InvalidInput(missing)
     return value.strip()
 
 
@@ -531,7 +534,8 @@ def _count_figures(batch: Batch, state: PaperState, present: Any, issued: Any) -
         problems.append("chưa có phiếu nào được nhập")
     if problems:
         raise CountNotReady(N_("Chưa thể kiểm phiếu: %(problems)s."), problems="; ".join(problems))
-    for value, label in ((present, "Số có mặt tại thời điểm bỏ phiếu"), (issued, "Số phiếu phát ra")):
+    for value, label in ((present, Label(N_("Số có mặt tại thời điểm bỏ phiếu"))),
+                         (issued, Label(N_("Số phiếu phát ra")))):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise InvalidInput(N_("%(label)s phải là số nguyên không âm."), label=label)
     if present > batch.convened:
@@ -592,17 +596,17 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
             raise NothingToResolve()
         state.resolutions[serial] = Resolution(
             serial, _marks(batch, data.get("marks")), actor,
-            _note(data.get("note", ""), "Ghi chú", required=False), at)
+            _note(data.get("note", ""), Label(N_("Ghi chú"))), at)
         state._moved(serial, "disagreed")
     elif kind == PaperEventKind.NOT_ISSUED:
         _require_pin(batch, state, actor)
-        serial = _note(data.get("serial", ""), "Số sê-ri ghi trên phiếu", required=False)
+        serial = _note(data.get("serial", ""), Label(N_("Số sê-ri ghi trên phiếu")))
         if serial and codes.normalise(serial) in batch.serial_set \
                 and codes.normalise(serial) not in state.entries:
             raise InvalidInput(N_("Số sê-ri này có trong danh sách phát hành và chưa được nhập: "
                                   "hãy nhập phiếu này theo hai lượt như bình thường."))
         state.not_issued.append(NotIssuedBallot(
-            serial, _note(data.get("reason", ""), "Lý do", required=True), actor, at))
+            serial, _note(data.get("reason", ""), Label(N_("Lý do")), missing=N_("Hãy ghi lý do.")), actor, at))
     elif kind == PaperEventKind.COUNTED:
         _require_pin(batch, state, actor)
         _count_figures(batch, state, data.get("present"), data.get("issued"))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared import codes, elgamal, json_input
-from shared.errors import N_, ShareError
+from shared.errors import N_, Label, ShareError
 from shared.manifest import Manifest
 
 CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
@@ -84,7 +84,7 @@ def parse_share_file(text: str, manifest: Manifest) -> ShareCard:
         raise ShareError(N_("Tệp mảnh khóa rỗng: không có mã mảnh khóa nào."))
     if text.startswith("{"):
         try:
-            data = json_input.parse(text.encode("utf-8"), "Tệp mảnh khóa", MAX_SHARE_BYTES)
+            data = json_input.parse(text.encode("utf-8"), Label(N_("Tệp mảnh khóa")), MAX_SHARE_BYTES)
         except json_input.JsonRefused as exc:
             raise ShareError(exc.message_id, **exc.params) from None
         if not isinstance(data, dict) or data.get("format") != SHARE_FORMAT:

@@ -23,7 +23,8 @@ import counter.count_jobs
 from counter import i18n
 from counter.app import create_app
 from counter.config import CounterConfig
-from counter.count_jobs import FAILED, INTERNAL, INTERNAL_ERROR, RUNNING, CountStatus
+from counter.count_jobs import FAILED, INTERNAL, INTERNAL_ERROR, REFUSED, RUNNING, CountStatus
+from counter.counting import ShareRefused
 from counter.documents.formats import FORMATS
 from counter.paper_store import PaperStore
 from counter.progress import failure_text
@@ -250,6 +251,17 @@ def test_a_failed_count_is_named_in_the_page_language(app: Flask) -> None:
         assert failure_text(status) == INTERNAL_ERROR
 
 
+def test_a_refused_share_kept_in_the_status_file_keeps_its_label_parameters(app: Flask) -> None:
+    """The count's thread writes the cause as JSON; a Label parameter is still translated on the page."""
+    cause = errors.InvalidInput(errors.N_("%(what)s rỗng."), what=errors.Label(errors.N_("Tệp mảnh khóa")))
+    params = json.loads(json.dumps(counter.count_jobs.storable_params(cause.params)))
+    status = CountStatus(FAILED, 0, 10, str(cause), REFUSED, cause.message_id, params, "Key share, field 2")
+    with app.test_request_context(headers=EN):
+        assert failure_text(status).startswith("Key share, field 2: Key share file is empty. ")
+    with app.test_request_context():
+        assert failure_text(status).startswith("Key share, field 2: Tệp mảnh khóa rỗng. ")
+
+
 def test_paper_pages_in_english_have_no_vietnamese_but_the_data(browser: Browser, config: CounterConfig) -> None:
     batch = make_batch(config)
     english(browser)
@@ -409,26 +421,48 @@ def test_the_kiosk_and_the_counter_never_share_a_cookie_name() -> None:
 
 # --- domain errors -----------------------------------------------------------------------------------
 
-class CarriesMessageId(Exception):
-    """What a DomainError carries once it has a message id: the Vietnamese template and its values."""
-
-    message_id = "Tệp mảnh khóa %(name)s"
-    params = {"name": "a.json"}
-
-
 def test_error_text_translates_by_message_id_with_its_parameters(app: Flask) -> None:
-    err = CarriesMessageId("Tệp mảnh khóa a.json")
+    err = errors.ShareError(errors.N_("Tệp mảnh khóa %(name)s"), name="a.json")
     with app.test_request_context(headers=EN):
         assert i18n.error_text(err) == "Key share file a.json"
     with app.test_request_context():
-        assert i18n.error_text(err) == "Tệp mảnh khóa a.json"
+        assert i18n.error_text(err) == str(err) == "Tệp mảnh khóa a.json"
 
 
-def test_error_text_falls_back_to_the_message_until_errors_carry_an_id(app: Flask) -> None:
-    known = errors.BoxInvalid("Tệp không phải là hòm phiếu (thiếu hoặc sai mã cuộc lấy phiếu).")
+def test_error_text_translates_a_fixed_message_and_shows_an_unknown_one_in_vietnamese(app: Flask) -> None:
+    known = errors.BoxInvalid(errors.N_("Tệp không phải là hòm phiếu (thiếu hoặc sai mã cuộc lấy phiếu)."))
     with app.test_request_context(headers=EN):
         assert i18n.error_text(known) == "The file is not a ballot box (the vote ID is missing or wrong)."
         assert i18n.error_text(errors.InvalidInput("Một thông báo mới.")) == "Một thông báo mới."
+
+
+def test_a_refused_share_is_named_with_its_label_and_its_cause_translated(app: Flask) -> None:
+    cause = errors.ShareError(errors.N_("Cần ít nhất %(threshold)s mảnh khóa khác nhau; mới có %(given)s."),
+                              threshold=3, given=1)
+    with app.test_request_context(headers=EN):
+        refused = ShareRefused("Key share, field 1", cause)  # the view names the field in its language
+        assert i18n.error_text(refused) == \
+            "Key share, field 1: At least 3 different key shares are needed; only 1 given."
+    assert str(ShareRefused("Mảnh khóa ô 1", cause)) == "Mảnh khóa ô 1: " + str(cause)
+
+
+def test_a_parametrised_shared_error_is_shown_in_english_with_its_values(browser: Browser, election: Built) -> None:
+    """shared/shares.py refuses a count with too few shares, naming the numbers; shared/ballot_list.py
+    a receipt of the wrong length: both in English, with the values filled in."""
+    import_box(browser, election)
+    english(browser)
+    eid = election.election_id
+    token = browser.csrf_token(f"/boxes/{eid}")
+    threshold = json.loads(election.box)["manifest"]["board"]["threshold"]
+    refused = browser.post(f"/boxes/{eid}/tally", data={"csrf_token": token, "share": election.cards[0].code})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert_english(page, box_data(election), "too few shares")
+    assert f"At least {threshold} different key shares are needed; only 1 given." in page
+    searched = browser.post(f"/audit/{eid}/ballots", data={"csrf_token": token, "receipt": "ab12"})
+    page = searched.get_data(as_text=True)
+    assert_english(page, box_data(election), "short receipt")
+    assert "A receipt code has 16 characters (a full fingerprint: 64); 4 were typed." in page
 
 
 def test_a_refused_import_is_shown_in_english(browser: Browser) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from shared import booths, json_input, paper, staff_auth, tally
 from shared import election as elections
-from shared.errors import N_, DomainError, InvalidInput, Label, TokenAlreadySpent
+from shared.errors import N_, DomainError, InvalidInput, Label, TokenAlreadySpent, translate
 from tests.factories import election_spec
 
 SHARED = Path(__file__).resolve().parent.parent / "shared"
@@ -46,6 +46,24 @@ def test_a_label_is_a_plain_string_that_keeps_its_id() -> None:
     assert (label.message_id, label.params) == ("Họ và tên (người thứ %(number)s)", {"number": 3})
     err = InvalidInput(N_("Thiếu “%(label)s”."), label=label)
     assert str(err) == "Thiếu “Họ và tên (người thứ 3)”."
+
+
+def test_translate_fills_translated_labels_into_the_translated_message() -> None:
+    """shared.errors.translate, as both apps call it, with a stand-in for Flask-Babel's gettext
+    (which formats only when given values)."""
+    english = {"Thiếu “%(label)s”.": "“%(label)s” is missing.", "Họ và tên (người thứ %(number)s)":
+               "Full name (person %(number)s)", "Trên 50% phiếu.": "Over 50% of the ballots.",
+               "%(error)s (%(where)s)": "%(error)s (%(where)s)", "dòng %(line)s": "line %(line)s"}
+
+    def gettext(message_id: str, **values: object) -> str:
+        text = english.get(message_id, message_id)
+        return text % values if values else text
+
+    inner = Label(N_("Thiếu “%(label)s”."), label=Label(N_("Họ và tên (người thứ %(number)s)"), number=3))
+    assert translate(N_("%(error)s (%(where)s)"), {"error": inner, "where": Label(N_("dòng %(line)s"), line=2)},
+                     gettext) == "“Full name (person 3)” is missing. (line 2)"
+    assert translate(N_("Trên 50% phiếu."), {}, gettext) == "Over 50% of the ballots."  # no %-format
+    assert translate(N_("Một thông báo mới: %(n)s."), {"n": 7}, gettext) == "Một thông báo mới: 7."
 
 
 # --- every raise site in shared/ ----------------------------------------------------------

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.errors import N_, DomainError
+
 FONT_DIR_ENV = "COUNTER_FONT_DIR"
 # Debian/Ubuntu first; then Fedora/Arch and a hand install.
 SEARCH_DIRS = (
@@ -25,8 +27,11 @@ REGULAR, BOLD = "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"
 ITALIC, BOLD_ITALIC = "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf"
 
 
-class FontMissing(Exception):
-    """The DejaVu Serif font files are not installed; no PDF can be made."""
+class FontMissing(DomainError):
+    """The DejaVu Serif font files are not installed; no PDF can be made.
+
+    A domain error, so the download page shows it in its language (counter.i18n.error_text).
+    """
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,6 @@ def find_fonts() -> FontFiles:
             italic, bold_italic = directory / ITALIC, directory / BOLD_ITALIC
             return FontFiles(regular, bold, italic if italic.is_file() else None,
                              bold_italic if bold_italic.is_file() else None)
-    raise FontMissing("Không tìm thấy phông chữ DejaVu Serif để tạo PDF tiếng Việt. Cài gói "
-                      f"fonts-dejavu-core (apt-get install fonts-dejavu-core) hoặc đặt {FONT_DIR_ENV} "
-                      "trỏ tới thư mục chứa DejaVuSerif.ttf và DejaVuSerif-Bold.ttf.")
+    raise FontMissing(N_("Không tìm thấy phông chữ DejaVu Serif để tạo PDF tiếng Việt. Cài gói "
+                         "fonts-dejavu-core (apt-get install fonts-dejavu-core) hoặc đặt %(variable)s "
+                         "trỏ tới thư mục chứa DejaVuSerif.ttf và DejaVuSerif-Bold.ttf."), variable=FONT_DIR_ENV)
