@@ -19,15 +19,16 @@ from typing import Any, TypeVar
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from kiosk.auth import current_user
 from kiosk.db import db
 from shared import election as elections
 from shared.errors import ElectionNotFound
 from shared.glossary import ELECTION_STATE_LABELS
 from shared.models import Election
+from shared.staff_accounts import ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ROLES = ("admin", "chair", "desk", "board", "auditor")
 # "none": a page about no election in particular (lists, the setup form).
 NO_ELECTION = "none"
 ELECTION_STATES = ("draft", "ready", "open", "paused", "closed")
@@ -71,11 +72,6 @@ def allowed(role: str, state: str, action: str) -> bool:
     return state in RULES.get(action, {}).get(role, ())
 
 
-def landing_endpoint(role: str) -> str:
-    """Where a role lands after login: the first page its permissions open."""
-    return "desk.home" if role == "desk" else "chair.home"
-
-
 def can(action: str, election: Election | None = None) -> bool:
     """For templates: may the logged-in user do this action (on this election) now?"""
     user = g.get("user")
@@ -96,8 +92,6 @@ def permission_required(action: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            from kiosk.auth import current_user
-
             user = current_user()
             if user is None:
                 flash(_("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này."), "error")

@@ -535,6 +535,12 @@ def token_counts(session: Session, election_id: str) -> dict[str, int]:
     return counts
 
 
+def slips_issued(tokens: dict[str, int]) -> int:
+    """Slips handed out, whatever became of them since (issued, spent or voided): the figure of
+    the chair's dashboard and of the close record's "tokens_issued"; `tokens` is token_counts."""
+    return tokens["issued"] + tokens["spent"] + tokens["voided"]
+
+
 def ballot_count(session: Session, election_id: str) -> int:
     """Ballots stored for an election (filled slots only)."""
     return session.scalar(select(func.count()).select_from(Ballot)
@@ -626,7 +632,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "convened": election.convened,
         "checked_in": checked_in_count(session, election.id),
         "present_at_open": election.present_at_open or 0,
-        "tokens_issued": tokens["issued"] + tokens["spent"] + tokens["voided"],
+        "tokens_issued": slips_issued(tokens),
         "tokens_spent": tokens["spent"],
         "tokens_voided": tokens["voided"],
         "ballots": len(fingerprints),

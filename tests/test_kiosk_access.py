@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 
 import kiosk.booth
 from kiosk import auth, permissions
-from kiosk.auth import create_user
 from kiosk.permissions import ACTIONS, ELECTION_STATES, NO_ELECTION, ROLES, RULES, STATES
 from kiosk.qr import qr_data_uri
 from shared import booths, crypto, voting
 from shared import election as elections
 from shared.db import session_factory, transaction
 from shared.models import Base, Booth, Election, Token, Voter
+from shared.staff_accounts import create_user
 from tests.factories import election_spec, hold_ceremony
 from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post
 

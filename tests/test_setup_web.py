@@ -15,13 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk.auth import create_user
 from shared import audit, voting
 from shared import election as elections
 from shared.ceremony import run_ceremony
 from shared.db import session_factory, transaction
 from shared.glossary import BALLOT_BASIS
 from shared.models import AuditEvent, Election, Person, Token, Voter
+from shared.staff_accounts import create_user
 from tests.factories import COUNTER_SIGNING_KEY, election_spec, hold_ceremony
 from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post, web_ceremony
 

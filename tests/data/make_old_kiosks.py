@@ -28,11 +28,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from kiosk.auth import create_user
 from shared import crypto, voting
 from shared import election as elections
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.models import Ballot, Token
+from shared.staff_accounts import create_user
 from tests import pg_server
 from tests.factories import election_spec
 
