@@ -64,7 +64,6 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "voter.checkin": {"desk": LIVE, "chair": LIVE},
     "slip.void": {"desk": LIVE, "chair": LIVE},
 }
-ACTIONS = tuple(RULES)
 
 
 def allowed(role: str, state: str, action: str) -> bool:

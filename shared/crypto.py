@@ -226,7 +226,6 @@ def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
 # --- slip holder tags (docs/storage-secrecy.md D5) ----------------------------------------
 
 HOLDER_KEY_LENGTH = 32
-HOLDER_TAG_LENGTH = 64  # hex characters of an HMAC-SHA256
 
 
 def new_holder_key() -> bytes:

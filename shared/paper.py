@@ -33,7 +33,7 @@ from shared.canonical import digest
 from shared.election import new_election_id, storable, validate_spec
 from shared.errors import DomainError, InvalidInput
 from shared.glossary import PAPER_MARKS
-from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows
+from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows, unmarked_rows
 from shared.tally import Results
 
 BATCH_FORMAT = "cv-paper-batch"
@@ -504,9 +504,10 @@ def _require_pin(batch: Batch, state: PaperState, actor: str) -> None:
 
 
 def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
-    if not isinstance(marks, (list, tuple)) or len(marks) != len(batch.persons):
+    """One paper code for each row (the ballots' rule, rules.unmarked_rows, over MARK_CODES)."""
+    missing = unmarked_rows(len(batch.persons), marks, MARK_CODES)
+    if missing is None:
         raise InvalidInput(f"Phải chọn đúng một ô cho mỗi dòng (cả {len(batch.persons)} dòng).")
-    missing = [i for i, mark in enumerate(marks, start=1) if mark not in MARK_CODES]
     if missing:
         raise InvalidInput("Chưa chọn cho dòng " + ", ".join(map(str, missing)) + ".")
     return tuple(marks)
