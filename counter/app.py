@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, render_template
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from counter import audit, board, downloads, paper, presenting, progress, projector
+from counter import audit, board, downloads, i18n, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
+from counter.i18n import N_
 from counter.store import Store
 from shared import vn_format, web_policy
+from shared.event_kinds import PaperEventKind
+from shared.states import ElectionState
 from shared.web_policy import SECURITY_HEADERS
 
 SESSION_COOKIE_NAME = "counter_session"
 ERROR_MESSAGES = {
-    400: "Yêu cầu không hợp lệ.",
-    404: "Không tìm thấy trang hoặc hòm phiếu này.",
-    405: "Thao tác không được phép trên trang này.",
-    413: "Tệp tải lên quá lớn.",
-    500: "Lỗi nội bộ của máy kiểm phiếu. Không có dữ liệu nào bị thay đổi.",
+    400: N_("Yêu cầu không hợp lệ."),
+    404: N_("Không tìm thấy trang hoặc hòm phiếu này."),
+    405: N_("Thao tác không được phép trên trang này."),
+    413: N_("Tệp tải lên quá lớn."),
+    500: N_("Lỗi nội bộ của máy kiểm phiếu. Không có dữ liệu nào bị thay đổi."),
 }
 
 
@@ -36,15 +40,15 @@ def _error_page(code: int, message: str) -> tuple[str, int]:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(_error: CSRFError) -> tuple[str, int]:
-        return _error_page(400, "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF). "
-                                "Hãy tải lại trang và thử lại; chưa có gì được lưu.")
+        return _error_page(400, gettext("Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF). "
+                                        "Hãy tải lại trang và thử lại; chưa có gì được lưu."))
 
     # Unhandled exceptions arrive here too, as InternalServerError (Flask logs them first);
     # the page stays generic: no paths or data in the browser.
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        return _error_page(code, ERROR_MESSAGES.get(code, ERROR_MESSAGES[400]))
+        return _error_page(code, gettext(ERROR_MESSAGES.get(code, ERROR_MESSAGES[400])))
 
 
 def create_app(config: CounterConfig) -> Flask:
@@ -71,9 +75,14 @@ def create_app(config: CounterConfig) -> Flask:
     )
     app.extensions["counter_store"] = Store(config)
     CSRFProtect(app)
+    # Screens in Vietnamese or English (counter/i18n.py); the official documents stay Vietnamese.
+    i18n.init_app(app)
     # Vietnamese formats on every screen (shared/vn_format.py): local time, "10.000".
     app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
     app.add_template_filter(vn_format.vn_number, "vn_number")
+    # Templates compare states and kinds with the enums, never a string literal.
+    app.add_template_global(ElectionState, "ElectionState")
+    app.add_template_global(PaperEventKind, "PaperEventKind")
     app.register_blueprint(board.bp)
     app.register_blueprint(downloads.bp)
     app.register_blueprint(projector.bp)

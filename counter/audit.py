@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, render_template, request, send_file
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.audit_commands import RESULTS_TITLE, ResultsCheck
 from counter.files import MAX_RESULTS_BYTES
+from counter.i18n import N_, error_text, label_text
 from counter.pages import checked_box_or_404, current_store
 from shared import json_input
 from shared.ballot_list import (
@@ -33,21 +35,26 @@ from shared.ballot_list import (
 from shared.box import kiosk_key_check
 from shared.canonical import digest
 from shared.errors import InvalidInput
+from shared.event_kinds import EventKind
 from shared.recount import check_results
+from shared.states import SlotState, VoidReason
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
+# Translated when shown (label_text): the tables are built before any request.
 TOKEN_EVENT_LABELS = {
-    "token.issued": "Phát phiếu",
-    "token.spent": "Đã dùng để bỏ phiếu",
-    "token.voided": "Hủy",
+    EventKind.TOKEN_ISSUED: N_("Phát phiếu"),
+    EventKind.TOKEN_SPENT: N_("Đã dùng để bỏ phiếu"),
+    EventKind.TOKEN_VOIDED: N_("Hủy"),
 }
-VOID_REASONS = {
-    "spoiled": "phiếu hỏng, đã thu hồi",
-    "left": "người ghi phiếu rời hội nghị trước khi bỏ phiếu, đã thu hồi",
-    "unused_at_close": "không dùng, hủy khi kết thúc",
+# Keyed by members, looked up with the raw JSON strings of the box (equal to them).
+VOID_REASON_LABELS: dict[str, str] = {
+    VoidReason.SPOILED: N_("phiếu hỏng, đã thu hồi"),
+    VoidReason.LEFT: N_("người ghi phiếu rời hội nghị trước khi bỏ phiếu, đã thu hồi"),
+    VoidReason.UNUSED_AT_CLOSE: N_("không dùng, hủy khi kết thúc"),
 }
-TOKEN_STATES = {"spent": "đã dùng", "voided": "đã hủy", "issued": "CHƯA DÙNG, CHƯA HỦY"}
+TOKEN_STATE_LABELS: dict[str, str] = {SlotState.SPENT: N_("đã dùng"), SlotState.VOIDED: N_("đã hủy"),
+                                      SlotState.ISSUED: N_("CHƯA DÙNG, CHƯA HỦY")}
 
 
 def _box_or_404(election_id: str) -> dict[str, Any]:
@@ -77,12 +84,13 @@ def results_check(box: dict[str, Any], box_ok: bool, document: Any) -> ResultsCh
     problems = check_results(box, document)
     messages = tuple(p.message for p in problems)
     if problems or not box_ok:
-        detail = ("hòm phiếu không qua kiểm tra; " if not box_ok else "") + f"{len(problems)} chỗ không khớp"
+        mismatched = gettext("%(count)s chỗ không khớp", count=len(problems))
+        detail = gettext("hòm phiếu không qua kiểm tra; %(rest)s", rest=mismatched) if not box_ok else mismatched
         return ResultsCheck("results", RESULTS_TITLE, False, detail,
                             problems[0].reason if problems else "box.invalid", messages)
     return ResultsCheck("results", RESULTS_TITLE, True,
-                        "tổng mã hóa, mọi bằng chứng giải mã, số phiếu, tỷ lệ, mức cảnh báo và chữ ký "
-                        "đều khớp hòm phiếu")
+                        gettext("tổng mã hóa, mọi bằng chứng giải mã, số phiếu, tỷ lệ, mức cảnh báo và chữ ký "
+                                "đều khớp hòm phiếu"))
 
 
 @bp.get("/<election_id>")
@@ -108,8 +116,8 @@ def check_published_kiosk_key(election_id: str) -> tuple[str, int]:
     typed = "".join(request.form.get("kiosk_key", "").split()).lower()
     error: str | None = None
     if not _PUBLISHED_KEY.fullmatch(typed):
-        error = ("Khóa ký phải gồm 64 chữ số hệ 16 (0–9, a–f), như in trên trang của chủ trì trước khi "
-                 "bỏ phiếu. Chưa so khóa nào.")
+        error = gettext("Khóa ký phải gồm 64 chữ số hệ 16 (0–9, a–f), như in trên trang của chủ trì trước khi "
+                        "bỏ phiếu. Chưa so khóa nào.")
     else:
         pinned = kiosk_key_check(box.get("manifest"), typed)
         context["checks"] = [pinned if c.id == "kiosk_key" else c for c in context["checks"]]
@@ -133,12 +141,12 @@ def check_published_results(election_id: str) -> tuple[str, int]:
     checked: ResultsCheck | None = None
     error: str | None = None
     if not data:
-        error = "Hãy chọn tệp kết quả kiểm phiếu (ket-qua.json) để đối chiếu. Không có gì được lưu."
+        error = gettext("Hãy chọn tệp kết quả kiểm phiếu (ket-qua.json) để đối chiếu. Không có gì được lưu.")
     else:
         try:
             checked = results_check(box, context["all_ok"], json_input.parse(data, "Tệp kết quả", MAX_RESULTS_BYTES))
         except InvalidInput as exc:
-            error = f"{exc} Không có gì được lưu."
+            error = gettext("%(error)s Không có gì được lưu.", error=error_text(exc))
     page = render_template("audit_checks.html", ballots=len(published_fingerprints(box)),
                            results_check=checked, uploaded=True, upload_error=error, **context)
     return page, 400 if error else 200
@@ -181,7 +189,7 @@ def ballot_list(election_id: str) -> str:
             hits = set(find_fingerprint(box, typed))
             found = [line for line in listed if line.fingerprint in hits]
         except FingerprintInvalid as exc:
-            error = str(exc)
+            error = error_text(exc)
     return render_template("audit_ballots.html", listed=listed, typed=typed, found=found,
                            searched=receipt(normalise_fingerprint(typed)) if typed and not error else "",
                            error=error, **_context(election_id, box))
@@ -207,8 +215,8 @@ def _token_events(events: list[Any]) -> list[TokenEvent]:
         data = _dict(event.get("data"))
         reason = str(data.get("reason", ""))
         rows.append(TokenEvent(event.get("seq"), str(event.get("at", "")),
-                               TOKEN_EVENT_LABELS[event["kind"]], str(event.get("actor", "")),
-                               str(data.get("token_hash", "")), VOID_REASONS.get(reason, reason)))
+                               label_text(TOKEN_EVENT_LABELS[event["kind"]]), str(event.get("actor", "")),
+                               str(data.get("token_hash", "")), label_text(VOID_REASON_LABELS.get(reason, reason))))
     return rows
 
 
@@ -225,25 +233,29 @@ def _reconciliation(box: dict[str, Any], events: list[Any]) -> tuple[dict[str, A
     """The close record's counts and the equations of docs/security.md, recomputed from the box."""
     counts = _dict(_dict(_dict(box.get("close")).get("record")).get("counts"))
     kinds = [e.get("kind") for e in events if isinstance(e, dict)]
-    issued, spent, voided = (kinds.count(k) for k in ("token.issued", "token.spent", "token.voided"))
+    issued, spent, voided = (kinds.count(k) for k in (EventKind.TOKEN_ISSUED, EventKind.TOKEN_SPENT,
+                                                      EventKind.TOKEN_VOIDED))
     # token.spent names no token (docs/storage-secrecy.md D1): with the log's hashes unique,
     # a slip used twice shows as more spend events than spent entries in the log.
-    log_spent = sum(1 for t in _list(box.get("token_log")) if _dict(t).get("state") == "spent")
+    log_spent = sum(1 for t in _list(box.get("token_log")) if _dict(t).get("state") == SlotState.SPENT)
     ballots = len(published_fingerprints(box))
-    checked_in = kinds.count("voter.checked_in")
+    checked_in = kinds.count(EventKind.VOTER_CHECKED_IN)
     unspent = issued - spent - voided
     equations = [
-        Reconciled("Phát ra = đã dùng + đã hủy + chưa dùng", f"{issued} = {spent} + {voided} + {unspent}",
+        Reconciled(gettext("Phát ra = đã dùng + đã hủy + chưa dùng"), f"{issued} = {spent} + {voided} + {unspent}",
                    unspent >= 0),
-        Reconciled("Không còn mã chưa dùng, chưa hủy khi kết thúc", f"còn {unspent}", unspent == 0),
-        Reconciled("Số phiếu trong hòm = số mã đã dùng", f"{ballots} = {spent}", ballots == spent),
-        Reconciled("Không mã nào được dùng hai lần", f"{spent} lần dùng, {log_spent} mã đã dùng",
+        Reconciled(gettext("Không còn mã chưa dùng, chưa hủy khi kết thúc"),
+                   gettext("còn %(count)s", count=unspent), unspent == 0),
+        Reconciled(gettext("Số phiếu trong hòm = số mã đã dùng"), f"{ballots} = {spent}", ballots == spent),
+        Reconciled(gettext("Không mã nào được dùng hai lần"),
+                   gettext("%(uses)s lần dùng, %(spent)s mã đã dùng", uses=spent, spent=log_spent),
                    spent == log_spent),
-        Reconciled("Số phiếu ≤ số người đã điểm danh", f"{ballots} ≤ {checked_in}", ballots <= checked_in),
-        Reconciled("Biên bản kết thúc ghi đúng các con số trên",
-                   f"phát ra {counts.get('tokens_issued')}, đã dùng {counts.get('tokens_spent')}, "
-                   f"đã hủy {counts.get('tokens_voided')}, phiếu {counts.get('ballots')}, "
-                   f"điểm danh {counts.get('checked_in')}",
+        Reconciled(gettext("Số phiếu ≤ số người đã điểm danh"), f"{ballots} ≤ {checked_in}", ballots <= checked_in),
+        Reconciled(gettext("Biên bản kết thúc ghi đúng các con số trên"),
+                   gettext("phát ra %(issued)s, đã dùng %(spent)s, đã hủy %(voided)s, phiếu %(ballots)s, "
+                           "điểm danh %(checked_in)s", issued=counts.get("tokens_issued"),
+                           spent=counts.get("tokens_spent"), voided=counts.get("tokens_voided"),
+                           ballots=counts.get("ballots"), checked_in=counts.get("checked_in")),
                    (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided"),
                     counts.get("ballots"), counts.get("checked_in"))
                    == (issued, spent, voided, ballots, checked_in)),
@@ -258,7 +270,8 @@ def token_log(election_id: str) -> str:
     events = _list(box.get("audit"))
     counts, equations = _reconciliation(box, events)
     record = _dict(_dict(box.get("close")).get("record"))
-    final = [(str(_dict(t).get("hash", "")), TOKEN_STATES.get(str(_dict(t).get("state")), str(_dict(t).get("state"))))
+    final = [(str(_dict(t).get("hash", "")),
+              label_text(TOKEN_STATE_LABELS.get(str(_dict(t).get("state")), str(_dict(t).get("state")))))
              for t in _list(box.get("token_log"))]
     return render_template("audit_tokens.html", events=_token_events(events), counts=counts,
                            equations=equations, mismatches=[str(m) for m in _list(record.get("mismatches"))],

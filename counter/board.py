@@ -19,10 +19,12 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.files import MAX_SHARE_FILE_BYTES
+from counter.i18n import error_text
 from counter.pages import (
     counter_public_key,
     current_store,
@@ -56,7 +58,7 @@ def _summary(store: Store, election_id: str) -> BoxSummary:
     except BoxInvalid:
         checked = None
     if checked is None:
-        return BoxSummary(election_id, "(tệp hòm phiếu hỏng, không đọc được)", False,
+        return BoxSummary(election_id, gettext("(tệp hòm phiếu hỏng, không đọc được)"), False,
                           store.has_results(election_id))
     box, verification = checked
     manifest = box.get("manifest")
@@ -83,14 +85,14 @@ def _read_path(typed: str) -> bytes | None:
     path = Path(typed).expanduser()
     try:
         if not path.is_file():
-            flash("Không tìm thấy tệp theo đường dẫn đã nhập (cần đường dẫn tới một tệp).", "error")
+            flash(gettext("Không tìm thấy tệp theo đường dẫn đã nhập (cần đường dẫn tới một tệp)."), "error")
             return None
         if path.stat().st_size > current_store().config.max_upload_bytes:
-            flash("Tệp quá lớn, không phải là hòm phiếu.", "error")
+            flash(gettext("Tệp quá lớn, không phải là hòm phiếu."), "error")
             return None
         return path.read_bytes()
     except OSError:
-        flash("Không đọc được tệp theo đường dẫn đã nhập (không có quyền đọc hoặc lỗi ổ đĩa).", "error")
+        flash(gettext("Không đọc được tệp theo đường dẫn đã nhập (không có quyền đọc hoặc lỗi ổ đĩa)."), "error")
         return None
 
 
@@ -104,19 +106,19 @@ def import_box() -> BaseResponse | tuple[str, int]:
     elif typed_path:
         data = _read_path(typed_path)
     else:
-        flash("Hãy chọn tệp hòm phiếu hoặc nhập đường dẫn tới tệp.", "error")
+        flash(gettext("Hãy chọn tệp hòm phiếu hoặc nhập đường dẫn tới tệp."), "error")
         data = None
     if data is None:
         return redirect(url_for(".index"))
     try:
         election_id = current_store().save_box(data)
     except BoxInvalid as exc:  # any file at all (nested, repeated keys, UTF-16…): 400, never 500
-        flash(f"Không nhập được: {exc} Không có gì được lưu.", "error")
+        flash(gettext("Không nhập được: %(error)s Không có gì được lưu.", error=error_text(exc)), "error")
         return index(), 400
     except AlreadyCounted as exc:
-        flash(str(exc), "error")
+        flash(error_text(exc), "error")
         return redirect(url_for(".index"))
-    flash("Đã nhập hòm phiếu. Hãy xem kết quả kiểm tra bên dưới trước khi giải mã.", "ok")
+    flash(gettext("Đã nhập hòm phiếu. Hãy xem kết quả kiểm tra bên dưới trước khi giải mã."), "ok")
     return redirect(url_for(".box_page", election_id=election_id))
 
 
@@ -129,15 +131,14 @@ def box_page(election_id: str) -> tuple[str, int]:
 def _uploaded_share_texts(files: list[FileStorage]) -> list[tuple[str, str]]:
     texts = []
     for number, upload in enumerate((f for f in files if f.filename), start=1):
-        label = f"Tệp mảnh khóa {number} ({upload.filename})"
+        # In the page's language: the label names the file inside the domain's own messages.
+        label = gettext("Tệp mảnh khóa %(number)s (%(name)s)", number=number, name=upload.filename)
         data = upload.read(MAX_SHARE_FILE_BYTES + 1)
         if len(data) > MAX_SHARE_FILE_BYTES:
-            raise ShareError(f"{label} quá lớn, không phải là tệp mảnh khóa.")
-        try:
-            # An empty file stays in the list: parse_share_file names it, it is never skipped.
-            texts.append((label, json_input.decode_utf8(data, label)))
-        except json_input.JsonRefused as exc:
-            raise ShareError(str(exc)) from None
+            raise ShareError(gettext("%(label)s quá lớn, không phải là tệp mảnh khóa.", label=label))
+        # An empty file stays in the list: parse_share_file names it, it is never skipped.
+        # A file that is not UTF-8 raises JsonRefused, which the view shows as it is.
+        texts.append((label, json_input.decode_utf8(data, label)))
     return texts
 
 
@@ -147,15 +148,15 @@ def tally(election_id: str) -> BaseResponse | tuple[str, int]:
     store = current_store()
     load_box_or_404(election_id)
     if store.has_results(election_id):
-        flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
+        flash(gettext("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè."), "error")
         return redirect(url_for(".report", election_id=election_id))
-    typed = [(f"Mảnh khóa ô {i}", text) for i, text in enumerate(request.form.getlist("share"), start=1)
-             if text.strip()]
+    typed = [(gettext("Mảnh khóa ô %(i)s", i=i), text)
+             for i, text in enumerate(request.form.getlist("share"), start=1) if text.strip()]
     try:
         shares = typed + _uploaded_share_texts(request.files.getlist("share_file"))
-    except ShareError as exc:
-        return render_box_page(election_id, error=str(exc), status=400)
-    return begin_count(election_id, shares, "Đã giải mã và kiểm phiếu. Kết quả đã được ký số.")
+    except (ShareError, json_input.JsonRefused) as exc:
+        return render_box_page(election_id, error=error_text(exc), status=400)
+    return begin_count(election_id, shares, gettext("Đã giải mã và kiểm phiếu. Kết quả đã được ký số."))
 
 
 @bp.get("/boxes/<election_id>/report")

@@ -27,30 +27,44 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from counter.counting import count_box
+from counter.counting import ShareRefused, count_box
+from counter.i18n import N_
 from counter.store import Store
 from shared.errors import BoxInvalid, ShareError
 from shared.tally import TallyFailed, WrongCounter
 
 COUNTING_DIR = "counting"
 RUNNING, DONE, FAILED = "running", "done", "failed"
-INTERRUPTED = ("Việc kiểm phiếu bị gián đoạn (máy kiểm phiếu đã khởi động lại?). Chưa có kết quả "
-               "nào được ghi; các mảnh khóa đã nhập đã được xóa, hãy nhập lại từ đầu.")
+INTERRUPTED = N_("Việc kiểm phiếu bị gián đoạn (máy kiểm phiếu đã khởi động lại?). Chưa có kết quả "
+                  "nào được ghi; các mảnh khóa đã nhập đã được xóa, hãy nhập lại từ đầu.")
+INTERNAL_ERROR = N_("Lỗi nội bộ khi kiểm phiếu; không có kết quả nào được ghi. Hãy nhập lại các mảnh khóa.")
+SHARES_FORGOTTEN = N_("Các mảnh khóa đã nhập đã được xóa; không có kết quả nào được ghi.")
+# Why a count failed (CountStatus.failure), so the page says it in its own language.
+REFUSED, INTERNAL, STOPPED = "refused", "internal", "interrupted"
 _log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class CountStatus:
-    """Where a box's count is: state, ballots checked so far, ballots in the box, message."""
+    """Where a box's count is: state, ballots checked so far, ballots in the box, message.
+
+    The status is written by the count's thread, outside any request, so a failure is kept
+    as its parts too (failure, and the domain error's message id and parameters) for the
+    page to show in its language (counter.progress.failure_text); message is the Vietnamese.
+    """
 
     state: str
     done: int = 0
     total: int = 0
     message: str = ""
+    failure: str = ""
+    error_id: str = ""
+    error_params: dict[str, Any] = field(default_factory=dict)
+    error_label: str = ""  # where a refused share came from ("Mảnh khóa ô 2"), in the page's language
 
 
 def _paths(store: Store, election_id: str) -> tuple[Path, Path]:
@@ -85,7 +99,7 @@ def read_status(store: Store, election_id: str) -> CountStatus | None:
     except (OSError, ValueError, TypeError):
         return None
     if status.state == RUNNING and not _lock_is_held(lock_path):
-        return CountStatus(FAILED, status.done, status.total, INTERRUPTED)
+        return CountStatus(FAILED, status.done, status.total, INTERRUPTED, STOPPED)
     return status
 
 
@@ -134,13 +148,15 @@ def _run(store: Store, election_id: str, shares: list[tuple[str, str]], lock: IO
         store.save_results(election_id, document)
         _write_status(store, election_id, CountStatus(DONE, total, total))
     except (ShareError, BoxInvalid, WrongCounter, TallyFailed) as exc:
+        cause = exc.cause if isinstance(exc, ShareRefused) else exc
         _write_status(store, election_id, CountStatus(
-            FAILED, 0, total, f"{exc} Các mảnh khóa đã nhập đã được xóa; không có kết quả nào được ghi."))
+            FAILED, 0, total, f"{exc} {SHARES_FORGOTTEN}", REFUSED,
+            getattr(cause, "message_id", str(cause)),  # until DomainError carries message_id
+            dict(getattr(cause, "params", None) or {}),
+            exc.label if isinstance(exc, ShareRefused) else ""))
     except Exception as exc:  # noqa: BLE001 - the thread must always leave a final state
         _log.error("count failed: %s", type(exc).__name__)  # the type only: no data in logs
-        _write_status(store, election_id, CountStatus(
-            FAILED, 0, total, "Lỗi nội bộ khi kiểm phiếu; không có kết quả nào được ghi. "
-                              "Hãy nhập lại các mảnh khóa."))
+        _write_status(store, election_id, CountStatus(FAILED, 0, total, INTERNAL_ERROR, INTERNAL))
     finally:
         shares.clear()
         fcntl.flock(lock, fcntl.LOCK_UN)

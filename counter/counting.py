@@ -31,15 +31,24 @@ def time_stamp(moment: datetime) -> str:
     return moment.strftime("%H:%M %d/%m/%Y")
 
 
+class ShareRefused(ShareError):
+    """A share parse_share_file refused, named by where it came from (label), never by its text."""
+
+    def __init__(self, label: str, cause: ShareError) -> None:
+        super().__init__(f"{label}: {cause}")
+        # Kept apart so a screen can say both in its own language (counter.progress.failure_text).
+        self.label = label
+        self.cause = cause
+
+
 def read_cards(shares: Sequence[tuple[str, str]], verified: VerifiedBox) -> list[ShareCard]:
-    """Parse (label, share file or typed code) pairs; ShareError names the label that failed."""
+    """Parse (label, share file or typed code) pairs; ShareRefused names the label that failed."""
     cards = []
     for label, text in shares:
         try:
             cards.append(parse_share_file(text, verified.manifest, verified.manifest_hash))
         except ShareError as exc:
-            # The message names where the share came from, never the share itself.
-            raise ShareError(f"{label}: {exc}") from None
+            raise ShareRefused(label, exc) from None
     return cards
 
 

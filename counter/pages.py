@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, current_app, render_template, url_for
+from flask_babel import gettext
 
 from counter.documents.formats import FORMATS
+from counter.i18n import N_
 from counter.report import day_month_year, render_report
 from counter.store import Store
 from shared import crypto
@@ -78,8 +80,8 @@ def render_box_page(election_id: str, error: str | None = None, status: int = 20
     return page, status
 
 
-UNTRUSTED_RESULTS = ("Tệp kết quả đã bị sửa hoặc không do máy kiểm phiếu này ký: "
-                     "không hiển thị. Hãy kiểm phiếu lại từ hòm phiếu hoặc dùng bản lưu.")
+UNTRUSTED_RESULTS = N_("Tệp kết quả đã bị sửa hoặc không do máy kiểm phiếu này ký: "
+                        "không hiển thị. Hãy kiểm phiếu lại từ hòm phiếu hoặc dùng bản lưu.")
 
 
 def trusted_results(election_id: str) -> dict[str, Any] | None:
@@ -111,13 +113,16 @@ def trusted_results(election_id: str) -> dict[str, Any] | None:
 
 def untrusted_page() -> tuple[str, int]:
     """The 409 page shown instead of results that trusted_results refused."""
-    return render_template("error.html", code=409, message=UNTRUSTED_RESULTS), 409
+    return render_template("error.html", code=409, message=gettext(UNTRUSTED_RESULTS)), 409
 
 
 def report_page(document: dict[str, Any], results_id: str, back: str, projector: str,
                 back_label: str | None = None, notices: list[str] | None = None) -> Response:
     """The print view of one signed results document, with its downloads (box or paper);
-    notices: messages for the screen only (the count's success), never printed."""
+    notices: messages for the screen only (the count's success), never printed.
+
+    The page is the Phụ lục 4 document and stays Vietnamese whatever the screens' language
+    (counter/report.py's environment has no gettext; docs/i18n.md)."""
     links: dict[str, Any] = {
         "back": back,
         "json": url_for("board.results_json", election_id=results_id),

@@ -36,14 +36,17 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale, gettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
+from counter.i18n import DEFAULT_LANGUAGE, N_, current_language, error_text, label_text
 from counter.pages import current_store, grouped_hex, report_page, trusted_results, untrusted_page
 from counter.paper_store import BatchNotFound, PaperStore
 from counter.projector import projector_page
 from counter.report import day_month_year
 from shared.errors import DomainError
+from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARK_LABELS, PAPER_MARKS, PAPER_SLOT_LABELS, PROFILE_LABELS
 from shared.paper import (
     AlreadyEntered,
@@ -71,20 +74,22 @@ CONFLICTS = (AlreadyEntered, SameEntrant, BatchCounted)
 # them. After the others (a typo, a row or a page missed) they do. The serial field comes back empty after any refusal.
 DROP_CHOICES = (*CONFLICTS, PassNotOpened)
 # Why a collected ballot is not one the board issued (docs/rules.md: invalid in every row).
+# The Vietnamese text is what the form posts and the entry log records; the form shows it translated.
 NOT_ISSUED_REASONS = (
-    "Số sê-ri không có trong danh sách phát hành",
-    "Không có số sê-ri hoặc không đọc được",
-    "Tờ phiếu thứ hai mang số sê-ri đã nhập",
-    "Không có dấu của tổ chức hoặc không đúng mẫu",
+    N_("Số sê-ri không có trong danh sách phát hành"),
+    N_("Không có số sê-ri hoặc không đọc được"),
+    N_("Tờ phiếu thứ hai mang số sê-ri đã nhập"),
+    N_("Không có dấu của tổ chức hoặc không đúng mẫu"),
 )
-EVENT_LABELS = {
-    "paper.batch_created": "Tạo đợt phiếu",
-    "paper.entry": "Nhập phiếu",
-    "paper.resolved": "Ban kiểm phiếu quyết định chênh lệch",
-    "paper.not_issued": "Phiếu không do Ban kiểm phiếu phát hành",
-    "paper.counted": "Kết thúc nhập và kiểm phiếu",
-    "paper.pin_set": "Thành viên đặt mã PIN",
-    "paper.pass_opened": "Mở lượt nhập bằng mã PIN",
+# Keyed by members, looked up with the log's stored strings (equal to them).
+EVENT_LABELS: dict[str, str] = {
+    PaperEventKind.BATCH_CREATED: N_("Tạo đợt phiếu"),
+    PaperEventKind.ENTRY: N_("Nhập phiếu"),
+    PaperEventKind.RESOLVED: N_("Ban kiểm phiếu quyết định chênh lệch"),
+    PaperEventKind.NOT_ISSUED: N_("Phiếu không do Ban kiểm phiếu phát hành"),
+    PaperEventKind.COUNTED: N_("Kết thúc nhập và kiểm phiếu"),
+    PaperEventKind.PIN_SET: N_("Thành viên đặt mã PIN"),
+    PaperEventKind.PASS_OPENED: N_("Mở lượt nhập bằng mã PIN"),
 }
 
 
@@ -128,9 +133,9 @@ def _load(batch_id: str) -> tuple[Batch, PaperState]:
 @bp.errorhandler(LogBroken)
 def log_broken(error: LogBroken) -> tuple[str, int]:
     """A changed batch file or entry log stops everything, loudly."""
-    return render_template("error.html", code=409, message=(
-        f"{error} Không nhập, không kiểm phiếu trên đợt này; báo Ban kiểm phiếu và người giám "
-        "sát, đối chiếu với bản sao thư mục đợt phiếu.")), 409
+    return render_template("error.html", code=409, message=gettext(
+        "%(error)s Không nhập, không kiểm phiếu trên đợt này; báo Ban kiểm phiếu và người giám "
+        "sát, đối chiếu với bản sao thư mục đợt phiếu.", error=error_text(error))), 409
 
 
 def local_moment(iso: str) -> str:
@@ -184,11 +189,16 @@ def progress(state: PaperState) -> Progress:
                     len(state.entries) + len(state.not_issued))
 
 
+def _translated(labels: dict[str, str]) -> dict[str, str]:
+    """A glossary table (shared/glossary.py) in the page's language."""
+    return {key: label_text(label) for key, label in labels.items()}
+
+
 def _common(batch: Batch) -> dict[str, Any]:
-    return {"batch": batch, "serial_label": serial_label, "mark_labels": PAPER_MARK_LABELS,
-            "marks": PAPER_MARKS, "slot_labels": PAPER_SLOT_LABELS, "pin_digits": PIN_DIGITS,
+    return {"batch": batch, "serial_label": serial_label, "mark_labels": _translated(PAPER_MARK_LABELS),
+            "marks": PAPER_MARKS, "slot_labels": _translated(PAPER_SLOT_LABELS), "pin_digits": PIN_DIGITS,
             "meeting_day": day_month_year(batch.date),
-            "profile_label": PROFILE_LABELS.get(batch.profile, batch.profile)}
+            "profile_label": label_text(PROFILE_LABELS.get(batch.profile, batch.profile))}
 
 
 @bp.get("/")
@@ -200,7 +210,7 @@ def index() -> str:
             batch, state = _load(batch_id)
             rows.append((batch, progress(state), state.counted is not None, ""))
         except DomainError as exc:
-            rows.append((None, None, False, f"{batch_id}: {exc}"))
+            rows.append((None, None, False, f"{batch_id}: {error_text(exc)}"))
     return render_template("paper/index.html", rows=rows)
 
 
@@ -221,15 +231,16 @@ def batch_page(batch_id: str) -> str:
 def _entry_rows(batch: Batch, chosen: list[str] | None) -> Markup:
     """The rows of the entry form; with no choice kept, rendered once per batch and process
     (44 persons by 6 choices is most of the page's cost, the same for every sheet)."""
-    cache: dict[str, Markup] = current_app.extensions.setdefault("paper_entry_rows", {})
-    if not any(chosen or ()) and batch.batch_hash in cache:
-        return cache[batch.batch_hash]
+    cache: dict[tuple[str, str], Markup] = current_app.extensions.setdefault("paper_entry_rows", {})
+    key = (batch.batch_hash, current_language())  # the rows hold the mark labels, in the page's language
+    if not any(chosen or ()) and key in cache:
+        return cache[key]
     starts = batch.page_starts()
     rows = Markup(render_template(
         "paper/_entry_rows.html", **_common(batch), chosen=chosen or [""] * len(batch.persons),
         page_starts={start: number for number, start in enumerate(starts, start=1)}))
     if not any(chosen or ()):
-        cache[batch.batch_hash] = rows
+        cache[key] = rows
     return rows
 
 
@@ -261,12 +272,13 @@ def open_pass_view(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
     try:
         _paper().open_pass(batch, member, request.form.get("pin", ""), slot)
     except DomainError as exc:
-        return _entry_page(batch, slot, entrant="", error=f"{exc} Lượt {slot} chưa được mở.",
-                           status=400)
+        return _entry_page(batch, slot, entrant="", status=400, error=gettext(
+            "%(error)s Lượt %(slot)s chưa được mở.", error=error_text(exc), slot=slot))
     _set_pass(batch_id, slot, member)
-    flash(f"Đồng chí {member} đã mở lượt {slot}. Mọi phiếu nhập ở lượt này từ trình duyệt này "
-          "được ghi tên đồng chí, cho đến khi bấm “Đóng lượt” (tự đóng sau "
-          f"{PASS_IDLE_SECONDS // 60} phút không nhập).", "ok")
+    flash(gettext("Đồng chí %(member)s đã mở lượt %(slot)s. Mọi phiếu nhập ở lượt này từ trình duyệt này "
+                  "được ghi tên đồng chí, cho đến khi bấm “Đóng lượt” (tự đóng sau "
+                  "%(minutes)s phút không nhập).", member=member, slot=slot, minutes=PASS_IDLE_SECONDS // 60),
+          "ok")
     return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
 
 
@@ -278,7 +290,7 @@ def close_pass_view(batch_id: str, slot: str) -> BaseResponse:
     member = _pass_holder(batch_id, slot)
     _set_pass(batch_id, slot, None)
     if member:
-        flash(f"Đã đóng lượt {slot} của đồng chí {member}.", "ok")
+        flash(gettext("Đã đóng lượt %(slot)s của đồng chí %(member)s.", slot=slot, member=member), "ok")
     return redirect(url_for(".batch_page", batch_id=batch_id))
 
 
@@ -290,8 +302,8 @@ def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
     batch = _load_batch(batch_id)
     entrant = _pass_holder(batch_id, slot)
     if not entrant:
-        flash(f"Lượt {slot} đã đóng hoặc chưa mở trên trình duyệt này: hãy mở lại bằng mã PIN. "
-              "Phiếu vừa nhập chưa được ghi.", "error")
+        flash(gettext("Lượt %(slot)s đã đóng hoặc chưa mở trên trình duyệt này: hãy mở lại bằng mã PIN. "
+                      "Phiếu vừa nhập chưa được ghi.", slot=slot), "error")
         return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
     typed = request.form.get("serial", "")
     chosen = [request.form.get(f"row-{i}", "") for i in range(1, len(batch.persons) + 1)]
@@ -303,10 +315,10 @@ def enter(batch_id: str, slot: str) -> BaseResponse | tuple[str, int]:
         status = 409 if isinstance(exc, CONFLICTS) else 400
         keep = not isinstance(exc, DROP_CHOICES)
         return _entry_page(batch, slot, entrant=entrant, chosen=chosen if keep else None,
-                           error=str(exc), typed=typed[:64], status=status)
+                           error=error_text(exc), typed=typed[:64], status=status)
     _set_pass(batch_id, slot, entrant)  # a save keeps the pass open
-    flash(f"Đã ghi phiếu số {serial_label(serial)} (lượt {slot}). "
-          "Mời nhập phiếu tiếp theo.", "ok")
+    flash(gettext("Đã ghi phiếu số %(serial)s (lượt %(slot)s). Mời nhập phiếu tiếp theo.",
+                  serial=serial_label(serial), slot=slot), "ok")
     return redirect(url_for(".enter_form", batch_id=batch_id, slot=slot.lower()))
 
 
@@ -333,10 +345,11 @@ def resolve(batch_id: str) -> BaseResponse:
         with _paper().session(batch_id) as db:
             resolve_ballot(db, batch, serial, resolver, chosen, request.form.get("note", ""))
     except DomainError as exc:
-        flash(f"Phiếu số {serial_label(serial)}: {exc} Chưa ghi quyết định.", "error")
+        flash(gettext("Phiếu số %(serial)s: %(error)s Chưa ghi quyết định.", serial=serial_label(serial),
+                      error=error_text(exc)), "error")
         return redirect(url_for(".disagreements", batch_id=batch_id))
-    flash(f"Đã ghi quyết định của Ban kiểm phiếu cho phiếu số {serial_label(serial)}; "
-          "phiếu được chấp nhận theo quyết định này.", "ok")
+    flash(gettext("Đã ghi quyết định của Ban kiểm phiếu cho phiếu số %(serial)s; "
+                  "phiếu được chấp nhận theo quyết định này.", serial=serial_label(serial)), "ok")
     return redirect(url_for(".disagreements", batch_id=batch_id))
 
 
@@ -346,7 +359,7 @@ def not_issued(batch_id: str) -> BaseResponse:
     batch = _load_batch(batch_id)
     reason = request.form.get("reason", "")
     if reason not in NOT_ISSUED_REASONS:
-        flash("Hãy chọn lý do phiếu không do Ban kiểm phiếu phát hành. Chưa ghi gì.", "error")
+        flash(gettext("Hãy chọn lý do phiếu không do Ban kiểm phiếu phát hành. Chưa ghi gì."), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
     note = request.form.get("note", "").strip()
     try:
@@ -355,10 +368,10 @@ def not_issued(batch_id: str) -> BaseResponse:
             record_not_issued(db, batch, recorder, request.form.get("serial", ""),
                               f"{reason}. {note}".strip(". ") if note else reason)
     except DomainError as exc:
-        flash(f"{exc} Chưa ghi gì.", "error")
+        flash(gettext("%(error)s Chưa ghi gì.", error=error_text(exc)), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
-    flash("Đã ghi nhận một phiếu không do Ban kiểm phiếu phát hành: tính vào số phiếu thu về, "
-          "không hợp lệ ở mọi dòng.", "ok")
+    flash(gettext("Đã ghi nhận một phiếu không do Ban kiểm phiếu phát hành: tính vào số phiếu thu về, "
+                  "không hợp lệ ở mọi dòng."), "ok")
     return redirect(url_for(".batch_page", batch_id=batch_id))
 
 
@@ -374,17 +387,20 @@ def finish(batch_id: str) -> BaseResponse:
         return redirect(url_for(".report", batch_id=batch_id))
     present, issued = _count(request.form.get("present", "")), _count(request.form.get("issued", ""))
     if present is None or issued is None:
-        flash("Hãy nhập số có mặt tại thời điểm bỏ phiếu và số phiếu phát ra (số nguyên). "
-              "Chưa kiểm phiếu.", "error")
+        flash(gettext("Hãy nhập số có mặt tại thời điểm bỏ phiếu và số phiếu phát ra (số nguyên). "
+                      "Chưa kiểm phiếu."), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
     try:
         actor = _member_pin(batch, "actor")
         _paper().finish(batch, actor, present, issued, current_store())
     except DomainError as exc:
-        flash(f"{exc} Chưa kiểm phiếu.", "error")
+        flash(gettext("%(error)s Chưa kiểm phiếu.", error=error_text(exc)), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id))
-    flash(f"Đã kết thúc nhập phiếu và kiểm phiếu ({present} có mặt, {issued} phiếu phát ra). "
-          "Kết quả đã được ký số; tỷ lệ % tính trên tổng số phiếu thu về (quy định năm 2023).", "ok")
+    # Shown on the report page (its notices), which stays Vietnamese whatever the language.
+    with force_locale(DEFAULT_LANGUAGE):
+        flash(gettext("Đã kết thúc nhập phiếu và kiểm phiếu (%(present)s có mặt, %(issued)s phiếu phát ra). "
+                      "Kết quả đã được ký số; tỷ lệ %% tính trên tổng số phiếu thu về (quy định năm 2023).",
+                      present=present, issued=issued), "ok")
     return redirect(url_for(".report", batch_id=batch_id))
 
 
@@ -395,15 +411,15 @@ def set_pin_view(batch_id: str) -> BaseResponse:
     member = request.form.get("member", "")
     pin = request.form.get("pin", "")
     if pin != request.form.get("pin_again", ""):
-        flash("Hai lần gõ mã PIN không giống nhau. Chưa đặt mã PIN.", "error")
+        flash(gettext("Hai lần gõ mã PIN không giống nhau. Chưa đặt mã PIN."), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
     try:
         _paper().set_pin(batch, member, pin)
     except DomainError as exc:
-        flash(f"{exc} Chưa đặt mã PIN.", "error")
+        flash(gettext("%(error)s Chưa đặt mã PIN.", error=error_text(exc)), "error")
         return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
-    flash(f"Đồng chí {member} đã đặt mã PIN cho đợt phiếu này. Chỉ đồng chí biết mã này: "
-          "dùng nó để mở lượt nhập và để xác nhận các thao tác của Ban kiểm phiếu.", "ok")
+    flash(gettext("Đồng chí %(member)s đã đặt mã PIN cho đợt phiếu này. Chỉ đồng chí biết mã này: "
+                  "dùng nó để mở lượt nhập và để xác nhận các thao tác của Ban kiểm phiếu.", member=member), "ok")
     return redirect(url_for(".batch_page", batch_id=batch_id) + "#pins")
 
 
@@ -416,7 +432,7 @@ def report(batch_id: str) -> Response | tuple[str, int]:
     if document is None:
         return untrusted_page()
     return report_page(document, batch_id, back=url_for(".batch_page", batch_id=batch_id),
-                       back_label="Quay lại đợt phiếu giấy",
+                       back_label="Quay lại đợt phiếu giấy",  # on the report: stays Vietnamese
                        projector=url_for(".projector", batch_id=batch_id),
                        notices=[str(m) for m in get_flashed_messages(category_filter=["ok"])])
 
@@ -438,8 +454,8 @@ def log(batch_id: str) -> str:
     batch = _load_batch(batch_id)
     events = _paper().events(batch)
     problems = check_log(batch, events)
-    counted = any(e.get("kind") == "paper.counted" for e in events) and not problems
+    counted = any(e.get("kind") == PaperEventKind.COUNTED for e in events) and not problems
     return render_template("paper/log.html", **_common(batch), events=events, problems=problems,
                            labels=EVENT_LABELS, show_marks=counted, when=local_moment,
-                           mark_text=lambda marks: " · ".join(PAPER_MARK_LABELS.get(m, m) for m in marks),
+                           mark_text=lambda marks: " · ".join(label_text(PAPER_MARK_LABELS.get(m, m)) for m in marks),
                            batch_hash=grouped_hex(batch.batch_hash))

@@ -38,9 +38,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from counter.files import MAX_SHARE_FILE_BYTES
+from counter.i18n import N_, error_text
 from counter.pages import checked_box_or_404, current_store, load_box_or_404, render_box_page
 from counter.progress import count_outcome
 from counter.store import valid_election_id, write_atomic
@@ -59,7 +61,7 @@ _INFO = b"cv-pending-shares-v2\x00"
 _SLOT_ID = re.compile(r"[0-9a-f]{32}")
 # A camera frame as counter.js sends it: a JPEG of at most 960 pixels across.
 MAX_FRAME_BYTES = 4 * 1024 * 1024
-NO_CODE = "Chưa thấy mã QR: đưa mã QR trên thẻ mảnh khóa vào giữa khung hình, giữ yên."
+NO_CODE = N_("Chưa thấy mã QR: đưa mã QR trên thẻ mảnh khóa vào giữa khung hình, giữ yên.")
 
 
 def _pending_dir() -> Path:
@@ -160,13 +162,11 @@ def _presented_text() -> str:
         return ""
     data = upload.read(MAX_SHARE_FILE_BYTES + 1)
     if len(data) > MAX_SHARE_FILE_BYTES:
-        raise ShareError("Tệp vừa chọn quá lớn, không phải là tệp mảnh khóa.")
+        raise ShareError(gettext("Tệp vừa chọn quá lớn, không phải là tệp mảnh khóa."))
     if not data.strip():
-        raise ShareError(f"Tệp mảnh khóa {upload.filename} rỗng: không có mã mảnh khóa nào.")
-    try:
-        return json_input.decode_utf8(data, f"Tệp mảnh khóa {upload.filename}")
-    except json_input.JsonRefused as exc:
-        raise ShareError(str(exc)) from None
+        raise ShareError(gettext("Tệp mảnh khóa %(name)s rỗng: không có mã mảnh khóa nào.", name=upload.filename))
+    # Not UTF-8: JsonRefused, which present() shows as it is.
+    return json_input.decode_utf8(data, gettext("Tệp mảnh khóa %(name)s", name=upload.filename))
 
 
 @dataclass(frozen=True)
@@ -181,34 +181,36 @@ def _take_share(election_id: str, box: dict[str, Any], text: str) -> Taken:
     """The one path of every share, typed, scanned by a wedge or a camera, or uploaded."""
     if current_store().has_results(election_id):
         forget_presented(election_id)
-        flash("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè.", "error")
+        flash(gettext("Cuộc lấy phiếu này đã được kiểm phiếu; kết quả đã ký không bị ghi đè."), "error")
         return Taken(url_for("board.report", election_id=election_id))
     try:
         checked_box_or_404(election_id)[1].require()
         if not text:
-            raise ShareError("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa.")
+            raise ShareError(gettext("Chưa có mảnh khóa: hãy gõ, quét mã trên thẻ hoặc chọn tệp mảnh khóa."))
         manifest = box["manifest"]
         card = parse_share_file(text, manifest, digest(manifest))
     except ShareError as exc:
-        return Taken(error=f"Mảnh khóa vừa nhập bị từ chối: {exc}")
+        return Taken(error=gettext("Mảnh khóa vừa nhập bị từ chối: %(error)s", error=error_text(exc)))
     except BoxInvalid as exc:
-        return Taken(error=str(exc))
+        return Taken(error=error_text(exc))
     codes = load_presented(election_id)
     if card.index in codes:
-        return Taken(error=f"Mảnh khóa số {card.index} đã được nhập rồi; cần mảnh khóa của thành viên khác.")
+        return Taken(error=gettext("Mảnh khóa số %(index)s đã được nhập rồi; cần mảnh khóa của thành viên khác.",
+                                   index=card.index))
     codes[card.index] = card.code
     threshold = int(manifest["board"]["threshold"])
     if len(codes) < threshold:
         _save_presented(election_id, codes)
-        flash(f"Đã nhận mảnh khóa số {card.index}"
-              + (f" ({card.member})" if card.member else "")
-              + f". Đã có {len(codes)}/{threshold} mảnh khóa; cần thêm {threshold - len(codes)}.", "ok")
+        received = (gettext("Đã nhận mảnh khóa số %(index)s (%(member)s).", index=card.index, member=card.member)
+                    if card.member else gettext("Đã nhận mảnh khóa số %(index)s.", index=card.index))
+        flash(received + " " + gettext("Đã có %(have)s/%(threshold)s mảnh khóa; cần thêm %(more)s.", have=len(codes),
+                                       threshold=threshold, more=threshold - len(codes)), "ok")
         return Taken(url_for("board.box_page", election_id=election_id))
-    shares = [(f"Mảnh khóa số {index}", code) for index, code in sorted(codes.items())]
+    shares = [(gettext("Mảnh khóa số %(index)s", index=index), code) for index, code in sorted(codes.items())]
     forget_presented(election_id)  # the k-th share is never stored
-    next_url, error = count_outcome(election_id, shares, (
-        f"Đã đủ {threshold}/{threshold} mảnh khóa: đã giải mã và kiểm phiếu. "
-        "Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy."))
+    next_url, error = count_outcome(election_id, shares, gettext(
+        "Đã đủ %(threshold)s/%(threshold)s mảnh khóa: đã giải mã và kiểm phiếu. "
+        "Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy.", threshold=threshold))
     return Taken(next_url, error)
 
 
@@ -218,8 +220,9 @@ def present(election_id: str) -> BaseResponse | tuple[str, int]:
     box = load_box_or_404(election_id)
     try:
         text = _presented_text()
-    except ShareError as exc:
-        return render_box_page(election_id, error=f"Mảnh khóa vừa nhập bị từ chối: {exc}", status=400)
+    except (ShareError, json_input.JsonRefused) as exc:
+        return render_box_page(election_id, error=gettext("Mảnh khóa vừa nhập bị từ chối: %(error)s",
+                                                          error=error_text(exc)), status=400)
     taken = _take_share(election_id, box, text)
     if taken.error:
         return render_box_page(election_id, error=taken.error, status=400)
@@ -239,7 +242,7 @@ def scan(election_id: str) -> Response:
     data = request.get_data(cache=False)
     text = decode_qr_image(io.BytesIO(data)) if 0 < len(data) <= MAX_FRAME_BYTES else None
     if text is None:
-        return jsonify(status="none", message=NO_CODE)
+        return jsonify(status="none", message=gettext(NO_CODE))
     taken = _take_share(election_id, load_box_or_404(election_id), text.strip())
     if taken.error:
         return jsonify(status="error", message=taken.error)
@@ -251,5 +254,5 @@ def clear(election_id: str) -> BaseResponse:
     """Forget the shares presented so far (a member withdrew, or the count is postponed)."""
     load_box_or_404(election_id)
     forget_presented(election_id)
-    flash("Đã xóa các mảnh khóa đã nhập trên máy này.", "ok")
+    flash(gettext("Đã xóa các mảnh khóa đã nhập trên máy này."), "ok")
     return redirect(url_for("board.box_page", election_id=election_id))

@@ -19,16 +19,42 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import gettext
 from werkzeug.wrappers import Response as BaseResponse
 
-from counter.count_jobs import DONE, FAILED, CountStatus, read_status, start_count
+from counter.count_jobs import (
+    DONE,
+    FAILED,
+    INTERNAL,
+    INTERNAL_ERROR,
+    INTERRUPTED,
+    REFUSED,
+    SHARES_FORGOTTEN,
+    STOPPED,
+    CountStatus,
+    read_status,
+    start_count,
+)
+from counter.i18n import N_, message_text
 from counter.pages import current_store, render_box_page
 from counter.store import valid_election_id
 
 bp = Blueprint("progress", __name__)
 
-BUSY = "Hòm phiếu này đang được kiểm phiếu; không bắt đầu lần kiểm thứ hai. Xem tiến độ bên dưới."
-COUNTED = "Đã giải mã và kiểm phiếu. Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy."
+BUSY = N_("Hòm phiếu này đang được kiểm phiếu; không bắt đầu lần kiểm thứ hai. Xem tiến độ bên dưới.")
+COUNTED = N_("Đã giải mã và kiểm phiếu. Kết quả đã được ký số; các mảnh khóa đã được xóa khỏi máy.")
+
+
+def failure_text(status: CountStatus) -> str:
+    """Why a count failed, in the page's language (the thread kept the parts: count_jobs)."""
+    if status.failure == REFUSED:
+        error = message_text(status.error_id, status.error_params)
+        if status.error_label:
+            error = gettext("%(label)s: %(error)s", label=status.error_label, error=error)
+        return f"{error} {gettext(SHARES_FORGOTTEN)}"
+    if status.failure in (INTERNAL, STOPPED):
+        return gettext(INTERNAL_ERROR if status.failure == INTERNAL else INTERRUPTED)
+    return status.message  # a status file written before failures kept their parts
 
 
 def count_outcome(election_id: str, shares: Sequence[tuple[str, str]], counted_message: str
@@ -37,13 +63,13 @@ def count_outcome(election_id: str, shares: Sequence[tuple[str, str]], counted_m
     store = current_store()
     started = start_count(store, election_id, shares, store.config.count_wait_seconds)
     if not started.started:
-        flash(BUSY, "error")
+        flash(gettext(BUSY), "error")
         return url_for("progress.page", election_id=election_id), ""
     if started.status.state == DONE:
         flash(counted_message, "ok")
         return url_for("board.report", election_id=election_id), ""
     if started.status.state == FAILED:
-        return "", started.status.message
+        return "", failure_text(started.status)
     return url_for("progress.page", election_id=election_id), ""
 
 
@@ -74,10 +100,11 @@ def page(election_id: str) -> BaseResponse | str:
     if status is None:
         return redirect(url_for("board.box_page", election_id=election_id))
     if status.state == DONE:
-        flash(COUNTED, "ok")
+        flash(gettext(COUNTED), "ok")
         return redirect(url_for("board.report", election_id=election_id))
     return render_template("count.html", election_id=election_id, status=status,
-                           percent=_percent(status), failed=status.state == FAILED)
+                           percent=_percent(status), failed=status.state == FAILED,
+                           failure=failure_text(status) if status.state == FAILED else "")
 
 
 @bp.get("/boxes/<election_id>/count/status")
@@ -88,4 +115,4 @@ def status_json(election_id: str) -> Response:
     if status is None:
         return jsonify(state="none", done=0, total=0, percent=0, message="")
     return jsonify(state=status.state, done=status.done, total=status.total,
-                   percent=_percent(status), message=status.message)
+                   percent=_percent(status), message=failure_text(status) if status.state == FAILED else "")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from counter.config import CounterConfig
+from counter.i18n import N_
 from shared.box import BoxVerification, check_box, load_box, read_box
 from shared.canonical import sha256_hex
 from shared.errors import BoxInvalid
@@ -63,7 +64,7 @@ def parse_box(data: bytes) -> tuple[str, dict[str, Any]]:
     manifest = box.get("manifest")
     election_id = manifest.get("election_id") if isinstance(manifest, dict) else None
     if not isinstance(election_id, str) or not valid_election_id(election_id):
-        raise BoxInvalid("Tệp không phải là hòm phiếu (thiếu hoặc sai mã cuộc lấy phiếu).")
+        raise BoxInvalid(N_("Tệp không phải là hòm phiếu (thiếu hoặc sai mã cuộc lấy phiếu)."))
     return election_id, box
 
 
@@ -93,8 +94,8 @@ class Store:
         election_id, _ = parse_box(data)
         path = self.box_path(election_id)
         if path.exists() and path.read_bytes() != data and self.has_results(election_id):
-            raise AlreadyCounted("Cuộc lấy phiếu này đã được kiểm phiếu; không thay hòm phiếu đã "
-                                 "dùng để kiểm.")
+            raise AlreadyCounted(N_("Cuộc lấy phiếu này đã được kiểm phiếu; không thay hòm phiếu đã "
+                                    "dùng để kiểm."))
         write_atomic(path, data, 0o644)
         return election_id
 
@@ -125,7 +126,7 @@ class Store:
     def open_box(self, election_id: str) -> dict[str, Any]:
         """The stored box with its ballots left on disk (shared.box_file): for the count."""
         if not valid_election_id(election_id):
-            raise BoxInvalid("Mã cuộc lấy phiếu không hợp lệ.")
+            raise BoxInvalid(N_("Mã cuộc lấy phiếu không hợp lệ."))
         return read_box(self.box_path(election_id))
 
     def has_results(self, election_id: str) -> bool:

@@ -17,6 +17,7 @@ from kiosk.db import database_fault, fault_retry_after, fault_text, server_error
 from shared import vn_format, web_policy
 from shared.db import init_schema, make_engine, session_factory
 from shared.glossary import BALLOT_BASIS, BALLOT_REQUEST, ELECTION_STATE_LABELS, LEVEL_LABELS, LEVELS
+from shared.states import ElectionState
 
 # The shared strict headers (shared/web_policy.py), but Referrer-Policy same-origin, not
 # no-referrer: over HTTPS Flask-WTF checks that a form post's Referer is this site, and
@@ -76,6 +77,8 @@ def create_app(config: KioskConfig) -> Flask:
     app.add_template_filter(vn_format.vn_day, "vn_date")
     app.add_template_filter(vn_format.vn_number, "vn_number")
     app.add_template_filter(vn_format.vn_datetime, "vn_datetime")
+    # Templates compare states with the enum (e.state == ElectionState.OPEN), never a string.
+    app.add_template_global(ElectionState, "ElectionState")
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

@@ -38,6 +38,7 @@ from werkzeug.wrappers import Response
 from kiosk.db import db
 from shared import audit, crypto, staff_auth
 from shared.db import begin_read_only
+from shared.event_kinds import EventKind
 from shared.models import User
 from shared.staff_auth import LoginThrottled, Scope
 
@@ -101,7 +102,7 @@ def check_password(user: User, password: str) -> bool:
     secret = g.get("staff_secret")
     if secret and staff_auth.count_close_failure(db(), secret) >= MAX_CLOSE_FAILURES:
         staff_auth.end_session(db(), secret)
-        audit.append_event(db(), audit.SYSTEM_CHAIN, "logout", user.username,
+        audit.append_event(db(), audit.SYSTEM_CHAIN, EventKind.LOGOUT, user.username,
                            {"reason": "close_password_failures"})
         session.clear()
         flash(_("Đã nhập sai mật khẩu %(count)s lần: phiên đăng nhập đã kết thúc. Vui lòng "
@@ -203,7 +204,7 @@ def _attempt(username: str, password: str) -> Any:
     try:
         if account is None or not right:
             wait = staff_auth.record_failure(session_db, scopes, now)
-            audit.append_event(session_db, audit.SYSTEM_CHAIN, "login.failed", actor)
+            audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor)
             session_db.commit()
             flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "error")
             if wait:
@@ -216,13 +217,13 @@ def _attempt(username: str, password: str) -> Any:
         session_db.rollback()
         return _throttled(throttled.seconds)
     if account.disabled:
-        audit.append_event(session_db, audit.SYSTEM_CHAIN, "login.failed", actor, {"reason": "disabled"})
+        audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor, {"reason": "disabled"})
         session_db.commit()
         flash(_("Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị hệ thống."), "error")
         return render_template("login.html"), 403
     staff_auth.forget_failures(session_db, scopes[1])
     secret = staff_auth.start_session(session_db, account.id, now, ABSOLUTE_SESSION_SECONDS)
-    audit.append_event(session_db, audit.SYSTEM_CHAIN, "login.ok", actor)
+    audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_OK, actor)
     session_db.commit()
     session.clear()  # a fresh session at login: no fixation
     session["user_id"] = account.id
@@ -252,7 +253,7 @@ def logout() -> Any:
         user_id = staff_auth.session_user(db(), secret)
         if staff_auth.end_session(db(), secret):
             user = db().get(User, user_id) if user_id is not None else None
-            audit.append_event(db(), audit.SYSTEM_CHAIN, "logout", user.username if user else UNKNOWN_ACTOR)
+            audit.append_event(db(), audit.SYSTEM_CHAIN, EventKind.LOGOUT, user.username if user else UNKNOWN_ACTOR)
         db().commit()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -42,6 +42,7 @@ from shared.election import BallotView
 from shared.errors import BallotIncomplete, CastAlreadyRecorded, DomainError, ElectionNotOpen
 from shared.models import Booth
 from shared.rules import VALID_MARKS, unmarked_rows
+from shared.states import ElectionState
 
 bp = Blueprint("booth", __name__, url_prefix="/booth")
 # Busy, disk full, read-only: 503 and a retry form with the same fields (kiosk/booth_retry.py).
@@ -225,7 +226,7 @@ def _begin(code: str) -> None:
         raise
     except DomainError:
         db().rollback()
-        if view.state != "open":
+        if view.state != ElectionState.OPEN:
             # Looked up only for a retry's "recorded": while the vote is not open a code is
             # no guess, as before (nothing counted, the vote's state is the answer).
             raise ElectionNotOpen() from None

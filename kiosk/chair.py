@@ -21,9 +21,11 @@ from shared import election as elections
 from shared import manifest as manifests
 from shared.box import export_box
 from shared.errors import DomainError
+from shared.event_kinds import EventKind
 from shared.glossary import ELECTION_STATE_LABELS, PROFILE_LABELS
 from shared.models import Election
 from shared.rules import quorum_met, quorum_needed
+from shared.states import ElectionState, SlotState
 
 bp = Blueprint("chair", __name__, url_prefix="/chair")
 
@@ -45,7 +47,7 @@ def live_counts(election: Election) -> dict[str, Any]:
         "quorum": quorum_met(present, election.convened),
         "quorum_needed": quorum_needed(election.convened),
         "slips_issued": elections.slips_issued(tokens),
-        "slips_voided": tokens["voided"],
+        "slips_voided": tokens[SlotState.VOIDED],
         "ballots_cast": elections.ballot_count(session, election.id),
         "booths": len(booths.paired_booths(session, election.id)),
         # Heartbeats of the booth pages in the last minute (shared/booths.py): never a cast.
@@ -84,7 +86,7 @@ def new() -> Any:
     return render_template("chair/new.html", form={}, profiles=PROFILE_LABELS)
 
 
-def _state_labels() -> dict[str, str]:
+def _state_labels() -> dict[ElectionState, str]:
     """The state names in the page's language, for the dashboard's script."""
     return {state: _(label) for state, label in ELECTION_STATE_LABELS.items()}
 
@@ -144,7 +146,7 @@ def definition(election_id: str) -> Any:
     except DomainError as err:
         flash(error_text(err), "error")
         return redirect(url_for("chair.election", election_id=election_id))
-    audit.append_event(db(), e.id, "ceremony.definition_exported", g.user.username,
+    audit.append_event(db(), e.id, EventKind.CEREMONY_DEFINITION_EXPORTED, g.user.username,
                        {"definition_hash": manifests.definition_hash(body)})
     db().commit()
     response = Response(json.dumps(body, ensure_ascii=False, indent=2) + "\n",

@@ -29,6 +29,7 @@ from shared import election as elections
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.models import Election, User
 from shared.staff_accounts import create_user
+from shared.states import ElectionState
 
 DEMO_USERS = {"chutri": ("chair", "chutri-demo-2026"), "banphat": ("desk", "banphat-demo-2026"),
               "quantri": ("admin", "quantri-demo-2026")}
@@ -157,7 +158,7 @@ def prepare(demo_dir: Path) -> dict[str, Any]:
             election = elections.create_election(s, demo_spec(), "demo")
         election_id = election.id
         definition = (elections.election_definition(s, election, config.signing_key)
-                      if election.state == "draft" else None)
+                      if election.state == ElectionState.DRAFT else None)
     if definition is not None:
         key_text = board_laptop_ceremony(definition, demo_dir)
         with transaction(factory) as s:
@@ -165,7 +166,8 @@ def prepare(demo_dir: Path) -> dict[str, Any]:
                                           config.signing_key, "demo")
     with transaction(factory) as s:
         election = elections.get_election(s, election_id)
-        pairing = booths.create_pairing(s, election, "Máy demo", "demo") if election.state != "closed" else ""
+        pairing = (booths.create_pairing(s, election, "Máy demo", "demo")
+                   if election.state != ElectionState.CLOSED else "")
         return {"election_id": election.id, "pairing": pairing, "shares_dir": str(shares_dir)}
 
 

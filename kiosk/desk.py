@@ -24,6 +24,7 @@ from shared import voting
 from shared.errors import AlreadyHasSlip, DomainError, InvalidInput
 from shared.models import Election, Voter
 from shared.rules import quorum_needed
+from shared.states import SlotState
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 SEARCH_LIMIT = 30
@@ -91,7 +92,7 @@ def queue(election_id: str) -> Any:
     names = {v.voter_id: v for v in everyone}
     return render_template("desk/queue.html", e=e, present=present,
                            waiting=[v for v in everyone if not v.checked_in], total=len(everyone),
-                           twice=twice, voided=tokens["voided"],
+                           twice=twice, voided=tokens[SlotState.VOIDED],
                            left=[v for v in present if v.left_before_vote],
                            replaced=[(names[vid], n) for vid, n in sorted(replaced.items()) if vid in names],
                            quorum_needed=quorum_needed(e.convened))

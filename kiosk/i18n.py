@@ -5,22 +5,13 @@ Vietnamese texts themselves, so the Vietnamese screens need no catalogue and Eng
 lives in kiosk/translations/en/LC_MESSAGES/messages.po (compiled .mo committed beside it).
 
 Domain errors come from shared/, which never imports Flask or gettext (docs/architecture.md), so
-they are translated here, at the view layer, by message id: `error_text(err)` looks
-the Vietnamese message up in the catalogue. Messages that shared/ builds with an
-f-string ("... từ 1 đến {len(members)} ...") are found by reading shared/'s source:
-`shared_messages()` turns each f-string into a template with {0}, {1}... which is the
-msgid, and at run time the formatted message is matched back to its template. The same
-scan is the Babel extractor for shared/ (kiosk/babel.cfg), so `pybabel extract` finds
-every domain message without a marker in shared/. See docs/i18n.md.
+they are translated here, at the view layer: each carries its message id (the Vietnamese
+template, marked N_ in shared/ for Babel) and its parameters, and `error_text(err)` is
+gettext(err.message_id, **err.params). See docs/i18n.md.
 """
 
 from __future__ import annotations
 
-import ast
-import functools
-import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, redirect, request, url_for
@@ -29,24 +20,13 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-import shared
+from shared.errors import DomainError, Label
 from shared.glossary import LEVEL_LABELS, LEVELS
+from shared.web_policy import local_path
 
 LANGUAGES: dict[str, str] = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANGUAGE = "vi"
 LANG_COOKIE = "kiosk_lang"
-SHARED_DIR = Path(shared.__file__).resolve().parent
-# Calls in shared/ whose argument is a user-facing message: error classes (first argument)
-# and election._text (its third argument, the field's label).
-LABEL_FUNCTIONS = {"_text": 2}
-# The shared/ modules whose messages can reach a kiosk page (what the kiosk's views call),
-# and the glossary tables the kiosk shows. Counter-only modules (paper ballots, recounts,
-# tally) are the counter's business: they are not in the kiosk's catalogue.
-KIOSK_SHARED_MODULES = ("errors.py", "election.py", "voting.py", "booths.py", "shares.py",
-                        "box.py", "audit.py", "codes.py", "glossary.py", "setup.py")
-KIOSK_GLOSSARY_TABLES = ("LEVEL_LABELS", "ELECTION_STATE_LABELS", "PROFILE_LABELS", "BALLOT_BASIS",
-                         "BALLOT_REQUEST", "LEVEL_COLUMNS")
-TEMPLATE_FIELD = re.compile(r"\{(\d+)\}")
 
 
 def select_locale() -> str:
@@ -70,13 +50,6 @@ def choose_language(lang: str) -> None:
 def forget_language() -> None:
     """Back to Vietnamese from the next request on (the booth does this for the next voter)."""
     g.lang_cookie = ""
-
-
-def safe_next(target: str, fallback: str) -> str:
-    """A local path to go back to; anything else (another host, //host) becomes fallback."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
 
 
 def _translations() -> Any:
@@ -139,124 +112,21 @@ def init_app(app: Flask) -> None:
     @app.post("/lang")
     def set_language() -> Any:
         choose_language(request.form.get("lang", ""))
-        return redirect(safe_next(request.form.get("next", ""), url_for("index")))
+        return redirect(local_path(request.form.get("next", ""), url_for("index")))
 
 
 # --- domain messages from shared/ -------------------------------------------------------
 
-def _error_classes(trees: dict[Path, ast.Module]) -> set[str]:
-    """Names of every class in shared/ that derives (transitively) from DomainError."""
-    bases: dict[str, set[str]] = {}
-    for tree in trees.values():
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                bases[node.name] = {b.id for b in node.bases if isinstance(b, ast.Name)}
-    found = {"DomainError"}
-    changed = True
-    while changed:
-        changed = False
-        for name, parents in bases.items():
-            if name not in found and parents & found:
-                found.add(name)
-                changed = True
-    return found
+def _message(message_id: str, params: dict[str, object]) -> str:
+    """A message id and its parameters in the page's language; a Label parameter is translated too."""
+    values = {name: _message(value.message_id, value.params) if isinstance(value, Label) else value
+              for name, value in params.items()}
+    return str(gettext(message_id, **values))
 
 
-def _template(node: ast.expr) -> str | None:
-    """The msgid of a string or f-string node: f-string fields become {0}, {1}..."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    if isinstance(node, ast.JoinedStr):
-        parts: list[str] = []
-        fields = 0
-        for value in node.values:
-            if isinstance(value, ast.Constant):
-                parts.append(str(value.value).replace("{", "{{").replace("}", "}}"))
-            else:
-                parts.append(f"{{{fields}}}")
-                fields += 1
-        return "".join(parts)
-    return None
+def error_text(err: DomainError) -> str:
+    """What to show for a domain error, in the page's language (Vietnamese: str(err)).
 
-
-def _messages_in(path: Path, tree: ast.Module, errors: set[str]) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name in errors:
-            for item in node.body:
-                if (isinstance(item, ast.Assign) and len(item.targets) == 1
-                        and isinstance(item.targets[0], ast.Name) and item.targets[0].id == "message"):
-                    text = _template(item.value)
-                    if text:
-                        yield item.lineno, text
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            index = 0 if node.func.id in errors else LABEL_FUNCTIONS.get(node.func.id)
-            if index is not None and len(node.args) > index:
-                text = _template(node.args[index])
-                if text:
-                    yield node.lineno, text
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and path.name == "glossary.py":
-            # The glossary tables the kiosk shows: every string in them.
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            if any(n in KIOSK_GLOSSARY_TABLES for n in names) and node.value is not None:
-                for const in ast.walk(node.value):
-                    if isinstance(const, ast.Dict):
-                        for value in const.values:
-                            text = _template(value) if value is not None else None
-                            if text:
-                                yield value.lineno if value is not None else node.lineno, text
-
-
-@functools.lru_cache(maxsize=1)
-def shared_messages() -> tuple[tuple[Path, int, str], ...]:
-    """Every message of shared/ a kiosk page can show, as (file, line, msgid), in file order."""
-    trees = {path: ast.parse(path.read_text(encoding="utf-8"), str(path))
-             for path in sorted(SHARED_DIR.glob("*.py"))}
-    errors = _error_classes(trees)  # from every module: an error class may live anywhere
-    found: list[tuple[Path, int, str]] = []
-    for path, tree in trees.items():
-        if path.name in KIOSK_SHARED_MODULES:
-            found += [(path, line, text) for line, text in sorted(_messages_in(path, tree, errors))]
-    return tuple(found)
-
-
-@functools.lru_cache(maxsize=1)
-def _templates() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Regular expressions matching each f-string message, longest fixed text first."""
-    templates = {text for _path, _line, text in shared_messages() if TEMPLATE_FIELD.search(text)}
-    compiled = []
-    for text in sorted(templates, key=lambda t: -len(TEMPLATE_FIELD.sub("", t))):
-        pieces = TEMPLATE_FIELD.split(text)
-        pattern = "".join(re.escape(p.replace("{{", "{").replace("}}", "}")) if i % 2 == 0 else "(.+?)"
-                          for i, p in enumerate(pieces))
-        compiled.append((re.compile(pattern, re.DOTALL), text))
-    return tuple(compiled)
-
-
-def translate_text(text: str, depth: int = 0) -> str:
-    """A message from shared/ in the page's language (by message id; see the module doc)."""
-    if current_language() == DEFAULT_LANGUAGE or not text:
-        return text
-    translated = gettext(text)
-    if translated != text or depth > 2:
-        return str(translated)
-    for pattern, template in _templates():
-        match = pattern.fullmatch(text)
-        if match:
-            values = [translate_text(v, depth + 1) for v in match.groups()]
-            return str(gettext(template)).format(*values)
-    return text
-
-
-def error_text(err: Exception) -> str:
-    """What to show for a domain error, in the page's language."""
-    return translate_text(str(err))
-
-
-def extract_shared(fileobj: Any, keywords: Any, comment_tags: Any,
-                   options: dict[str, Any]) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extraction method for shared/*.py (see kiosk/babel.cfg): the messages above."""
-    name = Path(getattr(fileobj, "name", "")).resolve()
-    for path, line, text in shared_messages():
-        if path == name:
-            yield line, "", text, ["shared/: translated by message id (kiosk/i18n.py)"]
+    A message not (yet) in the catalogue is shown in Vietnamese, never dropped.
+    """
+    return _message(err.message_id, err.params)

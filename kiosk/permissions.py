@@ -26,15 +26,17 @@ from shared.errors import ElectionNotFound
 from shared.glossary import ELECTION_STATE_LABELS
 from shared.models import Election
 from shared.staff_accounts import ROLES
+from shared.states import ElectionState
+from shared.voting import CHECKIN_STATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # "none": a page about no election in particular (lists, the setup form).
 NO_ELECTION = "none"
-ELECTION_STATES = ("draft", "ready", "open", "paused", "closed")
+ELECTION_STATES: tuple[str, ...] = tuple(ElectionState)
 STATES = (NO_ELECTION, *ELECTION_STATES)
-# shared.voting.CHECKIN_STATES: the desk works from the key ceremony until the close.
-LIVE = ("ready", "open", "paused")
+# The desk works from the key ceremony until the close.
+LIVE: tuple[str, ...] = CHECKIN_STATES
 STAFF_VIEWERS = ("admin", "chair", "board", "auditor")
 
 # action -> role -> states in which that role may do it. Everything else is denied.
@@ -48,18 +50,18 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     # The setup page (kiosk/setup.py): everything the voter and the report will see. Every
     # field can be corrected until the key import freezes the manifest (docs/runbook.md).
     "setup.view": {"chair": ELECTION_STATES, "admin": ELECTION_STATES},
-    "setup.edit": {"chair": ("draft",)},
+    "setup.edit": {"chair": (ElectionState.DRAFT,)},
     # Never opened: nothing was cast. Closed ones are archived instead, never deleted.
-    "election.delete": {"chair": ("draft", "ready")},
-    "election.archive": {"chair": ("closed",)},
+    "election.delete": {"chair": (ElectionState.DRAFT, ElectionState.READY)},
+    "election.archive": {"chair": (ElectionState.CLOSED,)},
     # Staff accounts (kiosk/admin_users.py): IT staff only, as `kiosk user ...` on the server.
     "users.manage": {"admin": (NO_ELECTION,)},
-    "ceremony.run": {"chair": ("draft",)},
+    "ceremony.run": {"chair": (ElectionState.DRAFT,)},
     "booth.pair": {"chair": LIVE, "admin": LIVE},
-    "vote.open": {"chair": ("ready", "paused")},
-    "vote.pause": {"chair": ("open",)},
-    "vote.close": {"chair": ("open", "paused")},
-    "box.export": {"chair": ("closed",)},
+    "vote.open": {"chair": (ElectionState.READY, ElectionState.PAUSED)},
+    "vote.pause": {"chair": (ElectionState.OPEN,)},
+    "vote.close": {"chair": (ElectionState.OPEN, ElectionState.PAUSED)},
+    "box.export": {"chair": (ElectionState.CLOSED,)},
     "roster.view": {"desk": STATES, "chair": STATES},
     "voter.checkin": {"desk": LIVE, "chair": LIVE},
     "slip.void": {"desk": LIVE, "chair": LIVE},
@@ -110,7 +112,7 @@ def permission_required(action: str) -> Callable[[F], F]:
                 else:
                     message = _("Tài khoản của đồng chí không có quyền thực hiện việc này khi "
                                 "cuộc lấy phiếu đang ở trạng thái “%(state)s”. Chưa có gì được "
-                                "thay đổi.", state=_(ELECTION_STATE_LABELS[state]))
+                                "thay đổi.", state=_(ELECTION_STATE_LABELS[ElectionState(state)]))
                 return render_template("error.html", title=_("Lỗi %(code)s", code=403),
                                        message=message), 403
             return view(*args, **kwargs)

@@ -17,8 +17,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from shared.canonical import digest
-from shared.errors import WrongElectionState
+from shared.errors import N_, WrongElectionState
+from shared.event_kinds import EventKind
 from shared.models import AuditEvent, Election
+from shared.states import ElectionState
 
 GENESIS = "0" * 64
 # The chain of what belongs to no election: logins, staff accounts, removed elections.
@@ -26,7 +28,7 @@ SYSTEM_CHAIN = ""
 EVENT_FIELDS = ("seq", "kind", "actor", "at", "data", "prev")
 # Once an election is closed only these may join its chain: any other event after the
 # signed close record would make every exported box fail verification (shared/box.py).
-AFTER_CLOSE_KINDS = frozenset({"election.closed", "box.exported"})
+AFTER_CLOSE_KINDS = frozenset({EventKind.ELECTION_CLOSED, EventKind.BOX_EXPORTED})
 _ELECTIONS = Election.metadata.tables[Election.__tablename__]
 _EVENTS = AuditEvent.metadata.tables[AuditEvent.__tablename__]
 
@@ -48,14 +50,14 @@ def lock_chain(session: Session, election_id: str) -> None:
                         {"k": zlib.crc32(("audit:" + election_id).encode())})
 
 
-def append_event(session: Session, election_id: str, kind: str, actor: str,
+def append_event(session: Session, election_id: str, kind: EventKind, actor: str,
                  data: dict[str, Any] | None = None, known_open: bool = False) -> None:
     """Append one event to the election's chain, in the caller's transaction."""
     append_events(session, election_id, actor, [(kind, data or {})], known_open)
 
 
 def append_events(session: Session, election_id: str, actor: str,
-                  events: Sequence[tuple[str, dict[str, Any]]], known_open: bool = False) -> None:
+                  events: Sequence[tuple[EventKind, dict[str, Any]]], known_open: bool = False) -> None:
     """Append (kind, data) events in order, in the caller's transaction.
 
     known_open: the caller has just seen the election open in this transaction, holding
@@ -71,16 +73,17 @@ def append_events(session: Session, election_id: str, actor: str,
         # A connection statement does not flush the session: this reads the state as stored,
         # not a change the caller has pending (closing appends its own event first).
         state = conn.execute(select(_ELECTIONS.c.state).where(_ELECTIONS.c.id == election_id)).scalar()
-        if state == "closed":
-            raise WrongElectionState("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này.")
+        if state == ElectionState.CLOSED:
+            raise WrongElectionState(N_("Cuộc lấy phiếu đã kết thúc: không thể thực hiện thao tác này."))
     last = conn.execute(select(_EVENTS.c.seq, _EVENTS.c.hash)
                         .where(_EVENTS.c.election_id == election_id)
                         .order_by(_EVENTS.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     at = now_iso()
     rows = []
-    for kind, data in events:
+    for member, data in events:
         seq += 1
+        kind = str(member)  # the plain string: the hash, the column and the box carry no enum
         fields = {"seq": seq, "kind": kind, "actor": actor, "at": at, "data": data, "prev": prev}
         prev = event_hash(election_id, fields)
         rows.append({"election_id": election_id, "seq": seq, "kind": kind, "actor": actor, "at": at,

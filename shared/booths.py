@@ -17,7 +17,8 @@ from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
 from shared import audit, codes, crypto
-from shared.errors import DomainError
+from shared.errors import N_, DomainError
+from shared.event_kinds import EventKind
 from shared.models import Booth, Election
 
 PAIRING_SECONDS = 600
@@ -26,7 +27,7 @@ PAIRING_SECONDS = 600
 class PairingFailed(DomainError):
     """The pairing code is wrong, used or expired."""
 
-    message = "Mã ghép máy không đúng hoặc đã hết hạn. Vui lòng xin mã mới từ chủ trì."
+    message = N_("Mã ghép máy không đúng hoặc đã hết hạn. Vui lòng xin mã mới từ chủ trì.")
 
 
 def _hash(value: str) -> str:
@@ -40,7 +41,7 @@ def create_pairing(session: Session, election: Election, label: str, actor: str)
                   label=label.strip()[:60] or "Máy tính bảng",
                   pairing_hash=_hash(code), pairing_expires=time.time() + PAIRING_SECONDS)
     session.add(booth)
-    audit.append_event(session, election.id, "booth.pairing_created", actor, {"booth": booth.label})
+    audit.append_event(session, election.id, EventKind.BOOTH_PAIRING_CREATED, actor, {"booth": booth.label})
     return codes.grouped(code, 3)
 
 
@@ -53,7 +54,7 @@ def pair_booth(session: Session, typed_code: str) -> tuple[str, str]:
     secret = crypto.random_bytes(24).hex()
     booth.pairing_hash = None
     booth.secret_hash = _hash(secret)
-    audit.append_event(session, booth.election_id, "booth.paired", "booth", {"booth": booth.label})
+    audit.append_event(session, booth.election_id, EventKind.BOOTH_PAIRED, "booth", {"booth": booth.label})
     return booth.id, secret
 
 
@@ -111,7 +112,7 @@ def code_wait_seconds(booth: Booth | BoothPass, now: float) -> int:
 class BoothWaiting(DomainError):
     """The booth must wait before its next slip code (too many wrong ones in a row)."""
 
-    message = "Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ rồi nhập lại."
+    message = N_("Máy này đã nhận nhiều mã phiếu sai liên tiếp. Vui lòng chờ rồi nhập lại.")
 
     def __init__(self, seconds: int) -> None:
         super().__init__()

@@ -31,16 +31,18 @@ from shared import manifest as manifests
 from shared.box_file import WHAT as BOX_FILE
 from shared.box_file import BallotStream, canonical_chunks, read_members
 from shared.canonical import canonical_bytes, digest
-from shared.election import OLD_BUILD_MESSAGE, manifest_of, token_log
-from shared.errors import BoxInvalid, InvalidInput, WrongElectionState
+from shared.election import OLD_BUILD, manifest_of, token_log
+from shared.errors import N_, BoxInvalid, InvalidInput, WrongElectionState
+from shared.event_kinds import EventKind
 from shared.glossary import LEVELS
 from shared.models import NO_HASH, Ballot, Election
+from shared.states import ElectionState, SlotState, VoidReason
 
 BOX_FORMAT = "cv-ballot-box"
 BOX_VERSION = 2
 BALLOT_FIELDS = frozenset({"fingerprint", "ballot"})
 # Events allowed in the chain after the close event (exports only).
-AFTER_CLOSE_KINDS = {"box.exported"}
+AFTER_CLOSE_KINDS = {EventKind.BOX_EXPORTED}
 # Called with (ballots checked so far, ballots in the box): a progress bar's figures.
 Progress = Callable[[int, int], None]
 PROGRESS_EVERY = 100
@@ -50,8 +52,8 @@ MAX_BOX_BYTES = 1 << 30
 
 def export_box(session: Session, election: Election, signing_key: bytes, actor: str) -> bytes:
     """The sealed box of a closed election, signed by the kiosk; logs the export."""
-    if election.state != "closed" or election.close_record_json is None:
-        raise WrongElectionState("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu.")
+    if election.state != ElectionState.CLOSED or election.close_record_json is None:
+        raise WrongElectionState(N_("Chỉ xuất hòm phiếu sau khi đã kết thúc bỏ phiếu."))
     manifest = manifest_of(election)
     rows = session.execute(select(Ballot.fingerprint, Ballot.ciphertext)
                            .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)
@@ -68,7 +70,7 @@ def export_box(session: Session, election: Election, signing_key: bytes, actor: 
         "close": json.loads(election.close_record_json),
     }
     box["box_signature"] = crypto.sign(signing_key, canonical_bytes(box)).hex()
-    audit.append_event(session, election.id, "box.exported", actor,
+    audit.append_event(session, election.id, EventKind.BOX_EXPORTED, actor,
                        {"box_hash": digest(box), "ballots": len(box["ballots"])})
     return canonical_bytes(box)
 
@@ -78,7 +80,7 @@ def load_box(data: bytes) -> dict[str, Any]:
     try:
         box = json_input.parse(data, BOX_FILE, MAX_BOX_BYTES)
     except json_input.JsonRefused as exc:
-        raise BoxInvalid(str(exc)) from None
+        raise BoxInvalid(exc.message_id, **exc.params) from None
     return _checked_header(box)
 
 
@@ -86,20 +88,21 @@ def read_box(path: Path | str) -> dict[str, Any]:
     """A box file parsed except its ballots, read from disk on each pass (shared/box_file.py)."""
     try:
         if Path(path).stat().st_size > MAX_BOX_BYTES:
-            raise BoxInvalid(f"{BOX_FILE} quá lớn (hơn {MAX_BOX_BYTES >> 30} GiB).")
+            raise BoxInvalid(N_("%(file)s quá lớn (hơn %(gib)s GiB)."), file=BOX_FILE, gib=MAX_BOX_BYTES >> 30)
         return _checked_header(read_members(path))
     except OSError as exc:
-        raise BoxInvalid(f"Không đọc được tệp hòm phiếu: {exc.strerror or exc}.") from exc
+        raise BoxInvalid(N_("Không đọc được tệp hòm phiếu: %(reason)s."), reason=str(exc.strerror or exc)) from exc
 
 
 def _checked_header(box: Any) -> dict[str, Any]:
     if not isinstance(box, dict) or box.get("format") != BOX_FORMAT:
-        raise BoxInvalid("Tệp không phải là hòm phiếu.")
+        raise BoxInvalid(N_("Tệp không phải là hòm phiếu."))
     if type(box.get("version")) is int and box["version"] == 1:
         # Its ballots carry no proofs and its shares cannot decrypt sums: only the old build counts it.
-        raise BoxInvalid(f"Hòm phiếu phiên bản 1. {OLD_BUILD_MESSAGE}")
+        raise BoxInvalid(N_("Hòm phiếu phiên bản 1. %(old_build)s"), old_build=OLD_BUILD)
     if type(box.get("version")) is not int or box["version"] != BOX_VERSION:
-        raise BoxInvalid(f"Phiên bản hòm phiếu {box.get('version')!r} không được hỗ trợ (cần phiên bản 2).")
+        raise BoxInvalid(N_("Phiên bản hòm phiếu %(version)s không được hỗ trợ (cần phiên bản 2)."),
+                         version=repr(box.get('version')))
     return box
 
 
@@ -165,7 +168,7 @@ def _manifest(manifest: dict[str, Any]) -> tuple[Check, elgamal.ElectionContext 
 
     version = manifests.manifest_version(manifest)
     if version == 1:
-        return refused(OLD_BUILD_MESSAGE, "manifest.version")
+        return refused(OLD_BUILD, "manifest.version")
     if version != manifests.VERSION:
         return refused(f"không phải manifest phiên bản 2 (phiên bản {version!r})", "manifest.version")
     if not set(manifests.KEY_PARTS) <= set(manifest) \
@@ -280,7 +283,7 @@ def _close_record(box: dict[str, Any], events: list[dict[str, Any]]) -> Check:
         return Check("close_record", title, False, "điểm cuối nhật ký trong biên bản không có trong chuỗi",
                      "close.audit-head")
     closing = events[seq]
-    if closing.get("kind") != "election.closed" or \
+    if closing.get("kind") != EventKind.ELECTION_CLOSED or \
             closing.get("data", {}).get("close_record_hash") != digest(record):
         return Check("close_record", title, False, "sự kiện kết thúc không khớp biên bản", "close.closing-event")
     late = [e.get("kind") for e in events[seq + 1:] if e.get("kind") not in AFTER_CLOSE_KINDS]
@@ -303,9 +306,11 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
     # voter, or a cast's place in the chain, with a token): they are counted. token.voided
     # names the voided token, which never cast.
     kinds = Counter(e.get("kind") for e in events)
-    issued, spent = kinds["token.issued"], kinds["token.spent"]
-    voided = [e.get("data", {}).get("token_hash") for e in events if e.get("kind") == "token.voided"]
-    spent_in_log = sum(1 for s in state.values() if s == "spent")
+    issued, spent = kinds[EventKind.TOKEN_ISSUED], kinds[EventKind.TOKEN_SPENT]
+    voided = [e.get("data", {}).get("token_hash") for e in events if e.get("kind") == EventKind.TOKEN_VOIDED]
+    spent_in_log = sum(1 for s in state.values() if s == SlotState.SPENT)
+    # The last argument of each Check below is a reason id of docs/ballot-box-format.md 9;
+    # "token.issued" there names a check, not the event kind it counts.
     if issued != len(hashes):
         return Check("token_log", title, False,
                      f"số mã đã phát trong nhật ký ({issued}) khác sổ mã ({len(hashes)})", "token.issued")
@@ -318,9 +323,9 @@ def _tokens(box: dict[str, Any], events: list[dict[str, Any]], record: dict[str,
                      f"mã đã dùng trong nhật ký ({spent}) khác sổ mã ({spent_in_log})", "token.spent")
     if len(set(voided)) != len(voided):
         return Check("token_log", title, False, "có mã bị hủy hơn một lần trong nhật ký", "token.voided-twice")
-    if sorted(voided) != sorted(h for h, s in state.items() if s == "voided"):
+    if sorted(voided) != sorted(h for h, s in state.items() if s == SlotState.VOIDED):
         return Check("token_log", title, False, "mã đã hủy trong nhật ký khác sổ mã", "token.voided")
-    if any(s not in ("spent", "voided") for s in state.values()):
+    if any(s not in (SlotState.SPENT, SlotState.VOIDED) for s in state.values()):
         return Check("token_log", title, False, "còn mã chưa dùng chưa hủy sau khi kết thúc", "token.unspent")
     counts = record.get("counts", {})
     if (counts.get("tokens_issued"), counts.get("tokens_spent"), counts.get("tokens_voided")) != \
@@ -343,18 +348,18 @@ def _replaced(events: list[dict[str, Any]], counts: dict[str, Any],
     on one by an earlier build is ignored, as docs/ballot-box-format.md 6 says.) The void
     reasons, and a voter named on exactly the spoiled ones, are audit_events' (event.void-reason).
     """
-    voids = [e.get("data", {}) for e in events if e.get("kind") == "token.voided"]
-    spoiled = [v for v in voids if v.get("reason") == "spoiled"]
+    voids = [e.get("data", {}) for e in events if e.get("kind") == EventKind.TOKEN_VOIDED]
+    spoiled = [v for v in voids if v.get("reason") == VoidReason.SPOILED]
     by_voter = Counter(v.get("voter_id") for v in spoiled)
     if None in by_voter or any(not isinstance(v, str) for v in by_voter):
         return "token.spoiled-voter", "có phiếu hỏng bị hủy không ghi người ghi phiếu"
-    checked_in = {e.get("data", {}).get("voter_id") for e in events if e.get("kind") == "voter.checked_in"}
+    checked_in = {e.get("data", {}).get("voter_id") for e in events if e.get("kind") == EventKind.VOTER_CHECKED_IN}
     if not set(by_voter) <= checked_in:
         return "token.spoiled-voter", "có phiếu hỏng bị hủy trên dòng của người chưa điểm danh"
     if counts.get("replaced_slips") != len(spoiled) or \
             record.get("replaced_by_voter") != [{"voter_id": v, "count": n} for v, n in sorted(by_voter.items())]:
         return "token.replaced", "số phiếu hỏng đã thay trong biên bản kết thúc không khớp nhật ký"
-    left = Counter(v.get("voter_id") for v in voids if v.get("reason") == "left")
+    left = Counter(v.get("voter_id") for v in voids if v.get("reason") == VoidReason.LEFT)
     if None in left or any(not isinstance(v, str) for v in left) or not set(left) <= checked_in \
             or any(n > 1 for n in left.values()):
         return ("token.left", "có phiếu thu hồi của người rời hội nghị không ghi đúng một người "
@@ -526,8 +531,8 @@ def _ballots_check(walk: _Walk, box: dict[str, Any], events: list[dict[str, Any]
         return Check("ballots", title, False, "tập phiếu khác với tập phiếu đã niêm phong khi kết thúc "
                      "(có phiếu bị thêm, bớt hoặc thay)", "ballot.set-digest")
     counts = record.get("counts", {})
-    spent = sum(1 for t in box.get("token_log", []) if t.get("state") == "spent")
-    checked_in = sum(1 for e in events if e.get("kind") == "voter.checked_in")
+    spent = sum(1 for t in box.get("token_log", []) if t.get("state") == SlotState.SPENT)
+    checked_in = sum(1 for e in events if e.get("kind") == EventKind.VOTER_CHECKED_IN)
     if walk.count != spent or counts.get("ballots") != walk.count:
         return Check("ballots", title, False, f"số phiếu ({walk.count}) khác số mã đã dùng ({spent})", "ballot.count")
     if walk.count > checked_in or counts.get("checked_in") != checked_in:
@@ -624,7 +629,7 @@ class BoxVerification:
         """The verified box; BoxInvalid naming every failed check otherwise."""
         if self.verified is None:
             failed = ", ".join(c.title for c in self.checks if c.failed)
-            raise BoxInvalid(f"Hòm phiếu không qua kiểm tra, không giải mã: {failed}.")
+            raise BoxInvalid(N_("Hòm phiếu không qua kiểm tra, không giải mã: %(failed)s."), failed=failed)
         return self.verified
 
 

@@ -24,16 +24,18 @@ from collections import Counter
 from typing import Any
 
 from shared.canonical import digest
+from shared.event_kinds import EventKind
+from shared.states import SlotState, VoidReason
 
 TOP_FIELDS = frozenset({"format", "version", "manifest", "manifest_signature", "ballots", "token_log",
                         "audit", "close", "box_signature"})
 COUNT_FIELDS = frozenset({"convened", "checked_in", "present_at_open", "tokens_issued", "tokens_spent",
                           "tokens_voided", "ballots", "replaced_slips"})
-TOKEN_STATES = ("spent", "voided")
-VOID_REASONS = ("spoiled", "left", "unused_at_close")
+TOKEN_STATES = (SlotState.SPENT, SlotState.VOIDED)  # a closed box's log: no slip is left issued
+VOID_REASONS = tuple(VoidReason)
 # A void at the desk names the voter on whose row it was typed: a spoiled slip replaced, or
 # the slip of someone who left before the vote (docs/storage-secrecy.md section 4).
-VOIDS_NAMING_A_VOTER = ("spoiled", "left")
+VOIDS_NAMING_A_VOTER = (VoidReason.SPOILED, VoidReason.LEFT)
 # Counts added after the first version-2 boxes: optional, so those boxes still verify.
 OPTIONAL_COUNT_FIELDS = frozenset({"left_before_vote"})
 
@@ -54,27 +56,27 @@ CLOSE_SHAPE = {"format": TEXT, "version": INT, "election_id": TEXT, "manifest_ha
 # The data of every kind the kiosk writes: field -> kind of value. A kind not listed is one a
 # later kiosk may add: accepted before the close with any object as data (section 6).
 EVENT_DATA: dict[str, dict[str, str]] = {
-    "election.created": {"title": TEXT, "persons": INT, "voters": INT, "convened": INT, "profile": TEXT,
+    EventKind.ELECTION_CREATED: {"title": TEXT, "persons": INT, "voters": INT, "convened": INT, "profile": TEXT,
                          "threshold": INT, "members": INT},
-    "ceremony.definition_exported": {"definition_hash": HEX},
-    "ceremony.completed": {"manifest_hash": HEX, "shares": INT, "threshold": INT, "counter_public_key": HEX},
-    "booth.pairing_created": {"booth": TEXT},
-    "booth.paired": {"booth": TEXT},
-    "voter.checked_in": {"voter_id": TEXT},
-    "token.issued": {},
-    "token.spent": {},
-    "token.voided": {"token_hash": HEX, "reason": TEXT},
-    "election.opened": {"present": INT},
-    "election.resumed": {"present": INT},
-    "election.paused": {},
-    "election.closed": {"close_record_hash": HEX, "mismatches": INT},
-    "box.exported": {"box_hash": HEX, "ballots": INT},
+    EventKind.CEREMONY_DEFINITION_EXPORTED: {"definition_hash": HEX},
+    EventKind.CEREMONY_COMPLETED: {"manifest_hash": HEX, "shares": INT, "threshold": INT, "counter_public_key": HEX},
+    EventKind.BOOTH_PAIRING_CREATED: {"booth": TEXT},
+    EventKind.BOOTH_PAIRED: {"booth": TEXT},
+    EventKind.VOTER_CHECKED_IN: {"voter_id": TEXT},
+    EventKind.TOKEN_ISSUED: {},
+    EventKind.TOKEN_SPENT: {},
+    EventKind.TOKEN_VOIDED: {"token_hash": HEX, "reason": TEXT},
+    EventKind.ELECTION_OPENED: {"present": INT},
+    EventKind.ELECTION_RESUMED: {"present": INT},
+    EventKind.ELECTION_PAUSED: {},
+    EventKind.ELECTION_CLOSED: {"close_record_hash": HEX, "mismatches": INT},
+    EventKind.BOX_EXPORTED: {"box_hash": HEX, "ballots": INT},
 }
 # Chains written before token.spent stopped naming its token carry a token_hash there
 # (section 6): still the canonical hex, and ignored.
-_OPTIONAL_DATA = {"token.spent": {"token_hash": HEX}, "token.voided": {"voter_id": TEXT},
+_OPTIONAL_DATA = {EventKind.TOKEN_SPENT: {"token_hash": HEX}, EventKind.TOKEN_VOIDED: {"voter_id": TEXT},
                   # the chair confirmed a meeting date other than the kiosk's today (ISO date)
-                  "election.opened": {"meeting_date_confirmed": TEXT}}
+                  EventKind.ELECTION_OPENED: {"meeting_date_confirmed": TEXT}}
 
 
 class Refusal(Exception):
@@ -193,7 +195,7 @@ def check_events(box: dict[str, Any], events: list[dict[str, Any]], record: dict
                  ballots: int) -> str:
     """Refusal where the chain contradicts the manifest or the close record; the summary if not."""
     manifest = box["manifest"]
-    completed = [e["data"] for e in events if e["kind"] == "ceremony.completed"]
+    completed = [e["data"] for e in events if e["kind"] == EventKind.CEREMONY_COMPLETED]
     if len(completed) != 1:
         raise Refusal("event.ceremony", f"nhật ký có {len(completed)} sự kiện hoàn tất lễ tạo khóa (cần đúng 1)")
     ceremony = completed[0]
@@ -208,30 +210,30 @@ def check_events(box: dict[str, Any], events: list[dict[str, Any]], record: dict
     open_, checked_in, first_present = False, 0, None
     for event in events:
         kind, data = event["kind"], event["data"]
-        if kind == "voter.checked_in":
+        if kind == EventKind.VOTER_CHECKED_IN:
             if data["voter_id"] in seen:
                 raise Refusal("event.checked-in-twice", f"sự kiện {event['seq']}: người ghi phiếu "
                               f"“{data['voter_id'][:40]}” được điểm danh lần thứ hai")
             seen.add(data["voter_id"])
             checked_in += 1
-        elif kind in ("election.opened", "election.resumed"):
+        elif kind in (EventKind.ELECTION_OPENED, EventKind.ELECTION_RESUMED):
             if data["present"] != checked_in:
                 raise Refusal("event.opened-present", f"sự kiện {event['seq']} ({kind}) ghi {data['present']} "
                               f"người có mặt, nhưng trước đó nhật ký có {checked_in} lượt điểm danh")
             first_present = data["present"] if first_present is None else first_present
             open_ = True
-        elif kind in ("election.paused", "election.closed"):
+        elif kind in (EventKind.ELECTION_PAUSED, EventKind.ELECTION_CLOSED):
             open_ = False
-        elif kind == "token.spent" and not open_:
+        elif kind == EventKind.TOKEN_SPENT and not open_:
             raise Refusal("event.spent-while-closed", f"sự kiện {event['seq']}: mã phiếu được dùng khi "
                           "cuộc bỏ phiếu không mở")
-        elif kind == "token.voided" and data["reason"] not in VOID_REASONS:
+        elif kind == EventKind.TOKEN_VOIDED and data["reason"] not in VOID_REASONS:
             raise Refusal("event.void-reason", f"sự kiện {event['seq']}: lý do hủy “{data['reason'][:40]}” "
                           "không có trong định dạng")
-        elif kind == "token.voided" and ("voter_id" in data) != (data["reason"] in VOIDS_NAMING_A_VOTER):
+        elif kind == EventKind.TOKEN_VOIDED and ("voter_id" in data) != (data["reason"] in VOIDS_NAMING_A_VOTER):
             raise Refusal("event.void-reason", f"sự kiện {event['seq']}: chỉ phiếu hỏng (spoiled) và phiếu của "
                           "người rời hội nghị (left) ghi người ghi phiếu, và luôn ghi")
-        elif kind == "box.exported" and data["ballots"] != ballots:
+        elif kind == EventKind.BOX_EXPORTED and data["ballots"] != ballots:
             raise Refusal("event.export-count", f"sự kiện {event['seq']}: lần xuất hòm trước ghi "
                           f"{data['ballots']} phiếu, hòm này có {ballots}")
     counts = record.get("counts", {})
@@ -243,4 +245,4 @@ def check_events(box: dict[str, Any], events: list[dict[str, Any]], record: dict
                       f"mặt khi mở bỏ phiếu, nhật ký ghi {first_present or 0}")
     kinds = Counter(e["kind"] for e in events)
     return (f"{checked_in} lượt điểm danh, mở bỏ phiếu với {first_present or 0} người có mặt, "
-            f"{kinds['box.exported']} lần xuất hòm trước")
+            f"{kinds[EventKind.BOX_EXPORTED]} lần xuất hòm trước")

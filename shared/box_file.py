@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from shared import json_input
 from shared.canonical import canonical_bytes
-from shared.errors import BoxInvalid
+from shared.errors import N_, BoxInvalid
 
 STREAMED_MEMBER = "ballots"
 _CHUNK = 1 << 18  # 256 KiB: memory per box read is a few of these, whatever the box
@@ -58,7 +58,8 @@ class _Reader:
         try:
             text = self._utf8.decode(data, final=self._eof)
         except UnicodeDecodeError as exc:
-            raise BoxInvalid(str(json_input.not_utf8(WHAT, self._handle.tell() - len(data) + exc.start))) from None
+            refusal = json_input.not_utf8(WHAT, self._handle.tell() - len(data) + exc.start)
+            raise BoxInvalid(refusal.message_id, **refusal.params) from None
         if self._pos > len(self._buf) // 2:  # drop what was parsed, keep the buffer small
             self._dropped_bytes += len(self._buf[:self._pos].encode("utf-8"))
             self._buf = self._buf[self._pos:]
@@ -84,7 +85,7 @@ class _Reader:
         """Consume the next non-blank character, which must be one of allowed."""
         char = self.peek()
         if not char or char not in allowed:
-            raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).")
+            raise BoxInvalid(N_("Tệp không phải là hòm phiếu (không đọc được JSON)."))
         self._pos += 1
         return char
 
@@ -95,7 +96,7 @@ class _Reader:
             try:
                 value, end = _DECODER.raw_decode(self._buf, self._pos)
             except json_input.JsonRefused as exc:  # a repeated key, NaN: not a parse cut short
-                raise BoxInvalid(str(exc)) from None
+                raise BoxInvalid(exc.message_id, **exc.params) from None
             except ValueError:
                 value, end = None, -1
             # A number cut at the buffer's end parses as a shorter number: read on first.
@@ -105,12 +106,12 @@ class _Reader:
                     try:
                         json_input.check_strings(value, WHAT)
                     except json_input.JsonRefused as exc:
-                        raise BoxInvalid(str(exc)) from None
+                        raise BoxInvalid(exc.message_id, **exc.params) from None
                 return value
             # Each retry parses from the value's start: doubling what is read keeps a large
             # member (the audit chain) linear to parse, not quadratic.
             if not self._fill(max(_CHUNK, len(self._buf) - self._pos)):
-                raise BoxInvalid("Tệp không phải là hòm phiếu (không đọc được JSON).")
+                raise BoxInvalid(N_("Tệp không phải là hòm phiếu (không đọc được JSON)."))
 
     def skip_array(self) -> int:
         """Parse and drop an array's entries; return their number."""
@@ -157,7 +158,7 @@ def read_members(path: Path | str) -> dict[str, Any]:
             while True:
                 key = reader.value()
                 if not isinstance(key, str) or key in members:
-                    raise BoxInvalid("Tệp không phải là hòm phiếu (khóa JSON lặp lại hoặc sai).")
+                    raise BoxInvalid(N_("Tệp không phải là hòm phiếu (khóa JSON lặp lại hoặc sai)."))
                 reader.expect(":")
                 if key == STREAMED_MEMBER and reader.peek() == "[":
                     offset = reader.byte_offset()
@@ -169,7 +170,7 @@ def read_members(path: Path | str) -> dict[str, Any]:
         else:
             reader.expect("}")
         if reader.peek():
-            raise BoxInvalid("Tệp không phải là hòm phiếu (có dữ liệu sau JSON).")
+            raise BoxInvalid(N_("Tệp không phải là hòm phiếu (có dữ liệu sau JSON)."))
     return members
 
 
@@ -182,7 +183,7 @@ def _scan(handle: IO[bytes]) -> bool:
         while chunk := handle.read(_CHUNK):
             scan.feed(chunk)
     except json_input.JsonRefused as exc:
-        raise BoxInvalid(str(exc)) from None
+        raise BoxInvalid(exc.message_id, **exc.params) from None
     return scan.escapes
 
 

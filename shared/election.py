@@ -24,16 +24,20 @@ from shared.ballot_store import reshuffle_ballots
 from shared.canonical import canonical_bytes, digest
 from shared.db import after_commit, compact_after_commit
 from shared.errors import (
+    N_,
     ElectionNotFound,
     InvalidInput,
+    Label,
     MeetingDateNotToday,
     QuorumNotMet,
     WrongElectionState,
 )
+from shared.event_kinds import EventKind
 from shared.glossary import LEVELS, PROFILES
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, Ballot, BoardMember, Election, Person, Token, Voter
 from shared.rules import quorum_met
+from shared.states import ElectionState, SlotState, VoidReason
 from shared.vn_format import vn_number
 
 CLOSE_FORMAT = "cv-close"
@@ -43,9 +47,9 @@ MAX_SPEC_BYTES = 32 * 1024 * 1024  # SPEC.json: a roster of 200,000 voters is ab
 MAX_MEMBERS = 20
 # An election made by the HPKE build (manifest version 1) cannot be finished here: its ballots
 # carry no proofs and its key shares cannot decrypt sums (docs/ballot-box-format.md 13).
-OLD_BUILD_MESSAGE = ("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
-                     f"dùng bản cũ đó (commit {manifests.HPKE_BUILD}) để kết thúc và kiểm phiếu; "
-                     "bản này không thay đổi gì.")
+OLD_BUILD_MESSAGE = N_("Cuộc lấy phiếu này được tạo bằng bản phần mềm cũ (phiên bản 1, mã hóa HPKE): "
+                       "dùng bản cũ đó (commit %(commit)s) để kết thúc và kiểm phiếu; bản này không thay đổi gì.")
+OLD_BUILD = Label(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)  # the sentence, as a parameter of another
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -56,19 +60,19 @@ def storable(value: str) -> bool:
     return _UNSTORABLE.search(value) is None
 
 
-def _text(spec: dict[str, Any], key: str, label: str, required: bool = True) -> str:
+def _text(spec: dict[str, Any], key: str, label: Label, required: bool = True) -> str:
     """A text field, stripped and NFC-normalised: a name typed with combining marks (NFD, as
     some keyboards and macOS files write Vietnamese) is the same name as its composed form."""
     value = spec.get(key, "")
     if not isinstance(value, str):
-        raise InvalidInput(f"Trường “{label}” phải là chuỗi ký tự.")
+        raise InvalidInput(N_("Trường “%(label)s” phải là chuỗi ký tự."), label=label)
     if not storable(value):
-        raise InvalidInput(f"“{label}” chứa ký tự không hợp lệ.")
+        raise InvalidInput(N_("“%(label)s” chứa ký tự không hợp lệ."), label=label)
     value = unicodedata.normalize("NFC", value).strip()
     if required and not value:
-        raise InvalidInput(f"Thiếu “{label}”.")
+        raise InvalidInput(N_("Thiếu “%(label)s”."), label=label)
     if len(value) > 500:
-        raise InvalidInput(f"“{label}” quá dài (tối đa 500 ký tự).")
+        raise InvalidInput(N_("“%(label)s” quá dài (tối đa 500 ký tự)."), label=label)
     return value
 
 
@@ -80,83 +84,85 @@ def same_key(*texts: str) -> tuple[str, ...]:
 def validate_spec(spec: Any) -> dict[str, Any]:
     """Check an election spec (SPEC.json shape) and return a cleaned copy; InvalidInput if bad."""
     if not isinstance(spec, dict):
-        raise InvalidInput("Tệp cấu hình phải là một đối tượng JSON.")
+        raise InvalidInput(N_("Tệp cấu hình phải là một đối tượng JSON."))
     clean: dict[str, Any] = {
-        "title": _text(spec, "title", "Tên hội nghị"),
-        "organization": _text(spec, "organization", "Tên tổ chức, cơ quan, đơn vị"),
-        "place": _text(spec, "place", "Địa điểm"),
+        "title": _text(spec, "title", Label(N_("Tên hội nghị"))),
+        "organization": _text(spec, "organization", Label(N_("Tên tổ chức, cơ quan, đơn vị"))),
+        "place": _text(spec, "place", Label(N_("Địa điểm"))),
     }
-    date = _text(spec, "date", "Ngày")
+    date = _text(spec, "date", Label(N_("Ngày")))
     try:
         clean["date"] = dt.date.fromisoformat(date).isoformat()
     except ValueError as exc:
-        raise InvalidInput("Ngày phải có dạng NNNN-TT-NN, ví dụ 2026-11-27.") from exc
+        raise InvalidInput(N_("Ngày phải có dạng NNNN-TT-NN, ví dụ 2026-11-27.")) from exc
     if spec.get("profile") not in PROFILES:
-        raise InvalidInput("Quy định áp dụng phải là “qd96” hoặc “nq96”.")
+        raise InvalidInput(N_("Quy định áp dụng phải là “qd96” hoặc “nq96”."))
     clean["profile"] = spec["profile"]
     convened = spec.get("convened")
     if not isinstance(convened, int) or isinstance(convened, bool) or not 1 <= convened <= 100000:
-        raise InvalidInput("Tổng số người được triệu tập phải là số nguyên dương.")
+        raise InvalidInput(N_("Tổng số người được triệu tập phải là số nguyên dương."))
     clean["convened"] = convened
 
     persons = spec.get("persons")
     if not isinstance(persons, list) or not persons:
-        raise InvalidInput("Phải có ít nhất một người được lấy phiếu.")
+        raise InvalidInput(N_("Phải có ít nhất một người được lấy phiếu."))
     if len(persons) > MAX_PERSONS:
-        raise InvalidInput(f"Tối đa {MAX_PERSONS} người được lấy phiếu trên một phiếu.")
+        raise InvalidInput(N_("Tối đa %(limit)s người được lấy phiếu trên một phiếu."), limit=MAX_PERSONS)
     clean["persons"] = []
     rows: dict[tuple[str, ...], int] = {}
     for i, p in enumerate(persons, start=1):
         if not isinstance(p, dict):
-            raise InvalidInput(f"Người được lấy phiếu thứ {i} sai định dạng.")
+            raise InvalidInput(N_("Người được lấy phiếu thứ %(number)s sai định dạng."), number=i)
         person = {
-            "name": _text(p, "name", f"Họ và tên (người thứ {i})"),
-            "position": _text(p, "position", f"Chức vụ (người thứ {i})", required=False),
-            "unit": _text(p, "unit", f"Đơn vị công tác (người thứ {i})", required=False),
+            "name": _text(p, "name", Label(N_("Họ và tên (người thứ %(number)s)"), number=i)),
+            "position": _text(p, "position", Label(N_("Chức vụ (người thứ %(number)s)"), number=i), required=False),
+            "unit": _text(p, "unit", Label(N_("Đơn vị công tác (người thứ %(number)s)"), number=i), required=False),
         }
         # Two rows no voter could tell apart (same name, position and unit) are one person twice.
         first = rows.setdefault(same_key(person["name"], person["position"], person["unit"]), i)
         if first != i:
-            raise InvalidInput(f"Người được lấy phiếu thứ {i} ({person['name']}) trùng với người thứ {first}.")
+            raise InvalidInput(N_("Người được lấy phiếu thứ %(number)s (%(name)s) trùng với người thứ %(first)s."),
+                               number=i, name=person['name'], first=first)
         clean["persons"].append(person)
 
     voters = spec.get("voters", [])
     if not isinstance(voters, list):
-        raise InvalidInput("Danh sách người ghi phiếu phải là một danh sách.")
+        raise InvalidInput(N_("Danh sách người ghi phiếu phải là một danh sách."))
     clean["voters"] = []
     seen: set[str] = set()
     for i, v in enumerate(voters, start=1):
         if not isinstance(v, dict):
-            raise InvalidInput(f"Người ghi phiếu thứ {i} sai định dạng.")
+            raise InvalidInput(N_("Người ghi phiếu thứ %(number)s sai định dạng."), number=i)
         raw_id = v.get("id", "")
         if type(raw_id) is int:  # a number is an id; true/false are not (JSON types are exact)
             raw_id = str(raw_id)
         if not isinstance(raw_id, str):
-            raise InvalidInput(f"Mã người ghi phiếu dòng {i} phải là chuỗi ký tự hoặc số nguyên.")
-        vid = _text({"id": raw_id}, "id", f"Mã người ghi phiếu (dòng {i})")
+            raise InvalidInput(N_("Mã người ghi phiếu dòng %(number)s phải là chuỗi ký tự hoặc số nguyên."), number=i)
+        vid = _text({"id": raw_id}, "id", Label(N_("Mã người ghi phiếu (dòng %(line)s)"), line=i))
         if len(vid) > 64:
-            raise InvalidInput(f"Mã người ghi phiếu dòng {i} quá dài.")
+            raise InvalidInput(N_("Mã người ghi phiếu dòng %(number)s quá dài."), number=i)
         if vid in seen:
-            raise InvalidInput(f"Mã người ghi phiếu “{vid}” bị trùng.")
+            raise InvalidInput(N_("Mã người ghi phiếu “%(id)s” bị trùng."), id=vid)
         seen.add(vid)
-        clean["voters"].append({"id": vid, "name": _text(v, "name", f"Họ tên người ghi phiếu (dòng {i})"),
-                                "position": _text(v, "position", "Chức vụ", required=False)})
+        name = _text(v, "name", Label(N_("Họ tên người ghi phiếu (dòng %(line)s)"), line=i))
+        clean["voters"].append({"id": vid, "name": name,
+                                "position": _text(v, "position", Label(N_("Chức vụ")), required=False)})
 
     board = spec.get("board")
     if not isinstance(board, dict) or not isinstance(board.get("members"), list):
-        raise InvalidInput("Thiếu danh sách thành viên Ban kiểm phiếu.")
+        raise InvalidInput(N_("Thiếu danh sách thành viên Ban kiểm phiếu."))
     # No members yet is allowed: the board is elected at the meeting (the seed's Bước 2) and
     # entered on the setup page before the key ceremony, which refuses an empty board.
     if len(board["members"]) > MAX_MEMBERS:
-        raise InvalidInput("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên.")
-    members = [_text({"name": m}, "name", f"Tên thành viên Ban kiểm phiếu thứ {i}")
+        raise InvalidInput(N_("Ban kiểm phiếu phải có từ 1 đến 20 thành viên, mỗi người một tên."))
+    members = [_text({"name": m}, "name", Label(N_("Tên thành viên Ban kiểm phiếu thứ %(number)s"), number=i))
                for i, m in enumerate(board["members"], start=1)]
     if len({same_key(m) for m in members}) != len(members):
-        raise InvalidInput("Ban kiểm phiếu có hai thành viên trùng tên: mỗi thẻ mảnh khóa phải mang một tên riêng.")
+        raise InvalidInput(N_("Ban kiểm phiếu có hai thành viên trùng tên: mỗi thẻ mảnh khóa phải mang một tên riêng."))
     threshold = board.get("threshold", 2)
     upper = len(members) or MAX_MEMBERS  # without members yet, k is checked when they are entered
     if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= upper:
-        raise InvalidInput(f"Số mảnh khóa cần để mở (k) phải từ 1 đến {upper} (số thành viên).")
+        raise InvalidInput(N_("Số mảnh khóa cần để mở (k) phải từ 1 đến %(count)s (số thành viên)."), count=upper)
     clean["board"] = {"members": members, "threshold": threshold}
     clean["forms"] = _forms(spec, int(clean["date"][:4]))
     return clean
@@ -173,16 +179,16 @@ def _forms(spec: dict[str, Any], meeting_year: int) -> dict[str, Any]:
     """The Phụ lục 3/4 blanks (manifests.FormWording); each may be left empty, the year is the meeting's."""
     forms = spec.get("forms", {})
     if not isinstance(forms, dict) or not set(forms) <= set(manifests.FORMS_KEYS):
-        raise InvalidInput("Mục “forms” (lời văn của mẫu phiếu) sai định dạng.")
+        raise InvalidInput(N_("Mục “forms” (lời văn của mẫu phiếu) sai định dạng."))
     year = forms.get("year", meeting_year)
     if type(year) is not int or not 1900 <= year <= 2200:
-        raise InvalidInput("Năm ghi trên phiếu (“năm …”) phải là số nguyên từ 1900 đến 2200.")
+        raise InvalidInput(N_("Năm ghi trên phiếu (“năm …”) phải là số nguyên từ 1900 đến 2200."))
     return {
-        "ballot_of": _text(forms, "ballot_of", "của … (thành phần ghi phiếu)", required=False),
-        "ballot_for": _text(forms, "ballot_for", "đối với … (chức danh được lấy phiếu)", required=False),
+        "ballot_of": _text(forms, "ballot_of", Label(N_("của … (thành phần ghi phiếu)")), required=False),
+        "ballot_for": _text(forms, "ballot_for", Label(N_("đối với … (chức danh được lấy phiếu)")), required=False),
         "year": year,
-        "locality": _text(forms, "locality", "Địa danh ghi ở dòng ngày tháng", required=False),
-        "assigned_by": _text(forms, "assigned_by", "Thực hiện nhiệm vụ do … giao", required=False),
+        "locality": _text(forms, "locality", Label(N_("Địa danh ghi ở dòng ngày tháng")), required=False),
+        "assigned_by": _text(forms, "assigned_by", Label(N_("Thực hiện nhiệm vụ do … giao")), required=False),
     }
 
 
@@ -194,11 +200,12 @@ def _check_figures(clean: dict[str, Any]) -> None:
     """
     voters, convened = len(clean["voters"]), clean["convened"]
     if voters == 0:
-        raise InvalidInput("Danh sách người ghi phiếu đang trống: nhập danh sách (gõ trực tiếp hoặc "
-                           "tải tệp CSV/XLSX) trước khi tạo cuộc lấy phiếu.")
+        raise InvalidInput(N_("Danh sách người ghi phiếu đang trống: nhập danh sách (gõ trực tiếp hoặc "
+                              "tải tệp CSV/XLSX) trước khi tạo cuộc lấy phiếu."))
     if voters > convened:
-        raise InvalidInput(f"Danh sách ghi phiếu có {vn_number(voters)} người, nhiều hơn tổng số người được "
-                           f"triệu tập ({vn_number(convened)}): sửa tổng số triệu tập hoặc danh sách.")
+        raise InvalidInput(N_("Danh sách ghi phiếu có %(voters)s người, nhiều hơn tổng số người được triệu tập "
+                              "(%(convened)s): sửa tổng số triệu tập hoặc danh sách."),
+                           voters=vn_number(voters), convened=vn_number(convened))
 
 
 def new_election_id() -> str:
@@ -212,7 +219,7 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
     election = Election(
         id=new_election_id(), title=clean["title"], organization=clean["organization"],
         place=clean["place"], date=clean["date"], profile=clean["profile"],
-        convened=clean["convened"], threshold=clean["board"]["threshold"], state="draft",
+        convened=clean["convened"], threshold=clean["board"]["threshold"], state=ElectionState.DRAFT,
         form_ballot_of=clean["forms"]["ballot_of"], form_ballot_for=clean["forms"]["ballot_for"],
         form_year=clean["forms"]["year"], form_locality=clean["forms"]["locality"],
         form_assigned_by=clean["forms"]["assigned_by"], ballot_proof=elgamal.ONE_CHALLENGE,
@@ -223,7 +230,7 @@ def create_election(session: Session, spec: Any, actor: str) -> Election:
     session.add(election)
     session.flush()
     _insert_roster(session, election.id, clean["voters"])
-    audit.append_event(session, election.id, "election.created", actor, {
+    audit.append_event(session, election.id, EventKind.ELECTION_CREATED, actor, {
         "title": election.title, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
         "convened": election.convened, "profile": election.profile,
         "threshold": election.threshold, "members": len(election.members),
@@ -290,7 +297,7 @@ class BallotView:
 
     id: str
     heading: BallotHeading
-    state: str
+    state: ElectionState
     persons: tuple[BallotPerson, ...]
 
     @property
@@ -359,7 +366,7 @@ def lock_election(session: Session, election: Election) -> None:
     session.refresh(election, ["state"])
 
 
-def locked_state(session: Session, election_id: str) -> tuple[str, str | None]:
+def locked_state(session: Session, election_id: str) -> tuple[ElectionState, str | None]:
     """Like lock_election, for a caller without the loaded election: (state, manifest hash)."""
     audit.lock_chain(session, election_id)
     table = Election.__table__.c
@@ -373,7 +380,7 @@ def locked_state(session: Session, election_id: str) -> tuple[str, str | None]:
 def manifest_of(election: Election) -> dict[str, Any]:
     """The election manifest (parsed); only after the key ceremony."""
     if election.manifest_json is None:
-        raise WrongElectionState("Chưa tạo khóa cho cuộc lấy phiếu này.")
+        raise WrongElectionState(N_("Chưa tạo khóa cho cuộc lấy phiếu này."))
     result: dict[str, Any] = json.loads(election.manifest_json)
     return result
 
@@ -384,14 +391,15 @@ def election_definition(session: Session, election: Election, signing_key: bytes
     Everything the manifest will hold except the key's public parts; the kiosk's own signing
     key is in it, so the share cards printed on the laptop name this kiosk.
     """
-    if election.state != "draft":
-        raise WrongElectionState("Khóa đã được nhập; định nghĩa không thay đổi được nữa.")
+    if election.state != ElectionState.DRAFT:
+        raise WrongElectionState(N_("Khóa đã được nhập; định nghĩa không thay đổi được nữa."))
     if not election.members:
-        raise InvalidInput("Chưa nhập Ban kiểm phiếu: sau khi hội nghị bầu Ban kiểm phiếu, nhập tên "
-                           "các thành viên và số mảnh khóa k ở trang thiết lập, rồi mới tạo khóa.")
+        raise InvalidInput(N_("Chưa nhập Ban kiểm phiếu: sau khi hội nghị bầu Ban kiểm phiếu, nhập tên "
+                              "các thành viên và số mảnh khóa k ở trang thiết lập, rồi mới tạo khóa."))
     voters = session.scalar(select(func.count()).select_from(Voter).where(Voter.election_id == election.id)) or 0
     if voters > elgamal.MAX_BALLOTS:
-        raise InvalidInput(f"Danh sách ghi phiếu quá lớn (tối đa {elgamal.MAX_BALLOTS:,} người).".replace(",", "."))
+        raise InvalidInput(N_("Danh sách ghi phiếu quá lớn (tối đa %(limit)s người)."),
+                           limit=vn_number(elgamal.MAX_BALLOTS))
     return {
         "format": manifests.DEFINITION_FORMAT, "version": manifests.VERSION,
         "election_id": election.id, "title": election.title,
@@ -435,19 +443,19 @@ def import_election_key(session: Session, election: Election, key_text: str | by
     names a file made for another definition, a bad signature or a bad element.
     """
     lock_election(session, election)
-    if election.state != "draft":
-        raise WrongElectionState("Khóa đã được nhập; không thể nhập lại.")
+    if election.state != ElectionState.DRAFT:
+        raise WrongElectionState(N_("Khóa đã được nhập; không thể nhập lại."))
     definition = election_definition(session, election, signing_key)
     key_file = manifests.KeyFile.parse(key_text, definition)
     manifest = manifests.build_manifest(definition, key_file)
     election.manifest_json = canonical_bytes(manifest).decode()
     election.manifest_hash = digest(manifest)
     election.public_key = key_file.election_public_key
-    election.state = "ready"
+    election.state = ElectionState.READY
     # docs/storage-secrecy.md D2, D3: every ballot and slip slot exists before the first
     # check-in, in random order, so a check-in or a cast creates no row.
     slots.create(session, election.id, roster_size(session, election.id), manifest["ballot_length"])
-    audit.append_event(session, election.id, "ceremony.completed", actor,
+    audit.append_event(session, election.id, EventKind.CEREMONY_COMPLETED, actor,
                        {"manifest_hash": election.manifest_hash, "shares": len(election.members),
                         "threshold": election.threshold,
                         "counter_public_key": key_file.counter_public_key.hex()})
@@ -472,7 +480,7 @@ def require_current_build(election: Election) -> None:
     finish nor count it, so every step that would change it is refused, naming the build.
     """
     if election.manifest_json is not None and manifests.manifest_version(json.loads(election.manifest_json)) == 1:
-        raise WrongElectionState(OLD_BUILD_MESSAGE)
+        raise WrongElectionState(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)
 
 
 def local_today() -> dt.date:
@@ -490,55 +498,57 @@ def open_vote(session: Session, election: Election, actor: str, today: dt.date |
     """
     lock_election(session, election)
     require_current_build(election)
-    if election.state not in ("ready", "paused"):
-        if election.state == "draft":
-            raise WrongElectionState("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở.")
+    if election.state not in (ElectionState.READY, ElectionState.PAUSED):
+        if election.state == ElectionState.DRAFT:
+            raise WrongElectionState(N_("Chưa tạo khóa (phân mảnh khóa cho Ban kiểm phiếu): chưa thể mở."))
         raise WrongElectionState()
     present = checked_in_count(session, election.id)
     if present > election.convened:
-        raise InvalidInput(f"Số người đã điểm danh ({present}) lớn hơn tổng số người được triệu tập "
-                           f"({election.convened}): kiểm tra lại danh sách trước khi mở bỏ phiếu.")
+        raise InvalidInput(N_("Số người đã điểm danh (%(present)s) lớn hơn tổng số người được triệu tập "
+                              "(%(convened)s): kiểm tra lại danh sách trước khi mở bỏ phiếu."),
+                           present=present, convened=election.convened)
     if not quorum_met(present, election.convened):
-        raise QuorumNotMet(f"Mới có {present}/{election.convened} người có mặt; cần ít nhất 2/3 "
-                           "số người được triệu tập: chưa thể bắt đầu bỏ phiếu.")
+        raise QuorumNotMet(N_("Mới có %(present)s/%(convened)s người có mặt; cần ít nhất 2/3 số người được triệu "
+                              "tập: chưa thể bắt đầu bỏ phiếu."), present=present, convened=election.convened)
     data: dict[str, Any] = {"present": present}
     today = today or local_today()
-    if election.state == "ready" and election.date != today.isoformat():
+    if election.state == ElectionState.READY and election.date != today.isoformat():
         if not date_confirmed:
             raise MeetingDateNotToday(
-                f"Ngày hội nghị ghi trong cuộc lấy phiếu là {dt.date.fromisoformat(election.date):%d/%m/%Y}, "
-                f"hôm nay là {today:%d/%m/%Y}: đánh dấu ô xác nhận rồi bấm mở lại nếu đúng là họp hôm nay.")
+                N_("Ngày hội nghị ghi trong cuộc lấy phiếu là %(meeting_date)s, hôm nay là %(today)s: đánh dấu ô "
+                   "xác nhận rồi bấm mở lại nếu đúng là họp hôm nay."),
+                meeting_date=f"{dt.date.fromisoformat(election.date):%d/%m/%Y}", today=f"{today:%d/%m/%Y}")
         data["meeting_date_confirmed"] = today.isoformat()
     if election.present_at_open is None:
         election.present_at_open = present
-    kind = "election.opened" if election.state == "ready" else "election.resumed"
-    election.state = "open"
+    kind = EventKind.ELECTION_OPENED if election.state == ElectionState.READY else EventKind.ELECTION_RESUMED
+    election.state = ElectionState.OPEN
     audit.append_event(session, election.id, kind, actor, data)
 
 
 def pause_vote(session: Session, election: Election, actor: str) -> None:
     """Pause casting; slips stay valid."""
     lock_election(session, election)
-    if election.state != "open":
-        raise WrongElectionState("Chỉ tạm dừng được khi đang bỏ phiếu.")
-    election.state = "paused"
-    audit.append_event(session, election.id, "election.paused", actor, {})
+    if election.state != ElectionState.OPEN:
+        raise WrongElectionState(N_("Chỉ tạm dừng được khi đang bỏ phiếu."))
+    election.state = ElectionState.PAUSED
+    audit.append_event(session, election.id, EventKind.ELECTION_PAUSED, actor, {})
 
 
-def token_counts(session: Session, election_id: str) -> dict[str, int]:
+def token_counts(session: Session, election_id: str) -> dict[SlotState, int]:
     """Slips by state (free token slots are no slips)."""
     rows = session.execute(select(Token.state, func.count())
-                           .where(Token.election_id == election_id, Token.state != "free")
+                           .where(Token.election_id == election_id, Token.state != SlotState.FREE)
                            .group_by(Token.state)).all()
-    counts = {"issued": 0, "spent": 0, "voided": 0}
+    counts = {SlotState.ISSUED: 0, SlotState.SPENT: 0, SlotState.VOIDED: 0}
     counts.update({state: n for state, n in rows})
     return counts
 
 
-def slips_issued(tokens: dict[str, int]) -> int:
+def slips_issued(tokens: dict[SlotState, int]) -> int:
     """Slips handed out, whatever became of them since (issued, spent or voided): the figure of
     the chair's dashboard and of the close record's "tokens_issued"; `tokens` is token_counts."""
-    return tokens["issued"] + tokens["spent"] + tokens["voided"]
+    return tokens[SlotState.ISSUED] + tokens[SlotState.SPENT] + tokens[SlotState.VOIDED]
 
 
 def ballot_count(session: Session, election_id: str) -> int:
@@ -555,7 +565,7 @@ def ballot_set_digest(fingerprints: list[str]) -> str:
 def token_log(session: Session, election_id: str) -> list[dict[str, str]]:
     """The token log: every issued token's hash with its state, sorted by hash (no free slot)."""
     rows = session.execute(select(Token.token_hash, Token.state)
-                           .where(Token.election_id == election_id, Token.state != "free")
+                           .where(Token.election_id == election_id, Token.state != SlotState.FREE)
                            .order_by(Token.token_hash))
     return [{"hash": h, "state": s} for h, s in rows]
 
@@ -570,9 +580,9 @@ def replaced_slips(session: Session, election_id: str) -> tuple[int, list[dict[s
     """
     total, by_voter = 0, Counter[str]()
     for data in session.scalars(select(audit.AuditEvent.data).where(
-            audit.AuditEvent.election_id == election_id, audit.AuditEvent.kind == "token.voided")):
+            audit.AuditEvent.election_id == election_id, audit.AuditEvent.kind == EventKind.TOKEN_VOIDED)):
         event = json.loads(data)
-        if event.get("reason") == "spoiled":
+        if event.get("reason") == VoidReason.SPOILED:
             total += 1
             if isinstance(event.get("voter_id"), str):
                 by_voter[event["voter_id"]] += 1
@@ -604,15 +614,15 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     """Close: void unused slips, reconcile, sign the close record; nothing can be cast after."""
     lock_election(session, election)
     require_current_build(election)
-    if election.state not in ("open", "paused"):
-        raise WrongElectionState("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng.")
+    if election.state not in (ElectionState.OPEN, ElectionState.PAUSED):
+        raise WrongElectionState(N_("Chỉ kết thúc được cuộc bỏ phiếu đang mở hoặc tạm dừng."))
     unused = session.scalars(select(Token.token_hash).where(
-        Token.election_id == election.id, Token.state == "issued").order_by(Token.token_hash)).all()
+        Token.election_id == election.id, Token.state == SlotState.ISSUED).order_by(Token.token_hash)).all()
     for token_hash in unused:
-        audit.append_event(session, election.id, "token.voided", actor,
-                           {"token_hash": token_hash, "reason": "unused_at_close"})
-    session.execute(update(Token).where(Token.election_id == election.id, Token.state == "issued")
-                    .values(state="voided"))
+        audit.append_event(session, election.id, EventKind.TOKEN_VOIDED, actor,
+                           {"token_hash": token_hash, "reason": VoidReason.UNUSED_AT_CLOSE})
+    session.execute(update(Token).where(Token.election_id == election.id, Token.state == SlotState.ISSUED)
+                    .values(state=SlotState.VOIDED))
     # docs/storage-secrecy.md D5: from now on nothing pairs a voter with a token, not even
     # under K: the tags are overwritten (in place, same length) and K is destroyed once the
     # close has committed (a close that fails leaves the vote open with its key).
@@ -624,7 +634,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     # SQLite: once the close is durable, VACUUM rewrites the whole file in key order (D6).
     reshuffle_ballots(session, election.id)
     compact_after_commit(session)
-    election.state = "closed"
+    election.state = ElectionState.CLOSED
     tokens = token_counts(session, election.id)
     fingerprints = list(session.scalars(select(Ballot.fingerprint)
                                         .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)))
@@ -633,8 +643,8 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "checked_in": checked_in_count(session, election.id),
         "present_at_open": election.present_at_open or 0,
         "tokens_issued": slips_issued(tokens),
-        "tokens_spent": tokens["spent"],
-        "tokens_voided": tokens["voided"],
+        "tokens_spent": tokens[SlotState.SPENT],
+        "tokens_voided": tokens[SlotState.VOIDED],
         "ballots": len(fingerprints),
     }
     counts["replaced_slips"], replaced_by_voter = replaced_slips(session, election.id)
@@ -658,6 +668,6 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
     signature = crypto.sign(signing_key, canonical_bytes(record))
     election.close_record_json = json.dumps({"record": record, "signature": signature.hex()},
                                             ensure_ascii=False)
-    audit.append_event(session, election.id, "election.closed", actor,
+    audit.append_event(session, election.id, EventKind.ELECTION_CLOSED, actor,
                        {"close_record_hash": digest(record), "mismatches": len(mismatches)})
     return record

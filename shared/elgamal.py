@@ -2,8 +2,9 @@
 
 docs/crypto-protocol.md is the specification: every equation and byte layout below is
 written there first, with its section number cited here. The group and scalar arithmetic
-are libsodium's (through pysodium); this module only composes them. It is the only
-module that touches the group; signatures, hashes and passwords stay in shared/crypto.py.
+are libsodium's (bound in shared/sodium.py, which says why it holds the GIL); this
+module only composes them. It is the only module that touches the group; signatures,
+hashes and passwords stay in shared/crypto.py.
 
 Every element read from outside goes through `element()` (canonical ristretto255, and not
 the identity unless the caller says so) and every scalar through `scalar()` (below ℓ):
@@ -19,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-import pysodium as _na
+from shared import sodium
 
 # --- the group (docs/crypto-protocol.md 1) ----------------------------------------------
 
@@ -51,7 +52,7 @@ def element(data: bytes, *, identity_allowed: bool = False) -> bytes:
     # RFC 9496 4.3.1 requires bit 255 to be 0; libsodium 1.0.18 (Debian 12) does not check it,
     # so without this test every element would have two accepted strings (and O a second one).
     if type(data) is not bytes or len(data) != ELEMENT_BYTES or data[31] & 0x80 \
-            or not _na.crypto_core_ristretto255_is_valid_point(data):
+            or not sodium.is_valid_point(data):
         raise ProofError("point.invalid", "not a canonical ristretto255 element")
     if data == IDENTITY and not identity_allowed:
         raise ProofError("point.invalid", "the identity element")
@@ -80,7 +81,7 @@ def mul(k: int, point: bytes) -> bytes:
     k %= ORDER
     if k == 0 or point == IDENTITY:
         return IDENTITY
-    return bytes(_na.crypto_scalarmult_ristretto255(_scalar_bytes(k), point))
+    return sodium.scalarmult(_scalar_bytes(k), point)
 
 
 def mul_base(k: int) -> bytes:
@@ -88,36 +89,36 @@ def mul_base(k: int) -> bytes:
     k %= ORDER
     if k == 0:
         return IDENTITY
-    return bytes(_na.crypto_scalarmult_ristretto255_base(_scalar_bytes(k)))
+    return sodium.scalarmult_base(_scalar_bytes(k))
 
 
 def add(p: bytes, q: bytes) -> bytes:
     """P + Q."""
-    return bytes(_na.crypto_core_ristretto255_add(p, q))
+    return sodium.add(p, q)
 
 
 def sub(p: bytes, q: bytes) -> bytes:
     """P − Q."""
-    return bytes(_na.crypto_core_ristretto255_sub(p, q))
+    return sodium.sub(p, q)
 
 
 def _scalar_add(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_add(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_add(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_mul(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_mul(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_mul(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_sub(a: int, b: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_sub(_scalar_bytes(a), _scalar_bytes(b)),
+    return int.from_bytes(sodium.scalar_sub(_scalar_bytes(a), _scalar_bytes(b)),
                           "little")
 
 
 def _scalar_invert(a: int) -> int:
-    return int.from_bytes(_na.crypto_core_ristretto255_scalar_invert(_scalar_bytes(a)), "little")
+    return int.from_bytes(sodium.scalar_invert(_scalar_bytes(a)), "little")
 
 
 GENERATOR = mul_base(1)
@@ -139,6 +140,46 @@ class Randomness:
     def challenge(self) -> int:
         """A uniformly random 128-bit challenge."""
         return secrets.randbits(8 * CHALLENGE_BYTES)
+
+    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
+        """A source for one operation that needs about this many draws, read from the OS at once.
+
+        Every read of the OS CSPRNG is a system call that lets go of the GIL, and taking it
+        back in a busy gunicorn worker can wait Python's 5 ms switch interval (shared/sodium.py
+        says why that matters): a ballot needs some 120 draws, so it reads them in one call.
+        The pool lives only for the operation that asked for it, so no random byte is ever
+        kept, reused or inherited by a forked worker.
+        """
+        return _Pool(scalars, challenges)
+
+
+# Each scalar is reduced from 64 uniform bytes, as RFC 9496 reduces a 64-byte hash to a
+# scalar: the result is within 2^-259 of uniform, and non-zero after the "+ 1".
+_WIDE_BYTES = 64
+
+
+class _Pool(Randomness):
+    """Bytes from one OS read, served in order; a fresh read if they run out."""
+
+    def __init__(self, scalars: int, challenges: int) -> None:
+        self._bytes = secrets.token_bytes(scalars * _WIDE_BYTES + challenges * CHALLENGE_BYTES)
+        self._used = 0
+
+    def _take(self, n: int) -> bytes:
+        if self._used + n > len(self._bytes):
+            self._bytes, self._used = secrets.token_bytes(max(n, len(self._bytes))), 0
+        part = self._bytes[self._used:self._used + n]
+        self._used += n
+        return part
+
+    def scalar(self) -> int:
+        return int.from_bytes(self._take(_WIDE_BYTES), "little") % (ORDER - 1) + 1
+
+    def challenge(self) -> int:
+        return int.from_bytes(self._take(CHALLENGE_BYTES), "little")
+
+    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
+        return self
 
 
 SYSTEM_RANDOMNESS = Randomness()
@@ -433,6 +474,9 @@ def encrypt_ballot(context: ElectionContext, levels: Sequence[int],
     if not levels or any(type(v) is not int or not 0 <= v < LEVEL_COUNT for v in levels):
         raise ValueError("one level 0, 1 or 2 per row")
     key = context.public_key
+    # Per row: r, the real branch's w, and a response and a challenge per simulated branch.
+    simulated = LEVEL_COUNT - 1
+    rng = rng.batch(scalars=len(levels) * (2 + simulated), challenges=len(levels) * simulated)
     secrets_r = [rng.scalar() for _ in levels]
     ciphertexts = [(mul_base(r), add(mul(r, key), MESSAGES[v])) for r, v in zip(secrets_r, levels, strict=True)]
     prefix = context.statement_prefix()

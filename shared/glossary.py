@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from shared.errors import N_
+from shared.states import ElectionState
+
 # docs/rules.md: the three levels, in this order (Phụ lục 3).
 LEVELS: tuple[str, ...] = ("high", "trust", "low")
 LEVEL_LABELS: dict[str, str] = {
-    "high": "Tín nhiệm cao",
-    "trust": "Tín nhiệm",
-    "low": "Tín nhiệm thấp",
+    "high": N_("Tín nhiệm cao"),
+    "trust": N_("Tín nhiệm"),
+    "low": N_("Tín nhiệm thấp"),
 }
 # Column headings of the seed's Phụ lục 3 / Phụ lục 4 tables.
-LEVEL_COLUMNS: dict[str, str] = {"high": "Cao", "trust": "Tín nhiệm", "low": "Thấp"}
+LEVEL_COLUMNS: dict[str, str] = {"high": N_("Cao"), "trust": N_("Tín nhiệm"), "low": N_("Thấp")}
 
 PROFILES: tuple[str, ...] = ("qd96", "nq96")
 PROFILE_LABELS: dict[str, str] = {
-    "qd96": "Quy định 96-QĐ/TW (chức danh, chức vụ lãnh đạo, quản lý)",
-    "nq96": "Nghị quyết 96/2023/QH15 (chức vụ do Quốc hội, HĐND bầu hoặc phê chuẩn)",
+    "qd96": N_("Quy định 96-QĐ/TW (chức danh, chức vụ lãnh đạo, quản lý)"),
+    "nq96": N_("Nghị quyết 96/2023/QH15 (chức vụ do Quốc hội, HĐND bầu hoặc phê chuẩn)"),
 }
 
 # Band wording per rule profile; the software flags, people decide.
@@ -31,12 +34,12 @@ BAND_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-ELECTION_STATE_LABELS: dict[str, str] = {
-    "draft": "Đang chuẩn bị",
-    "ready": "Sẵn sàng (đã tạo khóa)",
-    "open": "Đang bỏ phiếu",
-    "paused": "Tạm dừng",
-    "closed": "Đã kết thúc",
+ELECTION_STATE_LABELS: dict[ElectionState, str] = {
+    ElectionState.DRAFT: N_("Đang chuẩn bị"),
+    ElectionState.READY: N_("Sẵn sàng (đã tạo khóa)"),
+    ElectionState.OPEN: N_("Đang bỏ phiếu"),
+    ElectionState.PAUSED: N_("Tạm dừng"),
+    ElectionState.CLOSED: N_("Đã kết thúc"),
 }
 
 # Paper ballots (docs/paper-ballots.md): what an entrant may key for one row. The first
@@ -56,14 +59,14 @@ PAPER_SLOT_LABELS: dict[str, str] = {"A": "Lượt nhập A", "B": "Lượt nh�
 # that names the resolution and addresses the deputies; the paper ballot ends it with
 # "bằng cách đánh dấu (X) vào ô tương ứng:", the tablet with how to choose on screen.
 BALLOT_BASIS = {
-    "qd96": ("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
-             "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
-             "tổ chức trong hệ thống chính trị"),
-    "nq96": ("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
-             "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
-             "bầu hoặc phê chuẩn"),
+    "qd96": N_("Thực hiện Quy định số 96-QĐ/TW, ngày 02/02/2023 của Bộ Chính trị về việc lấy phiếu "
+               "tín nhiệm đối với các chức danh, chức vụ lãnh đạo, quản lý trong các cơ quan, đơn vị, "
+               "tổ chức trong hệ thống chính trị"),
+    "nq96": N_("Thực hiện Nghị quyết số 96/2023/QH15 ngày 23/6/2023 của Quốc hội về lấy phiếu tín "
+               "nhiệm, bỏ phiếu tín nhiệm đối với người giữ chức vụ do Quốc hội, Hội đồng nhân dân "
+               "bầu hoặc phê chuẩn"),
 }
 BALLOT_REQUEST = {
-    "qd96": "đề nghị đồng chí thể hiện sự tín nhiệm của mình đối với các đồng chí có tên dưới đây",
-    "nq96": "đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những người có tên dưới đây",
+    "qd96": N_("đề nghị đồng chí thể hiện sự tín nhiệm của mình đối với các đồng chí có tên dưới đây"),
+    "nq96": N_("đề nghị đại biểu thể hiện sự tín nhiệm của mình đối với những người có tên dưới đây"),
 }

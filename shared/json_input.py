@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from shared.errors import InvalidInput
+from shared.errors import N_, InvalidInput
+from shared.vn_format import vn_number
 
 # The product's own files are at most 6 levels deep (the golden box 5, its results file 6):
 # 32 leaves room for any honest file and stays far from Python's recursion limit.
@@ -41,15 +42,16 @@ class JsonRefused(InvalidInput):
 def check_start(data: bytes, what: str) -> None:
     """JsonRefused if a file's first bytes are a byte-order mark or UTF-16 text."""
     if data.startswith(codecs.BOM_UTF8):
-        raise JsonRefused(f"{what} có dấu BOM ở đầu tệp (UTF-8 with BOM): hãy lưu lại dạng UTF-8 không BOM.")
+        raise JsonRefused(N_("%(what)s có dấu BOM ở đầu tệp (UTF-8 with BOM): hãy lưu lại dạng UTF-8 không BOM."),
+                          what=what)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:4]:
-        raise JsonRefused(f"{what} được lưu bằng mã UTF-16: hãy lưu lại dạng UTF-8 (không BOM).")
+        raise JsonRefused(N_("%(what)s được lưu bằng mã UTF-16: hãy lưu lại dạng UTF-8 (không BOM)."), what=what)
 
 
 def not_utf8(what: str, position: int) -> JsonRefused:
     """The refusal of a file that is not UTF-8, naming the first bad byte (from 0)."""
-    return JsonRefused(f"{what} không phải văn bản UTF-8 (byte thứ {position + 1} sai; có thể tệp được "
-                       "lưu bằng mã Latin-1 hoặc Windows-1252): hãy lưu lại dạng UTF-8.")
+    return JsonRefused(N_("%(what)s không phải văn bản UTF-8 (byte thứ %(position)s sai; có thể tệp được lưu bằng "
+                          "mã Latin-1 hoặc Windows-1252): hãy lưu lại dạng UTF-8."), what=what, position=position + 1)
 
 
 def decode_utf8(data: bytes, what: str) -> str:
@@ -100,8 +102,8 @@ class DepthScan:
             elif char in (0x5B, 0x7B):  # [ {
                 self.depth += 1
                 if self.depth > self.limit:
-                    raise JsonRefused(f"{self.what} lồng nhau quá sâu (quá {self.limit} tầng): "
-                                      "không phải tệp của phần mềm này.")
+                    raise JsonRefused(N_("%(what)s lồng nhau quá sâu (quá %(limit)s tầng): không phải tệp của "
+                                         "phần mềm này."), what=self.what, limit=self.limit)
             else:
                 self.depth -= 1
 
@@ -130,7 +132,8 @@ def unique_pairs(what: str) -> Any:
         result: dict[str, Any] = {}
         for key, value in items:
             if key in result:
-                raise JsonRefused(f"{what} có khóa “{key[:60]}” lặp lại trong cùng một đối tượng.")
+                raise JsonRefused(N_("%(what)s có khóa “%(key)s” lặp lại trong cùng một đối tượng."),
+                                  what=what, key=key[:60])
             result[key] = value
         return result
     return pairs
@@ -139,7 +142,7 @@ def unique_pairs(what: str) -> Any:
 def refuse_constant(what: str) -> Any:
     """A parse_constant refusing NaN and ±Infinity."""
     def constant(name: str) -> Any:
-        raise JsonRefused(f"{what} chứa giá trị {name}, không phải JSON hợp lệ.")
+        raise JsonRefused(N_("%(what)s chứa giá trị %(name)s, không phải JSON hợp lệ."), what=what, name=name)
     return constant
 
 
@@ -162,7 +165,8 @@ def check_strings(value: Any, what: str) -> None:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError:
-                raise JsonRefused(f"{what} chứa ký tự không hợp lệ (mã \\u nửa cặp thay thế).") from None
+                raise JsonRefused(N_("%(what)s chứa ký tự không hợp lệ (mã \\u nửa cặp thay thế)."),
+                                  what=what) from None
 
 
 def decoder(what: str) -> json.JSONDecoder:
@@ -173,18 +177,19 @@ def decoder(what: str) -> json.JSONDecoder:
 def parse(data: bytes, what: str, max_bytes: int) -> Any:
     """The JSON value of data; JsonRefused (InvalidInput) naming `what` and the reason."""
     if len(data) > max_bytes:
-        raise JsonRefused(f"{what} quá lớn (hơn {max_bytes:,} byte).".replace(",", "."))
+        raise JsonRefused(N_("%(what)s quá lớn (hơn %(limit)s byte)."), what=what, limit=vn_number(max_bytes))
     text = decode_utf8(data, what)
     if not text.strip():
-        raise JsonRefused(f"{what} rỗng.")
+        raise JsonRefused(N_("%(what)s rỗng."), what=what)
     scan = DepthScan(what)
     scan.feed(data)
     try:
         value = decoder(what).decode(text)
     except json.JSONDecodeError as exc:
-        raise JsonRefused(f"{what} không phải JSON hợp lệ (dòng {exc.lineno}, cột {exc.colno}).") from None
+        raise JsonRefused(N_("%(what)s không phải JSON hợp lệ (dòng %(lineno)s, cột %(colno)s)."),
+                          what=what, lineno=exc.lineno, colno=exc.colno) from None
     except RecursionError:  # unreachable after the scan; kept so no traceback can ever escape
-        raise JsonRefused(f"{what} lồng nhau quá sâu.") from None
+        raise JsonRefused(N_("%(what)s lồng nhau quá sâu."), what=what) from None
     if scan.escapes:
         check_strings(value, what)
     return value
@@ -196,5 +201,6 @@ def read_file(path: str | Path, what: str, max_bytes: int) -> Any:
         with open(path, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise JsonRefused(f"Không đọc được {what[:1].lower() + what[1:]}: {exc.strerror or exc}.") from None
+        raise JsonRefused(N_("Không đọc được %(what)s: %(reason)s."),
+                          what=what[:1].lower() + what[1:], reason=str(exc.strerror or exc)) from None
     return parse(data, what, max_bytes)

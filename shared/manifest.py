@@ -25,7 +25,7 @@ from typing import Any
 
 from shared import crypto, elgamal, json_input
 from shared.canonical import canonical_bytes, digest
-from shared.errors import InvalidInput
+from shared.errors import N_, InvalidInput
 
 DEFINITION_FORMAT = "cv-election-definition"
 KEY_FORMAT = "cv-election-key"
@@ -53,11 +53,11 @@ MAX_FILE_BYTES = 2_000_000
 
 def _hex32(value: Any, label: str) -> bytes:
     if not isinstance(value, str) or len(value) != 64 or value != value.lower():
-        raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.")
+        raise InvalidInput(N_("%(label)s: phải là 64 chữ số hex viết thường."), label=label)
     try:
         return bytes.fromhex(value)
     except ValueError as exc:
-        raise InvalidInput(f"{label}: phải là 64 chữ số hex viết thường.") from exc
+        raise InvalidInput(N_("%(label)s: phải là 64 chữ số hex viết thường."), label=label) from exc
 
 
 # --- the wording of the forms ---------------------------------------------------------
@@ -85,12 +85,12 @@ class FormWording:
     def parse(cls, value: Any) -> FormWording:
         """The "forms" object as written by to_json_dict; InvalidInput otherwise."""
         if not isinstance(value, dict) or set(value) != set(FORMS_KEYS):
-            raise InvalidInput("Phần lời văn của mẫu phiếu (forms) thiếu hoặc thừa trường.")
+            raise InvalidInput(N_("Phần lời văn của mẫu phiếu (forms) thiếu hoặc thừa trường."))
         texts = [value[k] for k in FORMS_KEYS if k != "year"]
         if any(not isinstance(t, str) or len(t) > MAX_WORDING for t in texts):
-            raise InvalidInput("Phần lời văn của mẫu phiếu (forms): mỗi trường là chuỗi tối đa 500 ký tự.")
+            raise InvalidInput(N_("Phần lời văn của mẫu phiếu (forms): mỗi trường là chuỗi tối đa 500 ký tự."))
         if type(value["year"]) is not int or not 1900 <= value["year"] <= 2200:
-            raise InvalidInput("Phần lời văn của mẫu phiếu (forms): năm phải là số nguyên từ 1900 đến 2200.")
+            raise InvalidInput(N_("Phần lời văn của mẫu phiếu (forms): năm phải là số nguyên từ 1900 đến 2200."))
         return cls(value["ballot_of"], value["ballot_for"], value["year"], value["locality"],
                    value["assigned_by"])
 
@@ -105,7 +105,7 @@ def layout_of(document: dict[str, Any]) -> str:
     if "ballot_proof" not in document:
         return elgamal.PER_ROW
     if document["ballot_proof"] != elgamal.ONE_CHALLENGE:
-        raise InvalidInput("Cách ghi chứng minh của lá phiếu (ballot_proof) không đúng phiên bản 2.")
+        raise InvalidInput(N_("Cách ghi chứng minh của lá phiếu (ballot_proof) không đúng phiên bản 2."))
     return elgamal.ONE_CHALLENGE
 
 
@@ -119,33 +119,33 @@ def has_definition_fields(keys: Any) -> bool:
 def check_definition(definition: Any) -> dict[str, Any]:
     """The definition if it is a version-2 election definition; InvalidInput otherwise."""
     if not isinstance(definition, dict) or definition.get("format") != DEFINITION_FORMAT:
-        raise InvalidInput("Không phải tệp định nghĩa cuộc lấy phiếu (cv-election-definition).")
+        raise InvalidInput(N_("Không phải tệp định nghĩa cuộc lấy phiếu (cv-election-definition)."))
     if type(definition.get("version")) is not int or definition["version"] != VERSION:
-        raise InvalidInput("Tệp định nghĩa thuộc phiên bản khác (cần phiên bản 2).")
+        raise InvalidInput(N_("Tệp định nghĩa thuộc phiên bản khác (cần phiên bản 2)."))
     if not has_definition_fields(definition):
-        raise InvalidInput("Tệp định nghĩa thiếu hoặc thừa trường.")
+        raise InvalidInput(N_("Tệp định nghĩa thiếu hoặc thừa trường."))
     forms_of(definition)
     board = definition["board"]
     persons = definition["persons"]
     if not isinstance(persons, list) or not persons or not isinstance(board, dict) \
             or not isinstance(board.get("members"), list) or type(board.get("threshold")) is not int \
             or not 1 <= board["threshold"] <= len(board["members"]) <= 255:
-        raise InvalidInput("Tệp định nghĩa: danh sách người được lấy phiếu hoặc Ban kiểm phiếu không hợp lệ.")
+        raise InvalidInput(N_("Tệp định nghĩa: danh sách người được lấy phiếu hoặc Ban kiểm phiếu không hợp lệ."))
     # Exact JSON types: `true` must not pass as the index 1 or as a number convened.
     if any(not isinstance(m, dict) or set(m) != {"index", "name"} or type(m["index"]) is not int
            or not isinstance(m["name"], str) for m in board["members"]) \
             or [m["index"] for m in board["members"]] != list(range(1, len(board["members"]) + 1)):
-        raise InvalidInput("Tệp định nghĩa: thành viên Ban kiểm phiếu phải đánh số từ 1.")
+        raise InvalidInput(N_("Tệp định nghĩa: thành viên Ban kiểm phiếu phải đánh số từ 1."))
     if any(not isinstance(p, dict) or set(p) != PERSON_FIELDS or type(p["number"]) is not int
            or not all(isinstance(p[k], str) for k in ("name", "position", "unit")) for p in persons):
-        raise InvalidInput("Tệp định nghĩa: mỗi người được lấy phiếu phải có đúng số thứ tự, họ tên, chức vụ, "
-                           "đơn vị.")
+        raise InvalidInput(N_("Tệp định nghĩa: mỗi người được lấy phiếu phải có đúng số thứ tự, họ tên, chức vụ, "
+                              "đơn vị."))
     if any(not isinstance(definition[k], str) for k in TEXT_FIELDS) \
             or type(definition["convened"]) is not int or definition["convened"] < 1:
-        raise InvalidInput("Tệp định nghĩa: trường văn bản hoặc số người được triệu tập sai kiểu.")
+        raise InvalidInput(N_("Tệp định nghĩa: trường văn bản hoặc số người được triệu tập sai kiểu."))
     if definition["group"] != GROUP or definition["encoding_base"] != elgamal.BASE \
             or definition["ballot_length"] != elgamal.ballot_length(len(persons), layout_of(definition)):
-        raise InvalidInput("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2.")
+        raise InvalidInput(N_("Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2."))
     _hex32(definition["kiosk_public_key"], "Khóa ký của máy kiosk")
     return definition
 
@@ -198,20 +198,20 @@ class KeyFile:
         fields = {"format", "version", "election_id", "definition_hash", "election_public_key",
                   "share_commitments", "counter_public_key", "signature"}
         if not isinstance(data, dict) or data.get("format") != KEY_FORMAT:
-            raise InvalidInput("Không phải tệp khóa cuộc lấy phiếu (cv-election-key).")
+            raise InvalidInput(N_("Không phải tệp khóa cuộc lấy phiếu (cv-election-key)."))
         if type(data.get("version")) is not int or data["version"] != VERSION or set(data) != fields:
-            raise InvalidInput("Tệp khóa sai phiên bản hoặc thiếu/thừa trường.")
+            raise InvalidInput(N_("Tệp khóa sai phiên bản hoặc thiếu/thừa trường."))
         if data["election_id"] != definition["election_id"]:
-            raise InvalidInput("Tệp khóa này của cuộc lấy phiếu khác.")
+            raise InvalidInput(N_("Tệp khóa này của cuộc lấy phiếu khác."))
         if data["definition_hash"] != definition_hash(definition):
-            raise InvalidInput("Tệp khóa được tạo cho một định nghĩa khác: cuộc lấy phiếu đã sửa sau khi "
-                               "xuất định nghĩa. Xuất lại định nghĩa và làm lại lễ tạo khóa.")
+            raise InvalidInput(N_("Tệp khóa được tạo cho một định nghĩa khác: cuộc lấy phiếu đã sửa sau khi "
+                                  "xuất định nghĩa. Xuất lại định nghĩa và làm lại lễ tạo khóa."))
         commitments = data["share_commitments"]
         if not isinstance(commitments, list):
-            raise InvalidInput("Tệp khóa: cam kết mảnh khóa không hợp lệ.")
+            raise InvalidInput(N_("Tệp khóa: cam kết mảnh khóa không hợp lệ."))
         signature = data["signature"]
         if not isinstance(signature, str) or len(signature) != 128 or signature != signature.lower():
-            raise InvalidInput("Tệp khóa: chữ ký không hợp lệ.")
+            raise InvalidInput(N_("Tệp khóa: chữ ký không hợp lệ."))
         key_file = cls(data["election_id"], data["definition_hash"],
                        _hex32(data["election_public_key"], "Khóa công khai"),
                        tuple(_hex32(c, "Cam kết mảnh khóa") for c in commitments),
@@ -221,10 +221,11 @@ class KeyFile:
             elgamal.check_commitments(key_file.election_public_key, key_file.share_commitments,
                                       definition["board"]["threshold"])
         except elgamal.ProofError as exc:
-            raise InvalidInput(f"Tệp khóa: khóa công khai hoặc cam kết không hợp lệ ({exc.reason}).") from exc
+            raise InvalidInput(N_("Tệp khóa: khóa công khai hoặc cam kết không hợp lệ (%(reason)s)."),
+                               reason=exc.reason) from exc
         if not crypto.verify_signature(key_file.counter_public_key, key_file.signature,
                                        canonical_bytes(key_file.body())):
-            raise InvalidInput("Tệp khóa: chữ ký của máy kiểm phiếu không đúng.")
+            raise InvalidInput(N_("Tệp khóa: chữ ký của máy kiểm phiếu không đúng."))
         return key_file
 
 

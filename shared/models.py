@@ -17,28 +17,48 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from shared.states import ElectionState, SlotState
+
 # What a slot's hash column holds while it names nothing (a free slot, a cleared tag): a
 # fixed-length placeholder, so that filling it overwrites the row in place.
 NO_HASH = "0" * 64
 SLOT_STATE_WIDTH = 6
 
 
-class SlotState(TypeDecorator[str]):
+class ElectionStateType(TypeDecorator[ElectionState]):
+    """An election's state, stored as its bare name; a name that is not an ElectionState is refused.
+
+    Stored exactly as before the enum (no revision): reading an unknown name raises
+    ValueError instead of handing a state no rule knows to the permission table.
+    """
+
+    impl = String(8)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else ElectionState(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else ElectionState(value)
+
+
+class SlotStateType(TypeDecorator[SlotState]):
     """A token slot's state, stored space-padded to one width ("spent " beside "issued").
 
     A row rewritten with a value of another length is moved within its page, to the
     newest place (docs/storage-secrecy.md D2): every state has the same stored length, so
-    a check-in or a cast overwrites the slot where it lies. Reads give the bare name.
+    a check-in or a cast overwrites the slot where it lies. Reads give the SlotState; a
+    stored name that is not one is refused (ValueError).
     """
 
     impl = String(SLOT_STATE_WIDTH)
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else str(value).ljust(SLOT_STATE_WIDTH)
+        return None if value is None else SlotState(value).value.ljust(SLOT_STATE_WIDTH)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return None if value is None else str(value).rstrip()
+        return None if value is None else SlotState(str(value).rstrip())
 
 
 class Base(DeclarativeBase):
@@ -56,7 +76,7 @@ class Election(Base):
     profile: Mapped[str] = mapped_column(String(8))
     convened: Mapped[int] = mapped_column(Integer)
     threshold: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(8), default="draft")
+    state: Mapped[ElectionState] = mapped_column(ElectionStateType, default=ElectionState.DRAFT)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     manifest_json: Mapped[str | None] = mapped_column(Text, default=None)
     manifest_hash: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -139,7 +159,7 @@ class Token(Base):
 
     Made before any check-in (shared/slots.py), in random order, under a random slot
     number that the printed code carries; every column a check-in or a cast writes has
-    one length in every state (NO_HASH, SlotState), so the row is overwritten in place.
+    one length in every state (NO_HASH, SlotStateType), so the row is overwritten in place.
     No index covers token_hash: its entries would be inserted in check-in order.
     """
 
@@ -148,7 +168,7 @@ class Token(Base):
 
     election_id: Mapped[str] = mapped_column(ForeignKey("elections.id"), primary_key=True)
     slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    state: Mapped[str] = mapped_column(SlotState, default="free")  # free|issued|spent|voided
+    state: Mapped[SlotState] = mapped_column(SlotStateType, default=SlotState.FREE)
     token_hash: Mapped[str] = mapped_column(String(64), default=NO_HASH)
     # SHA-256 of the random cast id the booth's ballot form carried when this slip was spent,
     # so a retried cast (response lost) is recognised as the same one. It names no ballot.

@@ -31,7 +31,8 @@ from shared import codes, crypto
 from shared.audit import verify_chain
 from shared.canonical import digest
 from shared.election import new_election_id, storable, validate_spec
-from shared.errors import DomainError, InvalidInput
+from shared.errors import N_, DomainError, InvalidInput
+from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARKS
 from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows, unmarked_rows
 from shared.tally import Results
@@ -52,13 +53,6 @@ MARK_CODES: dict[str, int] = {"high": HIGH, "trust": TRUST, "low": LOW, "blank":
                               "multiple": MULTIPLE, "crossed_out": CROSSED_OUT}
 MAX_NOTE = 500
 
-BATCH_CREATED = "paper.batch_created"
-ENTRY = "paper.entry"
-RESOLVED = "paper.resolved"
-NOT_ISSUED = "paper.not_issued"
-COUNTED = "paper.counted"
-PIN_SET = "paper.pin_set"          # a member set their PIN (never the PIN or its hash)
-PASS_OPENED = "paper.pass_opened"  # a member opened pass A or B with their PIN
 
 assert tuple(MARK_CODES) == PAPER_MARKS
 
@@ -68,94 +62,94 @@ assert tuple(MARK_CODES) == PAPER_MARKS
 class SerialMistyped(DomainError):
     """The typed serial is malformed or its check symbol does not match."""
 
-    message = ("Số sê-ri gõ sai (sai độ dài hoặc ký tự kiểm tra không khớp). "
-               "Hãy gõ lại hoặc quét mã QR trên phiếu.")
+    message = N_("Số sê-ri gõ sai (sai độ dài hoặc ký tự kiểm tra không khớp). "
+                 "Hãy gõ lại hoặc quét mã QR trên phiếu.")
 
 
 class SerialNotIssued(DomainError):
     """The serial is well formed but was not printed for this batch."""
 
-    message = "Số sê-ri này không có trong danh sách phiếu do Ban kiểm phiếu phát hành."
+    message = N_("Số sê-ri này không có trong danh sách phiếu do Ban kiểm phiếu phát hành.")
 
 
 class AlreadyEntered(DomainError):
     """This entry pass has already keyed that serial."""
 
-    message = "Phiếu này đã được nhập ở lượt này."
+    message = N_("Phiếu này đã được nhập ở lượt này.")
 
 
 class SameEntrant(DomainError):
     """Both entries of one ballot must come from two different board members."""
 
-    message = "Hai lượt nhập của một phiếu phải do hai thành viên khác nhau thực hiện."
+    message = N_("Hai lượt nhập của một phiếu phải do hai thành viên khác nhau thực hiện.")
 
 
 class NotABoardMember(DomainError):
     """Only members of the counting board may key, resolve or count."""
 
-    message = "Người thực hiện không phải thành viên Ban kiểm phiếu của đợt này."
+    message = N_("Người thực hiện không phải thành viên Ban kiểm phiếu của đợt này.")
 
 
 class NothingToResolve(DomainError):
     """The ballot has no disagreement waiting for the board."""
 
-    message = "Phiếu này không có chênh lệch nào cần Ban kiểm phiếu quyết định."
+    message = N_("Phiếu này không có chênh lệch nào cần Ban kiểm phiếu quyết định.")
 
 
 class BatchCounted(DomainError):
     """The batch has been counted; nothing more can be keyed."""
 
-    message = "Đợt phiếu này đã kiểm phiếu xong; không thể nhập hoặc sửa thêm."
+    message = N_("Đợt phiếu này đã kiểm phiếu xong; không thể nhập hoặc sửa thêm.")
 
 
 class CountNotReady(DomainError):
     """Some ballots still wait for their second entry or for the board's decision."""
 
-    message = "Chưa thể kiểm phiếu: còn phiếu chưa nhập đủ hai lượt hoặc còn chênh lệch."
+    message = N_("Chưa thể kiểm phiếu: còn phiếu chưa nhập đủ hai lượt hoặc còn chênh lệch.")
 
 
 class LogBroken(DomainError):
     """The entry log or the batch file fails verification; nothing is accepted from it."""
 
-    message = "Nhật ký nhập phiếu không toàn vẹn (bị sửa, xóa hoặc đổi thứ tự)."
+    message = N_("Nhật ký nhập phiếu không toàn vẹn (bị sửa, xóa hoặc đổi thứ tự).")
 
 
 class PinNotSet(DomainError):
     """The member has not set a PIN for this batch yet."""
 
-    message = ("Đồng chí này chưa đặt mã PIN cho đợt phiếu này: hãy đặt mã PIN ở trang đợt "
-               "phiếu trước khi nhập hoặc ghi nhận.")
+    message = N_("Đồng chí này chưa đặt mã PIN cho đợt phiếu này: hãy đặt mã PIN ở trang đợt "
+                 "phiếu trước khi nhập hoặc ghi nhận.")
 
 
 class PinAlreadySet(DomainError):
     """A member sets their PIN once per batch; nobody can set it over theirs."""
 
-    message = ("Đồng chí này đã đặt mã PIN cho đợt phiếu này. Nếu không phải chính đồng chí "
-               "đặt, báo ngay Ban kiểm phiếu.")
+    message = N_("Đồng chí này đã đặt mã PIN cho đợt phiếu này. Nếu không phải chính đồng chí "
+                 "đặt, báo ngay Ban kiểm phiếu.")
 
 
 class WrongPin(DomainError):
     """The PIN does not match the member's."""
 
-    message = "Mã PIN không đúng."
+    message = N_("Mã PIN không đúng.")
 
 
 class PinLocked(DomainError):
     """Too many wrong PINs in a row for this member: wait before trying again."""
 
-    message = "Nhập sai mã PIN quá nhiều lần; tạm khóa, hãy thử lại sau ít phút."
+    message = N_("Nhập sai mã PIN quá nhiều lần; tạm khóa, hãy thử lại sau ít phút.")
 
 
 class PassNotOpened(DomainError):
     """Only the member who opened a pass with their PIN keys in that pass."""
 
-    message = "Lượt nhập này chưa được mở bằng mã PIN của người nhập."
+    message = N_("Lượt nhập này chưa được mở bằng mã PIN của người nhập.")
 
 
 class PagesIncomplete(DomainError):
     """A ballot of several pages is keyed only when the serial of every page is keyed."""
 
-    message = "Chưa nhập đủ các trang của phiếu."
+    message = N_("Chưa nhập đủ các trang của phiếu.")
 
 
 # --- serials ---------------------------------------------------------------------------------
@@ -203,7 +197,8 @@ def page_code(serial: str, page: int, pages: int) -> str:
 def _optional_text(spec: dict[str, Any], key: str, label: str) -> str:
     value = spec.get(key, "")
     if not isinstance(value, str) or not storable(value) or len(value.strip()) > MAX_NOTE:
-        raise InvalidInput(f"“{label}” phải là chuỗi ký tự hợp lệ, tối đa {MAX_NOTE} ký tự.")
+        raise InvalidInput(N_("“%(label)s” phải là chuỗi ký tự hợp lệ, tối đa %(limit)s ký tự."),
+                           label=label, limit=MAX_NOTE)
     return value.strip()
 
 
@@ -280,7 +275,7 @@ class Batch:
         """A batch from its file; InvalidInput if it is not one."""
         try:
             if data["format"] != BATCH_FORMAT or data["version"] not in BATCH_VERSIONS:
-                raise InvalidInput("Tệp không phải là tệp đợt phiếu giấy.")
+                raise InvalidInput(N_("Tệp không phải là tệp đợt phiếu giấy."))
             version = int(data["version"])
             batch = cls(
                 batch_id=str(data["batch_id"]), created_at=str(data["created_at"]),
@@ -296,9 +291,9 @@ class Batch:
                 version=version,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidInput("Tệp đợt phiếu giấy sai định dạng.") from exc
+            raise InvalidInput(N_("Tệp đợt phiếu giấy sai định dạng.")) from exc
         if batch.to_dict() != data:
-            raise InvalidInput("Tệp đợt phiếu giấy có trường lạ hoặc sai kiểu dữ liệu.")
+            raise InvalidInput(N_("Tệp đợt phiếu giấy có trường lạ hoặc sai kiểu dữ liệu."))
         if batch.version >= 2:
             _check_page_rows(batch.page_rows, len(batch.persons))
         return batch
@@ -306,8 +301,8 @@ class Batch:
 
 def _check_page_rows(page_rows: list[int], persons: int) -> None:
     if not page_rows or any(n < 1 for n in page_rows) or sum(page_rows) != persons:
-        raise InvalidInput("Bố cục trang của phiếu (page_rows) không khớp với danh sách người "
-                           "được lấy phiếu.")
+        raise InvalidInput(N_("Bố cục trang của phiếu (page_rows) không khớp với danh sách người "
+                              "được lấy phiếu."))
 
 
 def new_batch(spec: Any, count: Any, created_at: str, page_rows: list[int] | None = None) -> Batch:
@@ -316,7 +311,7 @@ def new_batch(spec: Any, count: Any, created_at: str, page_rows: list[int] | Non
     page_rows: rows on each printed page (counter/documents/ballots.py); one page if None."""
     clean = validate_spec(spec)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_BALLOTS:
-        raise InvalidInput(f"Số phiếu cần in phải từ 1 đến {MAX_BALLOTS}.")
+        raise InvalidInput(N_("Số phiếu cần in phải từ 1 đến %(limit)s."), limit=MAX_BALLOTS)
     rows = list(page_rows) if page_rows is not None else [len(clean["persons"])]
     _check_page_rows(rows, len(clean["persons"]))
     serials: list[str] = []
@@ -349,23 +344,24 @@ def check_pages(batch: Batch, serial: str, typed_pages: Sequence[str]) -> None:
         where = f"trang {page}/{pages}"
         if not text.strip():
             raise PagesIncomplete(
-                f"Chưa nhập {where} của phiếu số {serial_label(serial)}: quét mã QR hoặc gõ số "
-                f"sê-ri in trên {where}. Phiếu {pages} trang chỉ được ghi khi nhập đủ mọi trang.")
+                N_("Chưa nhập %(where)s của phiếu số %(serial)s: quét mã QR hoặc gõ số sê-ri in trên %(where)s. "
+                   "Phiếu %(pages)s trang chỉ được ghi khi nhập đủ mọi trang."),
+                where=where, serial=serial_label(serial), pages=pages)
         text_serial, named = split_page(text)
         try:
             found = batch.parse_serial(text_serial)
         except SerialMistyped:
-            raise PagesIncomplete(f"Số sê-ri của {where} gõ sai. Hãy quét lại mã QR ở {where}.") \
+            raise PagesIncomplete(N_("Số sê-ri của %(where)s gõ sai. Hãy quét lại mã QR ở %(where)s."), where=where) \
                 from None
         if found != serial:
             raise PagesIncomplete(
-                f"{where.capitalize()} mang số sê-ri {serial_label(found)}, khác với phiếu số "
-                f"{serial_label(serial)}: trang này thuộc một phiếu khác. Để riêng các tờ này và "
-                "báo Ban kiểm phiếu.")
+                N_("%(where_capitalized)s mang số sê-ri %(found)s, khác với phiếu số %(serial)s: trang này thuộc "
+                   "một phiếu khác. Để riêng các tờ này và báo Ban kiểm phiếu."),
+                where_capitalized=where.capitalize(), found=serial_label(found), serial=serial_label(serial))
         if named is not None and named != (page, pages):
             raise PagesIncomplete(
-                f"Mã đã quét ở ô {where} là của trang {named[0]}/{named[1]}. Hãy quét mã QR in "
-                f"trên {where}.")
+                N_("Mã đã quét ở ô %(where)s là của trang %(page)s/%(pages)s. Hãy quét mã QR in trên %(where)s."),
+                where=where, page=named[0], pages=named[1])
 
 
 # --- the state: the events replayed ----------------------------------------------------------------
@@ -492,7 +488,7 @@ class PaperState:
 
 def _require_member(batch: Batch, actor: str) -> None:
     if not actor.strip():
-        raise NotABoardMember("Hãy chọn tên thành viên Ban kiểm phiếu thực hiện thao tác này.")
+        raise NotABoardMember(N_("Hãy chọn tên thành viên Ban kiểm phiếu thực hiện thao tác này."))
     if actor not in batch.members:
         raise NotABoardMember()
 
@@ -500,24 +496,24 @@ def _require_member(batch: Batch, actor: str) -> None:
 def _require_pin(batch: Batch, state: PaperState, actor: str) -> None:
     """Version 2: whoever acts has set a PIN (the web checks it for every such action)."""
     if batch.version >= 2 and actor not in state.pins:
-        raise PinNotSet(f"Đồng chí {actor} chưa đặt mã PIN cho đợt phiếu này.")
+        raise PinNotSet(N_("Đồng chí %(actor)s chưa đặt mã PIN cho đợt phiếu này."), actor=actor)
 
 
 def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
     """One paper code for each row (the ballots' rule, rules.unmarked_rows, over MARK_CODES)."""
     missing = unmarked_rows(len(batch.persons), marks, MARK_CODES)
     if missing is None:
-        raise InvalidInput(f"Phải chọn đúng một ô cho mỗi dòng (cả {len(batch.persons)} dòng).")
+        raise InvalidInput(N_("Phải chọn đúng một ô cho mỗi dòng (cả %(persons)s dòng)."), persons=len(batch.persons))
     if missing:
-        raise InvalidInput("Chưa chọn cho dòng " + ", ".join(map(str, missing)) + ".")
+        raise InvalidInput(N_("Chưa chọn cho dòng %(rows)s."), rows=", ".join(map(str, missing)))
     return tuple(marks)
 
 
 def _note(value: Any, label: str, required: bool) -> str:
     if not isinstance(value, str) or not storable(value) or len(value) > MAX_NOTE:
-        raise InvalidInput(f"{label} không hợp lệ (tối đa {MAX_NOTE} ký tự).")
+        raise InvalidInput(N_("%(label)s không hợp lệ (tối đa %(limit)s ký tự)."), label=label, limit=MAX_NOTE)
     if required and not value.strip():
-        raise InvalidInput(f"Hãy ghi {label.lower()}.")
+        raise InvalidInput(N_("Hãy ghi %(label)s."), label=label.lower())
     return value.strip()
 
 
@@ -535,26 +531,28 @@ def _count_figures(batch: Batch, state: PaperState, present: Any, issued: Any) -
     if state.collected == 0:
         problems.append("chưa có phiếu nào được nhập")
     if problems:
-        raise CountNotReady("Chưa thể kiểm phiếu: " + "; ".join(problems) + ".")
+        raise CountNotReady(N_("Chưa thể kiểm phiếu: %(problems)s."), problems="; ".join(problems))
     for value, label in ((present, "Số có mặt tại thời điểm bỏ phiếu"), (issued, "Số phiếu phát ra")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidInput(f"{label} phải là số nguyên không âm.")
+            raise InvalidInput(N_("%(label)s phải là số nguyên không âm."), label=label)
     if present > batch.convened:
-        raise InvalidInput(f"Số có mặt ({present}) lớn hơn tổng số được triệu tập ({batch.convened}).")
+        raise InvalidInput(N_("Số có mặt (%(present)s) lớn hơn tổng số được triệu tập (%(convened)s)."),
+                           present=present, convened=batch.convened)
     if issued > len(batch.serials):
-        raise InvalidInput(f"Số phiếu phát ra ({issued}) lớn hơn số phiếu đã in ({len(batch.serials)}).")
+        raise InvalidInput(N_("Số phiếu phát ra (%(issued)s) lớn hơn số phiếu đã in (%(serials)s)."),
+                           issued=issued, serials=len(batch.serials))
     genuine = state.accepted_count
     if genuine > issued:
-        raise InvalidInput(f"Số phiếu phát ra ({issued}) ít hơn số phiếu mang số sê-ri đã phát "
-                           f"hành được nhập ({genuine}): hãy kiểm tra lại số phiếu phát ra.")
+        raise InvalidInput(N_("Số phiếu phát ra (%(issued)s) ít hơn số phiếu mang số sê-ri đã phát hành được nhập "
+                              "(%(genuine)s): hãy kiểm tra lại số phiếu phát ra."), issued=issued, genuine=genuine)
     # Each person present at the vote hands in at most one ballot: more ballots collected than
     # people present (sheets not issued by the board are in N) is refused, never just shown.
     if state.collected > present:
         raise InvalidInput(
-            f"Số phiếu thu về ({state.collected}) nhiều hơn số có mặt tại thời điểm bỏ phiếu "
-            f"({present}). Hãy đếm lại số có mặt và xem lại các phiếu đã ghi nhận là không do Ban "
-            "kiểm phiếu phát hành; nếu vẫn thừa phiếu, Ban kiểm phiếu báo cáo hội nghị (kỳ họp) "
-            "quyết định, và đợt phiếu này không được kiểm.")
+            N_("Số phiếu thu về (%(collected)s) nhiều hơn số có mặt tại thời điểm bỏ phiếu (%(present)s). Hãy đếm "
+               "lại số có mặt và xem lại các phiếu đã ghi nhận là không do Ban kiểm phiếu phát hành; nếu vẫn thừa "
+               "phiếu, Ban kiểm phiếu báo cáo hội nghị (kỳ họp) quyết định, và đợt phiếu này không được kiểm."),
+            collected=state.collected, present=present)
 
 
 def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: dict[str, Any],
@@ -565,30 +563,30 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
     stored event, so a log can only hold what the rules allow, and a verifier re-checks it.
     """
     if not state.created:
-        if kind != BATCH_CREATED or data.get("batch_hash") != batch.batch_hash:
-            raise LogBroken("Sự kiện đầu tiên của nhật ký không gắn với tệp đợt phiếu này.")
+        if kind != PaperEventKind.BATCH_CREATED or data.get("batch_hash") != batch.batch_hash:
+            raise LogBroken(N_("Sự kiện đầu tiên của nhật ký không gắn với tệp đợt phiếu này."))
         state.created = True
         state.events += 1
         return
     if state.counted is not None:
         raise BatchCounted()
     _require_member(batch, actor)
-    if kind == ENTRY:
+    if kind == PaperEventKind.ENTRY:
         _apply_entry(batch, state, actor, data, at)
-    elif kind == PIN_SET:
+    elif kind == PaperEventKind.PIN_SET:
         if data:
-            raise InvalidInput("Sự kiện đặt mã PIN không được mang dữ liệu nào.")
+            raise InvalidInput(N_("Sự kiện đặt mã PIN không được mang dữ liệu nào."))
         if actor in state.pins:
             raise PinAlreadySet()
         state.pins[actor] = at
-    elif kind == PASS_OPENED:
+    elif kind == PaperEventKind.PASS_OPENED:
         slot = data.get("slot")
         if slot not in SLOTS or set(data) != {"slot"}:
-            raise InvalidInput("Lượt nhập phải là A hoặc B.")
+            raise InvalidInput(N_("Lượt nhập phải là A hoặc B."))
         if actor not in state.pins:
             raise PinNotSet()
         state.opened[(actor, slot)] = at
-    elif kind == RESOLVED:
+    elif kind == PaperEventKind.RESOLVED:
         _require_pin(batch, state, actor)
         serial = str(data.get("serial", ""))
         if state.status(serial) != "disagreed":
@@ -597,51 +595,52 @@ def apply_event(batch: Batch, state: PaperState, kind: str, actor: str, data: di
             serial, _marks(batch, data.get("marks")), actor,
             _note(data.get("note", ""), "Ghi chú", required=False), at)
         state._moved(serial, "disagreed")
-    elif kind == NOT_ISSUED:
+    elif kind == PaperEventKind.NOT_ISSUED:
         _require_pin(batch, state, actor)
         serial = _note(data.get("serial", ""), "Số sê-ri ghi trên phiếu", required=False)
         if serial and codes.normalise(serial) in batch.serial_set \
                 and codes.normalise(serial) not in state.entries:
-            raise InvalidInput("Số sê-ri này có trong danh sách phát hành và chưa được nhập: "
-                               "hãy nhập phiếu này theo hai lượt như bình thường.")
+            raise InvalidInput(N_("Số sê-ri này có trong danh sách phát hành và chưa được nhập: "
+                                  "hãy nhập phiếu này theo hai lượt như bình thường."))
         state.not_issued.append(NotIssuedBallot(
             serial, _note(data.get("reason", ""), "Lý do", required=True), actor, at))
-    elif kind == COUNTED:
+    elif kind == PaperEventKind.COUNTED:
         _require_pin(batch, state, actor)
         _count_figures(batch, state, data.get("present"), data.get("issued"))
         state.counted = dict(data)
     else:
-        raise LogBroken(f"Loại sự kiện lạ: {kind}.")
+        raise LogBroken(N_("Loại sự kiện lạ: %(kind)s."), kind=kind)
     state.events += 1
 
 
 def _apply_entry(batch: Batch, state: PaperState, actor: str, data: dict[str, Any], at: str) -> None:
     serial, slot = str(data.get("serial", "")), data.get("slot")
     if slot not in SLOTS:
-        raise InvalidInput("Lượt nhập phải là A hoặc B.")
+        raise InvalidInput(N_("Lượt nhập phải là A hoặc B."))
     if batch.version >= 2 and (actor, slot) not in state.opened:
-        raise PassNotOpened(f"Đồng chí {actor} chưa mở lượt {slot} bằng mã PIN của mình.")
+        raise PassNotOpened(N_("Đồng chí %(actor)s chưa mở lượt %(slot)s bằng mã PIN của mình."),
+                            actor=actor, slot=slot)
     if serial not in batch.serial_set:
         raise SerialNotIssued(
-            f"Số sê-ri {serial_label(serial)} không có trong danh sách phiếu do Ban kiểm phiếu "
-            "phát hành cho đợt này. Hãy đọc lại số trên phiếu. Nếu đúng như vậy, để riêng phiếu "
-            "này và báo Ban kiểm phiếu ghi nhận là phiếu không hợp lệ (không do Ban kiểm phiếu "
-            "phát hành).")
+            N_("Số sê-ri %(serial)s không có trong danh sách phiếu do Ban kiểm phiếu phát hành cho đợt này. Hãy "
+               "đọc lại số trên phiếu. Nếu đúng như vậy, để riêng phiếu này và báo Ban kiểm phiếu ghi nhận là "
+               "phiếu không hợp lệ (không do Ban kiểm phiếu phát hành)."), serial=serial_label(serial))
     pair = state.entries.get(serial, {})
     if slot in pair:
         earlier = pair[slot]
         raise AlreadyEntered(
-            f"Phiếu số {serial_label(serial)} đã được nhập ở lượt {slot} (đồng chí "
-            f"{earlier.entrant}, lúc {local_clock(earlier.at)}). Mỗi phiếu chỉ nhập một lần mỗi "
-            "lượt. Nếu đây là một tờ phiếu khác mang cùng số sê-ri, hãy để riêng và báo Ban "
-            "kiểm phiếu.")
+            N_("Phiếu số %(serial)s đã được nhập ở lượt %(slot)s (đồng chí %(entrant)s, lúc %(at)s). Mỗi phiếu "
+               "chỉ nhập một lần mỗi lượt. Nếu đây là một tờ phiếu khác mang cùng số sê-ri, hãy để riêng và báo "
+               "Ban kiểm phiếu."),
+            serial=serial_label(serial), slot=slot, entrant=earlier.entrant, at=local_clock(earlier.at))
     other = pair.get("B" if slot == "A" else "A")
     if other is not None and other.entrant == actor:
-        raise SameEntrant(f"Phiếu số {serial_label(serial)} đã do chính đồng chí {actor} nhập ở "
-                          f"lượt {other.slot}; lượt {slot} phải do một thành viên khác nhập.")
+        raise SameEntrant(N_("Phiếu số %(serial)s đã do chính đồng chí %(actor)s nhập ở lượt %(entered_slot)s; lượt "
+                             "%(slot)s phải do một thành viên khác nhập."),
+                          serial=serial_label(serial), actor=actor, entered_slot=other.slot, slot=slot)
     if batch.version >= 2 and data.get("pages") != batch.pages:
-        raise PagesIncomplete(f"Phiếu số {serial_label(serial)} có {batch.pages} trang: phải nhập "
-                              "đủ mọi trang.")
+        raise PagesIncomplete(N_("Phiếu số %(serial)s có %(pages)s trang: phải nhập đủ mọi trang."),
+                              serial=serial_label(serial), pages=batch.pages)
     marks = _marks(batch, data.get("marks"))
     before = state.status(serial) if serial in state.entries else None
     state.entries.setdefault(serial, {})[slot] = Entry(serial, slot, actor, marks, at)
@@ -670,7 +669,7 @@ def replay(batch: Batch, events: Sequence[dict[str, Any]]) -> PaperState:
     """The state the log proves; LogBroken naming the first problem if it fails verification."""
     problems = check_log(batch, events)
     if problems:
-        raise LogBroken("Nhật ký nhập phiếu không toàn vẹn: " + "; ".join(problems[:3]) + ".")
+        raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: %(problems)s."), problems="; ".join(problems[:3]))
     return _fold(batch, events)[0]
 
 

@@ -39,15 +39,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from shared import crypto
 from shared.audit import GENESIS, event_hash, now_iso
 from shared.canonical import digest
-from shared.errors import DomainError, InvalidInput
+from shared.errors import N_, DomainError, InvalidInput, Label
+from shared.event_kinds import PaperEventKind
 from shared.paper import (
-    BATCH_CREATED,
-    COUNTED,
-    ENTRY,
-    NOT_ISSUED,
-    PASS_OPENED,
-    PIN_SET,
-    RESOLVED,
     Batch,
     LogBroken,
     NotABoardMember,
@@ -197,27 +191,29 @@ def _current(session: Session, batch: Batch) -> _Tip:
         for event in rows[1:]:
             if event["seq"] != tip.seq + 1 or event["prev"] != tip.hash \
                     or event_hash(batch.batch_id, event) != event["hash"]:
-                raise LogBroken(f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {event['seq']} "
-                                "không nối với sự kiện trước hoặc bị sửa.")
+                raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s không nối với sự kiện "
+                                   "trước hoặc bị sửa."), seq=event['seq'])
             apply_stored(batch, tip.state, event)
             tip.seq, tip.hash = event["seq"], event["hash"]
     except DomainError as exc:
         _store_tip(session, batch, None)
-        raise LogBroken(str(exc) if isinstance(exc, LogBroken) else
-                        f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {tip.seq + 1} trái quy tắc: {exc}"
-                        ) from exc
+        if isinstance(exc, LogBroken):
+            raise LogBroken(exc.message_id, **exc.params) from exc
+        raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s trái quy tắc: %(reason)s"),
+                        seq=tip.seq + 1, reason=Label(exc.message_id, **exc.params)) from exc
     except (KeyError, TypeError, ValueError) as exc:
         _store_tip(session, batch, None)
-        raise LogBroken(f"Nhật ký nhập phiếu không toàn vẹn: sự kiện {tip.seq + 1} sai định dạng."
-                        ) from exc
+        raise LogBroken(N_("Nhật ký nhập phiếu không toàn vẹn: sự kiện %(seq)s sai định dạng."),
+                        seq=tip.seq + 1) from exc
     return tip
 
 
-def _append(session: Session, batch: Batch, tip: _Tip, kind: str, actor: str,
+def _append(session: Session, batch: Batch, tip: _Tip, member: PaperEventKind, actor: str,
             data: dict[str, Any], at: str) -> dict[str, Any]:
     """Append one event after the tip and move the tip to it. Should the transaction roll back,
     the next read finds no such row at the tip and replays the whole log instead."""
     seq = tip.seq + 1
+    kind = str(member)  # the plain string: the hash, the column and the exported log carry no enum
     fields: dict[str, Any] = {"seq": seq, "kind": kind, "actor": actor, "at": at, "data": data,
                               "prev": tip.hash}
     digest_ = event_hash(batch.batch_id, fields)
@@ -230,7 +226,7 @@ def _append(session: Session, batch: Batch, tip: _Tip, kind: str, actor: str,
     return fields
 
 
-def _record(session: Session, batch: Batch, kind: str, actor: str, data: dict[str, Any],
+def _record(session: Session, batch: Batch, kind: PaperEventKind, actor: str, data: dict[str, Any],
             tip: _Tip | None = None) -> PaperState:
     """Check the new event against the log's state, append it; the state after the event."""
     tip = tip or _current(session, batch)
@@ -247,7 +243,7 @@ def start_log(session: Session, batch: Batch, actor: str) -> None:
     data = {"batch_hash": batch.batch_hash, "serials": len(batch.serials),
             "persons": len(batch.persons)}
     tip = _Tip(batch.batch_hash, PaperState(), 0, GENESIS, _schema_version(session))
-    _record(session, batch, BATCH_CREATED, actor, data, tip)
+    _record(session, batch, PaperEventKind.BATCH_CREATED, actor, data, tip)
     _store_tip(session, batch, tip)
 
 
@@ -267,10 +263,10 @@ def valid_pin(pin: str) -> str:
     """A PIN as the board types it: 6 to 12 digits, no Shift; InvalidInput if not."""
     low, high = PIN_DIGITS
     if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
-        raise InvalidInput(f"Mã PIN phải gồm từ {low} đến {high} chữ số.")
+        raise InvalidInput(N_("Mã PIN phải gồm từ %(low)s đến %(high)s chữ số."), low=low, high=high)
     if len(set(pin)) == 1 or pin in "01234567890123" or pin in "9876543210987":
-        raise InvalidInput("Mã PIN quá dễ đoán (một chữ số lặp lại hoặc dãy liên tiếp): "
-                           "hãy chọn mã khác.")
+        raise InvalidInput(N_("Mã PIN quá dễ đoán (một chữ số lặp lại hoặc dãy liên tiếp): "
+                              "hãy chọn mã khác."))
     return pin
 
 
@@ -283,7 +279,7 @@ def hash_pin(pin: str) -> str:
 def set_pin(session: Session, batch: Batch, member: str, hashed: str) -> None:
     """A member sets their PIN (its `hash_pin`) for this batch, once (PinAlreadySet after).
     Only the hash is stored; the entry log records that the member set one, and when."""
-    _record(session, batch, PIN_SET, member, {})
+    _record(session, batch, PaperEventKind.PIN_SET, member, {})
     session.add(PaperPin(member=member, pin_hash=hashed, failures=0, locked_until=""))
     session.flush()
 
@@ -291,15 +287,16 @@ def set_pin(session: Session, batch: Batch, member: str, hashed: str) -> None:
 def stored_pin(session: Session, batch: Batch, member: str) -> str:
     """The member's PIN hash to check a typed PIN against; PinNotSet, PinLocked, NotABoardMember."""
     if member not in batch.members:
-        raise NotABoardMember("Hãy chọn tên thành viên Ban kiểm phiếu." if not member.strip()
+        raise NotABoardMember(N_("Hãy chọn tên thành viên Ban kiểm phiếu.") if not member.strip()
                               else None)
     row = session.get(PaperPin, member)
     if row is None:
-        raise PinNotSet(f"Đồng chí {member} chưa đặt mã PIN cho đợt phiếu này (đặt ở trang đợt "
-                        "phiếu, mục “Mã PIN của thành viên Ban kiểm phiếu”).")
+        raise PinNotSet(N_("Đồng chí %(member)s chưa đặt mã PIN cho đợt phiếu này (đặt ở trang đợt phiếu, mục “Mã "
+                           "PIN của thành viên Ban kiểm phiếu”)."), member=member)
     if row.locked_until and row.locked_until > now_iso():
-        raise PinLocked(f"Mã PIN của đồng chí {member} bị nhập sai {PIN_TRIES} lần liên tiếp: tạm "
-                        f"khóa đến {local_clock(row.locked_until)}.")
+        raise PinLocked(N_("Mã PIN của đồng chí %(member)s bị nhập sai %(tries)s lần liên tiếp: tạm khóa đến "
+                           "%(locked_until)s."),
+                        member=member, tries=PIN_TRIES, locked_until=local_clock(row.locked_until))
     return row.pin_hash
 
 
@@ -319,7 +316,7 @@ def note_pin_try(session: Session, member: str, right: bool) -> None:
 
 def open_pass(session: Session, batch: Batch, member: str, slot: str) -> None:
     """Log that a member, their PIN checked, opened pass A or B; only they key in it."""
-    _record(session, batch, PASS_OPENED, member, {"slot": slot})
+    _record(session, batch, PaperEventKind.PASS_OPENED, member, {"slot": slot})
 
 
 # --- keying, deciding, counting -------------------------------------------------------------------
@@ -333,27 +330,27 @@ def enter_ballot(session: Session, batch: Batch, slot: str, entrant: str, typed_
     typed, named = split_page(typed_serial)
     serial = batch.parse_serial(typed)
     if named is not None and named != (1, batch.pages):
-        raise PagesIncomplete(f"Mã đã quét vào ô số sê-ri là của trang {named[0]}/{named[1]}: "
-                              "hãy quét mã QR in trên trang 1 của phiếu.")
+        raise PagesIncomplete(N_("Mã đã quét vào ô số sê-ri là của trang %(page)s/%(pages)s: hãy quét mã QR in "
+                                 "trên trang 1 của phiếu."), page=named[0], pages=named[1])
     check_pages(batch, serial, pages or [])
     data: dict[str, Any] = {"serial": serial, "slot": slot, "marks": list(marks)}
     if batch.version >= 2:
         data["pages"] = batch.pages
-    _record(session, batch, ENTRY, entrant, data)
+    _record(session, batch, PaperEventKind.ENTRY, entrant, data)
     return serial
 
 
 def resolve_ballot(session: Session, batch: Batch, serial: str, resolver: str, marks: list[str],
                    note: str) -> None:
     """The board's decision on a ballot whose entries disagree; NothingToResolve if none."""
-    _record(session, batch, RESOLVED, resolver, {"serial": serial, "marks": list(marks), "note": note})
+    _record(session, batch, PaperEventKind.RESOLVED, resolver, {"serial": serial, "marks": list(marks), "note": note})
 
 
 def record_not_issued(session: Session, batch: Batch, recorder: str, serial_text: str,
                       reason: str) -> None:
     """A ballot collected that the board did not issue (no or unknown serial, a second sheet
     with a serial already keyed): counted in N, invalid in every row."""
-    _record(session, batch, NOT_ISSUED, recorder, {"serial": serial_text, "reason": reason})
+    _record(session, batch, PaperEventKind.NOT_ISSUED, recorder, {"serial": serial_text, "reason": reason})
 
 
 def finish_count(session: Session, batch: Batch, actor: str, present: int, issued: int,
@@ -366,6 +363,6 @@ def finish_count(session: Session, batch: Batch, actor: str, present: int, issue
     results = count_results(batch, tip.state, present, issued, counted_from, counted_to)
     data = {"present": present, "issued": issued, "collected": results.ballots_collected,
             "results_hash": digest(results.to_json_dict())}
-    _record(session, batch, COUNTED, actor, data, tip)
+    _record(session, batch, PaperEventKind.COUNTED, actor, data, tip)
     session.execute(delete(PaperPin))
     return results

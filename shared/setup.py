@@ -1,6 +1,6 @@
 """Reviewing and correcting an election before its key ceremony; removing and archiving it.
 
-Until the board's key is imported (state "draft") every field may change: no manifest
+Until the board's key is imported (ElectionState.DRAFT) every field may change: no manifest
 exists yet, and a key file the board's laptop made for an earlier definition is refused at
 import (shared/manifest.py), so a correction after the definition was downloaded cannot slip
 into the vote unseen. From the key import on nothing here changes the election: the
@@ -24,13 +24,15 @@ from sqlalchemy.orm import Session
 from shared import audit
 from shared.db import after_commit
 from shared.election import ballot_count, lock_election, slips_issued, token_counts, validate_election_spec
-from shared.errors import WrongElectionState
+from shared.errors import N_, WrongElectionState
+from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
 from shared.models import AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
+from shared.states import ElectionState
 
 DETAIL_FIELDS = ("title", "organization", "place", "date", "profile", "convened")
 # States of an election that never opened: no ballot can exist (shared/election.open_vote).
-DELETABLE_STATES = ("draft", "ready")
+DELETABLE_STATES = (ElectionState.DRAFT, ElectionState.READY)
 
 
 def roster_of(session: Session, election_id: str) -> list[Voter]:
@@ -59,9 +61,9 @@ def revise_election(session: Session, election: Election, spec: Any, actor: str)
     election that creation would refuse. WrongElectionState once the key is imported.
     """
     lock_election(session, election)
-    if election.state != "draft":
-        raise WrongElectionState("Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu "
-                                 "không sửa được nữa. Chưa có gì được thay đổi.")
+    if election.state != ElectionState.DRAFT:
+        raise WrongElectionState(N_("Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu "
+                                    "không sửa được nữa. Chưa có gì được thay đổi."))
     clean = validate_election_spec(spec)
     before = spec_of(session, election)
     changed = [field for field in DETAIL_FIELDS if before[field] != clean[field]]
@@ -93,7 +95,7 @@ def revise_election(session: Session, election: Election, spec: Any, actor: str)
         election.members.extend(BoardMember(index=i, name=n)
                                 for i, n in enumerate(clean["board"]["members"], start=1))
     if changed:
-        audit.append_event(session, election.id, "election.revised", actor, {
+        audit.append_event(session, election.id, EventKind.ELECTION_REVISED, actor, {
             "fields": changed, "persons": len(clean["persons"]), "voters": len(clean["voters"]),
             "convened": clean["convened"], "members": len(clean["board"]["members"]),
             "threshold": clean["board"]["threshold"],
@@ -105,14 +107,14 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
     """Remove an election that never opened, logging it on the system chain; the event's data."""
     lock_election(session, election)
     if election.state not in DELETABLE_STATES or election.present_at_open is not None:
-        raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
-                                 "thúc thì lưu trữ. Chưa có gì được thay đổi.")
+        raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
+                                    "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     # Slots (docs/storage-secrecy.md D2, D3): only a filled ballot slot is a ballot, only a
     # token slot that left "free" is a slip. A ballot cannot exist before the opening: refuse
     # rather than destroy one.
     if ballot_count(session, election.id):
-        raise WrongElectionState("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
-                                 "thúc thì lưu trữ. Chưa có gì được thay đổi.")
+        raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
+                                    "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash)
                            .where(AuditEvent.election_id == election.id)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -127,7 +129,7 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
         session.execute(delete(table).where(table.election_id == election.id))
     session.execute(delete(AuditEvent).where(AuditEvent.election_id == election.id))
     session.delete(election)  # persons and board members with it (cascade)
-    audit.append_event(session, audit.SYSTEM_CHAIN, "election.deleted", actor, data)
+    audit.append_event(session, audit.SYSTEM_CHAIN, EventKind.ELECTION_DELETED, actor, data)
     keys = holder_keys(session)
     after_commit(session, lambda: keys.destroy(deleted))  # the desk's key of its slips, if any
     return data
@@ -136,10 +138,10 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
 def set_archived(session: Session, election: Election, archived: bool, actor: str) -> None:
     """Archive a closed election (hidden from the default list) or bring it back."""
     lock_election(session, election)
-    if election.state != "closed":
-        raise WrongElectionState("Chỉ lưu trữ được cuộc lấy phiếu đã kết thúc.")
+    if election.state != ElectionState.CLOSED:
+        raise WrongElectionState(N_("Chỉ lưu trữ được cuộc lấy phiếu đã kết thúc."))
     if election.archived == archived:
         return
     election.archived = archived
-    audit.append_event(session, audit.SYSTEM_CHAIN, "election.archived" if archived else "election.unarchived",
-                       actor, {"election_id": election.id, "title": election.title})
+    kind = EventKind.ELECTION_ARCHIVED if archived else EventKind.ELECTION_UNARCHIVED
+    audit.append_event(session, audit.SYSTEM_CHAIN, kind, actor, {"election_id": election.id, "title": election.title})

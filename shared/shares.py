@@ -19,7 +19,7 @@ from typing import Any
 
 from shared import codes, elgamal, json_input
 from shared.canonical import digest
-from shared.errors import ShareError
+from shared.errors import N_, ShareError
 
 CARD_BYTES = 1 + 8 + elgamal.SCALAR_BYTES
 SHARE_FORMAT = "cv-share"
@@ -61,20 +61,21 @@ def parse_code(typed: str, manifest: dict[str, Any], manifest_hash: str) -> Shar
     try:
         raw = codes.decode_checked(typed, CARD_BYTES)
     except codes.CodeError as exc:
-        raise ShareError("Mã mảnh khóa gõ sai (sai độ dài hoặc ký tự kiểm tra). "
-                         "Vui lòng kiểm tra lại.") from exc
+        raise ShareError(N_("Mã mảnh khóa gõ sai (sai độ dài hoặc ký tự kiểm tra). "
+                            "Vui lòng kiểm tra lại.")) from exc
     index, prefix = raw[0], raw[1:9].hex()
     if prefix != manifest_hash[:16]:
-        raise ShareError("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu).")
+        raise ShareError(N_("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu)."))
     commitments = [elgamal.element(bytes.fromhex(c)) for c in manifest["share_commitments"]]
     try:
         share = elgamal.KeyShare(index, elgamal.scalar(raw[9:]))
         elgamal.check_share(commitments, share)
     except elgamal.ProofError as exc:
-        raise ShareError(f"Mảnh khóa số {index} không đúng (không khớp cam kết trong hòm phiếu).") from exc
+        raise ShareError(N_("Mảnh khóa số %(index)s không đúng (không khớp cam kết trong hòm phiếu)."),
+                         index=index) from exc
     members = {m["index"]: m["name"] for m in manifest["board"]["members"]}
     if index not in members:
-        raise ShareError(f"Không có thành viên Ban kiểm phiếu số {index}.")
+        raise ShareError(N_("Không có thành viên Ban kiểm phiếu số %(index)s."), index=index)
     return ShareCard(manifest["election_id"], manifest_hash, index, members[index], share)
 
 
@@ -82,20 +83,20 @@ def parse_share_file(text: str, manifest: dict[str, Any], manifest_hash: str) ->
     """Read a share file (JSON with a "code") or a bare code."""
     text = text.strip()
     if not text:
-        raise ShareError("Tệp mảnh khóa rỗng: không có mã mảnh khóa nào.")
+        raise ShareError(N_("Tệp mảnh khóa rỗng: không có mã mảnh khóa nào."))
     if text.startswith("{"):
         try:
             data = json_input.parse(text.encode("utf-8"), "Tệp mảnh khóa", MAX_SHARE_BYTES)
         except json_input.JsonRefused as exc:
-            raise ShareError(str(exc)) from None
+            raise ShareError(exc.message_id, **exc.params) from None
         if not isinstance(data, dict) or data.get("format") != SHARE_FORMAT:
-            raise ShareError("Tệp mảnh khóa sai định dạng (không phải cv-share).")
+            raise ShareError(N_("Tệp mảnh khóa sai định dạng (không phải cv-share)."))
         if type(data.get("version")) is int and data["version"] == 1:
-            raise ShareError("Mảnh khóa phiên bản 1 (bản HPKE trước đây): không dùng được với "
-                             "hòm phiếu phiên bản 2.")
+            raise ShareError(N_("Mảnh khóa phiên bản 1 (bản HPKE trước đây): không dùng được với "
+                                "hòm phiếu phiên bản 2."))
         if set(data) != SHARE_FIELDS or type(data["version"]) is not int or data["version"] != SHARE_VERSION \
                 or not isinstance(data["code"], str):
-            raise ShareError("Tệp mảnh khóa sai định dạng (sai phiên bản, thiếu hoặc thừa trường).")
+            raise ShareError(N_("Tệp mảnh khóa sai định dạng (sai phiên bản, thiếu hoặc thừa trường)."))
         text = data["code"]
     return parse_code(text, manifest, manifest_hash)
 
@@ -106,8 +107,9 @@ def chosen_cards(cards: Sequence[ShareCard], manifest: dict[str, Any]) -> list[S
     # A card is bound to one exact manifest: a box re-signed around another manifest (other
     # names, another kiosk key) must not be counted with it, whoever parsed the card.
     if any(c.manifest_hash != digest(manifest) for c in cards):
-        raise ShareError("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu).")
+        raise ShareError(N_("Mảnh khóa này thuộc cuộc lấy phiếu khác (không khớp hòm phiếu)."))
     distinct = {c.index: c for c in cards}
     if len(distinct) < threshold:
-        raise ShareError(f"Cần ít nhất {threshold} mảnh khóa khác nhau; mới có {len(distinct)}.")
+        raise ShareError(N_("Cần ít nhất %(threshold)s mảnh khóa khác nhau; mới có %(given)s."),
+                         threshold=threshold, given=len(distinct))
     return [distinct[i] for i in sorted(distinct)[:threshold]]

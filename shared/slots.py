@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from shared import crypto
 from shared.models import NO_HASH, Ballot, Token
+from shared.states import SlotState
 
 SLOT_BYTES = 4  # the slot number's share of the printed code
 _BALLOTS = Ballot.metadata.tables[Ballot.__tablename__]
@@ -73,7 +74,7 @@ def _token_rows(election_id: str, count: int, taken: set[int]) -> list[dict[str,
         number = new_slot_number()
         if number not in taken:
             numbers.add(number)
-    return [{"election_id": election_id, "slot": n, "state": "free", "token_hash": NO_HASH,
+    return [{"election_id": election_id, "slot": n, "state": SlotState.FREE, "token_hash": NO_HASH,
              "cast_hash": NO_HASH, "holder_tag": NO_HASH} for n in numbers]
 
 
@@ -102,7 +103,7 @@ def _rebuild(session: Session, table: Any, election_id: str, new_rows: Any) -> N
 def free_token_slots(session: Session, election_id: str, count: int, roster: int) -> list[int]:
     """`count` free token slots of the election, chosen at random (extended if too few)."""
     free = list(session.scalars(select(_TOKENS.c.slot).where(_TOKENS.c.election_id == election_id,
-                                                             _TOKENS.c.state == "free")))
+                                                             _TOKENS.c.state == SlotState.FREE)))
     if len(free) < count:
         _rebuild(session, _TOKENS, election_id,
                  lambda rows: _token_rows(election_id, count - len(free) + reserve(roster),

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shared import audit, crypto, staff_auth
+from shared.event_kinds import EventKind
 from shared.models import User
 
 ROLES = ("admin", "chair", "desk", "board", "auditor")
@@ -45,7 +46,7 @@ def create_user(session_db: Any, username: str, password: str, role: str, actor:
     user = User(username=username, role=role,
                 password_hash=crypto.hash_password(_validated_password(password)))
     session_db.add(user)
-    audit.append_event(session_db, audit.SYSTEM_CHAIN, "user.created", actor,
+    audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.USER_CREATED, actor,
                        {"username": username, "role": role})
     return user
 
@@ -62,7 +63,7 @@ def set_password(session_db: Any, username: str, password: str, actor: str = "ad
     user = _account(session_db, username)
     user.password_hash = crypto.hash_password(_validated_password(password))
     ended = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, audit.SYSTEM_CHAIN, "user.password_changed", actor,
+    audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.USER_PASSWORD_CHANGED, actor,
                        {"username": username, "sessions_ended": ended})
     return user
 
@@ -74,6 +75,6 @@ def set_disabled(session_db: Any, username: str, disabled: bool, actor: str = "a
     data: dict[str, Any] = {"username": username}
     if disabled:
         data["sessions_ended"] = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, audit.SYSTEM_CHAIN, "user.disabled" if disabled else "user.enabled",
+    audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.USER_DISABLED if disabled else EventKind.USER_ENABLED,
                        actor, data)
     return user

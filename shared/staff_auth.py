@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared import crypto
-from shared.errors import DomainError
+from shared.errors import N_, DomainError
 from shared.models import LoginThrottle, StaffSession
 
 MAX_WAIT_SECONDS = 900
@@ -48,7 +48,7 @@ _SESSIONS = StaffSession.metadata.tables[StaffSession.__tablename__]
 class LoginThrottled(DomainError):
     """Too many failed logins from this client or for this name: wait before the next try."""
 
-    message = "Đăng nhập đang tạm khóa vì đã nhập sai nhiều lần. Vui lòng chờ rồi thử lại."
+    message = N_("Đăng nhập đang tạm khóa vì đã nhập sai nhiều lần. Vui lòng chờ rồi thử lại.")
 
     def __init__(self, seconds: int) -> None:
         super().__init__()

@@ -20,7 +20,7 @@ from typing import Any
 from shared import crypto, elgamal
 from shared.box import VerifiedBox
 from shared.canonical import canonical_bytes
-from shared.errors import DomainError, ShareError
+from shared.errors import N_, DomainError, ShareError
 from shared.manifest import GROUP
 from shared.rules import PersonResult, person_result
 from shared.shares import ShareCard, chosen_cards
@@ -32,14 +32,14 @@ RESULTS_VERSION = 2
 class WrongCounter(DomainError):
     """The count is run by another counter than the one that held the key ceremony."""
 
-    message = ("Máy kiểm phiếu này không phải máy đã tổ chức lễ tạo khóa của cuộc lấy phiếu "
-               "(khóa ký khác với khóa ghi trong manifest): không kiểm phiếu ở đây.")
+    message = N_("Máy kiểm phiếu này không phải máy đã tổ chức lễ tạo khóa của cuộc lấy phiếu "
+                 "(khóa ký khác với khóa ghi trong manifest): không kiểm phiếu ở đây.")
 
 
 class TallyFailed(DomainError):
     """A decryption or count failed its own check: nothing is reported."""
 
-    message = "Kiểm phiếu thất bại: kết quả giải mã không qua kiểm tra; không có kết quả nào được ghi."
+    message = N_("Kiểm phiếu thất bại: kết quả giải mã không qua kiểm tra; không có kết quả nào được ghi.")
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,8 @@ def _decryptions(verified: VerifiedBox, cards: Sequence[ShareCard],
         try:
             result.append(elgamal.partial_decrypt(verified.context, card.share, verified.aggregates, rng))
         except elgamal.ProofError as exc:
-            raise ShareError(f"Mảnh khóa số {card.index} không khớp cam kết trong hòm phiếu.") from exc
+            raise ShareError(N_("Mảnh khóa số %(index)s không khớp cam kết trong hòm phiếu."),
+                             index=card.index) from exc
     return result
 
 
@@ -174,8 +175,8 @@ def tally_box(verified: VerifiedBox, cards: Sequence[ShareCard], counted_from: s
             counts = finder.counts(total)
             elgamal.check_counts(total, counts, verified.ballots)
         except elgamal.ProofError as exc:
-            raise TallyFailed(f"Kiểm phiếu thất bại ở dòng {number} ({exc.reason}): không có kết quả "
-                              "nào được ghi.") from exc
+            raise TallyFailed(N_("Kiểm phiếu thất bại ở dòng %(number)s (%(reason)s): không có kết quả nào được "
+                                 "ghi."), number=number, reason=exc.reason) from exc
         rows.append(RowTally(number, aggregate, partials, counts))
     n = verified.ballots
     manifest = verified.manifest

@@ -38,6 +38,7 @@ from shared.election import (
 )
 from shared.elgamal import ElectionContext
 from shared.errors import (
+    N_,
     AlreadyHasSlip,
     BallotIncomplete,
     CastAlreadyRecorded,
@@ -52,9 +53,11 @@ from shared.errors import (
     VoterNotFound,
     WrongElectionState,
 )
+from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, Election, Person, Token, Voter
 from shared.rules import unmarked_rows
+from shared.states import ElectionState, SlotState, VoidReason
 from shared.vn_format import given_name_key
 
 SECRET_BYTES = 12  # 96 random bits: guessing a live slip stays hopeless (docs/security.md)
@@ -64,7 +67,8 @@ TOKEN_BYTES = slots.SLOT_BYTES + SECRET_BYTES
 LEGACY_TOKEN_BYTES = 12
 CAST_ID_BYTES = 16  # 128 bits: a retry can only be claimed by the form that carried the id
 CAST_ID_RE = re.compile(rf"[0-9a-f]{{{2 * CAST_ID_BYTES}}}")
-CHECKIN_STATES = ("ready", "open", "paused")
+# The desk works from the key ceremony until the close.
+CHECKIN_STATES = (ElectionState.READY, ElectionState.OPEN, ElectionState.PAUSED)
 # Table statements on the cast path: the ORM's per-call work there was most of a cast's time.
 _ELECTIONS, _PERSONS, _TOKENS = (Election.metadata.tables[model.__tablename__]
                                  for model in (Election, Person, Token))
@@ -93,8 +97,8 @@ def parse_token(typed: str) -> bytes:
             return codes.decode_checked(typed, length, check)
         except codes.CodeError:
             continue
-    raise TokenInvalid("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
-                       "Vui lòng gõ lại.")
+    raise TokenInvalid(N_("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
+                          "Vui lòng gõ lại."))
 
 
 def _slot_where(election_id: str, typed: str) -> list[Any]:
@@ -162,7 +166,7 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
     lock_election(session, election)
     require_current_build(election)
     if election.state not in CHECKIN_STATES:
-        raise WrongElectionState("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc.")
+        raise WrongElectionState(N_("Chỉ phát phiếu sau khi đã tạo khóa và trước khi kết thúc."))
     if not voter_ids:
         return []
     wanted = [v for v in voter_ids if storable(v)]
@@ -201,17 +205,17 @@ def check_in_many(session: Session, election: Election, voter_ids: Sequence[str]
                       "holder_tag": crypto.holder_tag(key, election.id, voter.voter_id, token_hash)})
     session.connection().execute(
         update(_TOKENS).where(_TOKENS.c.election_id == election.id, _TOKENS.c.slot == bindparam("b_slot"),
-                              _TOKENS.c.state == "free")
-        .values(state="issued", token_hash=bindparam("token_hash"), holder_tag=bindparam("holder_tag")), fills)
+                              _TOKENS.c.state == SlotState.FREE)
+        .values(state=SlotState.ISSUED, token_hash=bindparam("token_hash"), holder_tag=bindparam("holder_tag")), fills)
     touch_tokens(session, election.id)  # PostgreSQL: the filled slots hide among others
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[tuple[EventKind, dict[str, Any]]] = []
     for voter in voters:
         if first_time[voter.id]:
-            events.append(("voter.checked_in", {"voter_id": voter.voter_id}))
+            events.append((EventKind.VOTER_CHECKED_IN, {"voter_id": voter.voter_id}))
         # docs/security.md: the check-in record never learns which token. This event counts the
         # slip but names no token hash: it sits right after the voter's check-in in the chain,
         # so a hash here would pair the voter with the token that later shows up as spent.
-        events.append(("token.issued", {}))
+        events.append((EventKind.TOKEN_ISSUED, {}))
     audit.append_events(session, election.id, actor, events)
     return [(voter, code) for voter, (_token, code) in issued]
 
@@ -229,9 +233,9 @@ def _own_live_slip(session: Session, election: Election, voter_id: str, typed_co
         raise WrongElectionState()
     voter = get_voter(session, election.id, voter_id)
     if not voter.slip_issued:
-        raise TokenInvalid("Người này chưa được phát phiếu nào.")
+        raise TokenInvalid(N_("Người này chưa được phát phiếu nào."))
     token = _find_token(session, election, typed_code)
-    if token.state == "voided":
+    if token.state == SlotState.VOIDED:
         raise TokenVoided()
     key = holder_keys(session).load(election.id)
     if key is None or voter.slip_key_id is None or \
@@ -240,19 +244,20 @@ def _own_live_slip(session: Session, election: Election, voter_id: str, typed_co
     # Checked before the state, so a typed code tells the desk nothing about another's slip.
     if token.holder_tag == NO_HASH or not crypto.holder_tag_matches(
             key, election.id, voter.voter_id, token.token_hash, token.holder_tag):
-        raise SlipNotIssuedToVoter(f"Phiếu này không phải phiếu đã phát cho đồng chí {voter.name}; "
-                                   "không hủy.")
-    if token.state == "spent":
-        raise TokenAlreadySpent("Phiếu này đã được dùng để bỏ phiếu; không thể hủy.")
+        raise SlipNotIssuedToVoter(N_("Phiếu này không phải phiếu đã phát cho đồng chí %(name)s; không hủy."),
+                                   name=voter.name)
+    if token.state == SlotState.SPENT:
+        raise TokenAlreadySpent(N_("Phiếu này đã được dùng để bỏ phiếu; không thể hủy."))
     return voter, token
 
 
-def _void(session: Session, election: Election, voter: Voter, token: Token, reason: str, actor: str) -> None:
-    token.state = "voided"
+def _void(session: Session, election: Election, voter: Voter, token: Token, reason: VoidReason,
+          actor: str) -> None:
+    token.state = SlotState.VOIDED
     voter.slip_issued = False
     # D1 and section 4: naming the row makes every replacement and departure visible; a
     # voided slip never casts, so this pair reveals no ballot.
-    audit.append_event(session, election.id, "token.voided", actor,
+    audit.append_event(session, election.id, EventKind.TOKEN_VOIDED, actor,
                        {"token_hash": token.token_hash, "voter_id": voter.voter_id, "reason": reason})
 
 
@@ -260,7 +265,7 @@ def void_slip(session: Session, election: Election, voter_id: str, typed_code: s
               actor: str) -> None:
     """Void the spoiled slip a voter hands back, so the desk may issue them another."""
     voter, token = _own_live_slip(session, election, voter_id, typed_code)
-    _void(session, election, voter, token, "spoiled", actor)
+    _void(session, election, voter, token, VoidReason.SPOILED, actor)
 
 
 def record_departure(session: Session, election: Election, voter_id: str, typed_code: str,
@@ -273,7 +278,7 @@ def record_departure(session: Session, election: Election, voter_id: str, typed_
     """
     voter, token = _own_live_slip(session, election, voter_id, typed_code)
     voter.left_before_vote = True
-    _void(session, election, voter, token, "left", actor)
+    _void(session, election, voter, token, VoidReason.LEFT, actor)
 
 
 def _find_token(session: Session, election: Election, typed_code: str) -> Token:
@@ -296,14 +301,14 @@ def cast_hash(cast_id: str | None) -> str | None:
     return hashlib.sha256(cast_id.encode("ascii")).hexdigest()
 
 
-def check_token(session: Session, election_id: str, state: str, typed_code: str,
+def check_token(session: Session, election_id: str, state: ElectionState, typed_code: str,
                 retry_hash: str | None = None) -> str:
     """The token hash of a usable slip of an election in `state`; the matching error otherwise.
 
     With retry_hash (the hash of the posting form's cast id): CastAlreadyRecorded if that
     very cast spent the slip, even if the vote was paused or closed since.
     """
-    if state != "open" and retry_hash is None:
+    if state != ElectionState.OPEN and retry_hash is None:
         raise ElectionNotOpen()
     where = _slot_where(election_id, typed_code)
     token = session.connection().execute(select(_TOKENS.c.state, _TOKENS.c.cast_hash, _TOKENS.c.token_hash)
@@ -311,14 +316,14 @@ def check_token(session: Session, election_id: str, state: str, typed_code: str,
     if token is None:
         raise TokenInvalid()
     token_hash = str(token.token_hash)
-    if token.state == "spent" and retry_hash is not None and token.cast_hash != NO_HASH \
+    if token.state == SlotState.SPENT and retry_hash is not None and token.cast_hash != NO_HASH \
             and hmac.compare_digest(token.cast_hash, retry_hash):
         raise CastAlreadyRecorded()
-    if state != "open":
+    if state != ElectionState.OPEN:
         raise ElectionNotOpen()
-    if token.state == "spent":
+    if token.state == SlotState.SPENT:
         raise TokenAlreadySpent()
-    if token.state == "voided":
+    if token.state == SlotState.VOIDED:
         raise TokenVoided()
     return token_hash
 
@@ -372,7 +377,7 @@ def sealer(session: Session, election_id: str) -> Sealer:
         raise ElectionNotFound()
     manifest_hash, manifest_json = row
     if manifest_hash is None or manifest_json is None:
-        raise WrongElectionState("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này.")
+        raise WrongElectionState(N_("Chưa nhập khóa của Ban kiểm phiếu cho cuộc lấy phiếu này."))
     context, persons = _context(manifest_hash, manifest_json)
     return Sealer(election_id, manifest_hash, context, persons)
 
@@ -390,7 +395,7 @@ def _context(manifest_hash: str, manifest_json: str) -> tuple[ElectionContext, i
     if cached is None:
         manifest = json.loads(manifest_json)
         if manifests.manifest_version(manifest) != manifests.VERSION:
-            raise WrongElectionState(OLD_BUILD_MESSAGE)
+            raise WrongElectionState(OLD_BUILD_MESSAGE, commit=manifests.HPKE_BUILD)
         cached = (manifests.context_of(manifest), len(manifest["persons"]))
         _CONTEXTS[manifest_hash] = cached
     return cached
@@ -412,12 +417,12 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
     # The single-use gate, and the only check on the way of a good cast (it runs under the
     # write lock, so every statement counts): the slip is issued and unspent, the vote open,
     # under the key the ballot was sealed with. Under any race one caller sees rowcount 1.
-    usable = exists().where(_ELECTIONS.c.id == election_id, _ELECTIONS.c.state == "open",
+    usable = exists().where(_ELECTIONS.c.id == election_id, _ELECTIONS.c.state == ElectionState.OPEN,
                             _ELECTIONS.c.manifest_hash == ballot.manifest_hash)
     # The slot is overwritten in place: "spent " has the length of "issued", and a cast
     # without a cast id keeps the NO_HASH placeholder (docs/storage-secrecy.md D3).
-    spent = _rows_changed(session, update(_TOKENS).where(*where, _TOKENS.c.state == "issued", usable)
-                          .values(state="spent", cast_hash=retry_hash or NO_HASH))
+    spent = _rows_changed(session, update(_TOKENS).where(*where, _TOKENS.c.state == SlotState.ISSUED, usable)
+                          .values(state=SlotState.SPENT, cast_hash=retry_hash or NO_HASH))
     if spent != 1:
         _refuse_cast(session, ballot, typed_code, retry_hash)
     touch_tokens(session, election_id)
@@ -426,7 +431,7 @@ def cast_sealed(session: Session, ballot: SealedBallot, typed_code: str,
     fingerprint = store_ballot(session, election_id, ballot.ciphertext)
     # D1: the event counts the cast and names no token, so the chain cannot say which slip
     # (and, with its check-in, which voter) made the k-th ballot.
-    audit.append_event(session, election_id, "token.spent", "booth", {}, known_open=True)
+    audit.append_event(session, election_id, EventKind.TOKEN_SPENT, "booth", {}, known_open=True)
     return fingerprint
 
 

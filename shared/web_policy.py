@@ -40,3 +40,11 @@ MIN_SECRET_LENGTH = 32
 def weak_secret(secret_key: str) -> bool:
     """True for a missing, default or short session secret (it would let anyone forge sessions)."""
     return secret_key.strip().lower() in DEFAULT_SECRETS or len(secret_key.strip()) < MIN_SECRET_LENGTH
+
+
+def local_path(target: str, fallback: str) -> str:
+    """target if it is a path on this server (where a form may send the browser back), else
+    fallback: another host, `//host`, a scheme or a backslash never leave the app."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback

@@ -18,6 +18,7 @@ from shared.ceremony import run_ceremony
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.models import NO_HASH, Ballot, Election, Token
 from shared.shares import ShareCard
+from shared.states import SlotState
 
 # The board laptop's signing key in tests: one per test process is enough.
 COUNTER_SIGNING_KEY = crypto.generate_signing_key()
@@ -103,7 +104,7 @@ def token_row(session: Session, election_id: str, code: str) -> Token | None:
 # Ballot slots that hold a ballot: free slots (shared/slots.py) have the NO_HASH fingerprint.
 FILLED = Ballot.fingerprint != NO_HASH
 # Token slots that hold a slip.
-ISSUED = Token.state != "free"
+ISSUED = Token.state != SlotState.FREE
 
 
 def new_factory(url: str) -> sessionmaker[Session]:

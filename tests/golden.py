@@ -94,7 +94,8 @@ def _deterministic() -> Iterator[None]:
     with mock.patch.object(crypto, "random_bytes", stream.bytes), \
             mock.patch.object(audit, "now_iso", clock.now_iso), \
             mock.patch.object(elgamal.SYSTEM_RANDOMNESS, "scalar", rng.scalar), \
-            mock.patch.object(elgamal.SYSTEM_RANDOMNESS, "challenge", rng.challenge):
+            mock.patch.object(elgamal.SYSTEM_RANDOMNESS, "challenge", rng.challenge), \
+            mock.patch.object(elgamal.SYSTEM_RANDOMNESS, "batch", rng.batch):
         yield
 
 

@@ -427,16 +427,18 @@ def test_an_election_made_before_the_field_keeps_per_row_proofs_to_its_count(db_
 @pytest.mark.parametrize("value", ["per-row", "one_challenge", "", 1, None, True])
 def test_a_definition_naming_any_other_layout_is_refused(value: object) -> None:
     definition = golden_definition()
-    with pytest.raises(InvalidInput, match="ballot_proof"):
+    with pytest.raises(InvalidInput) as refused:
         manifests.check_definition({**definition, "ballot_proof": value})
+    assert refused.value.message_id == "Cách ghi chứng minh của lá phiếu (ballot_proof) không đúng phiên bản 2."
 
 
 def test_a_definition_whose_length_does_not_follow_its_layout_is_refused() -> None:
     definition = golden_definition()
     manifests.check_definition(definition)
     without = {k: v for k, v in definition.items() if k != "ballot_proof"}
-    with pytest.raises(InvalidInput, match="độ dài lá phiếu"):
+    with pytest.raises(InvalidInput) as refused:
         manifests.check_definition(without)  # one-challenge length, per-row layout
+    assert refused.value.message_id == "Tệp định nghĩa: nhóm mật mã hoặc độ dài lá phiếu không đúng phiên bản 2."
     manifests.check_definition({**without, "ballot_length": 208 * len(definition["persons"])})
 
 

@@ -198,8 +198,9 @@ def test_a_box_file_changed_after_verifying_changes_nothing_counted(
     path.write_bytes(bytes(data))
     results = tally_box(verified, rehearsal.cards[1:], "a", "b")
     assert [(p.high, p.trust, p.low) for p in results.persons] == rehearsal.expected_counts(PERSONS)
-    with pytest.raises(BoxInvalid, match="không giải mã"):  # and the changed file is refused as such
+    with pytest.raises(BoxInvalid) as refused:  # and the changed file is refused as such
         verified_box(read_box(path))
+    assert refused.value.message_id == "Hòm phiếu không qua kiểm tra, không giải mã: %(failed)s."
 
 
 # --- memory -------------------------------------------------------------------------------

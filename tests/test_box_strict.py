@@ -243,8 +243,9 @@ def test_every_reason_id_is_listed_in_the_format_document() -> None:
 @pytest.mark.parametrize("where", ["top", "manifest"])
 def test_version_true_is_not_version_1(box: dict[str, Any], rehearsal: Rehearsal, where: str) -> None:
     if where == "top":
-        with pytest.raises(BoxInvalid, match="không được hỗ trợ"):
+        with pytest.raises(BoxInvalid) as refused:
             load_box(canonical_bytes({**box, "version": True}))
+        assert refused.value.message_id == "Phiên bản hòm phiếu %(version)s không được hỗ trợ (cần phiên bản 2)."
         return
     box["manifest"]["version"] = True
     reseal(box, rehearsal.signing_key)

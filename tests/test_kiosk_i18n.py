@@ -14,7 +14,9 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from kiosk import i18n
+from shared import election as elections
 from shared import errors
+from shared.errors import N_
 from tests.factories import election_spec
 from tests.kiosk_client import CHAIR, client, form_from_spec, login, make_app, post
 
@@ -74,11 +76,26 @@ def test_placeholders_survive_translation() -> None:
                 "%(num)s" in text or "%(names)s" in text, (mid, text)
 
 
-def test_shared_messages_are_found_including_f_string_templates() -> None:
-    found = {text for _path, _line, text in i18n.shared_messages()}
-    assert errors.TokenAlreadySpent.message in found
-    assert "Số mảnh khóa cần để mở (k) phải từ 1 đến {0} (số thành viên)." in found
+def shared_messages() -> dict[str, str]:
+    """The N_ messages of the shared/ modules the kiosk's babel.cfg reads, as {msgid: file}."""
+    with open(ROOT / "kiosk" / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found: dict[str, str] = {}
+    for file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT), [m for m in method_map if m[0].startswith("shared/")], options_map,
+            keywords={"N_": None}):
+        found.setdefault(message if isinstance(message, str) else message[0], file)
+    return found
+
+
+def test_the_kiosk_catalogue_reads_the_shared_messages_a_kiosk_page_can_show() -> None:
+    found = shared_messages()
+    assert errors.TokenAlreadySpent.message in found  # a class's default message
+    assert "Số mảnh khóa cần để mở (k) phải từ 1 đến %(count)s (số thành viên)." in found  # a raise site
+    assert "Họ và tên (người thứ %(number)s)" in found  # a field's label (election._text)
     assert "Tín nhiệm thấp" in found  # glossary labels
+    # Counter-only modules (paper ballots) are the counter's business, not the kiosk's.
+    assert "Mã PIN không đúng." not in found
 
 
 @pytest.fixture()
@@ -87,29 +104,41 @@ def app(tmp_path: Path) -> Flask:
 
 
 def test_domain_errors_are_shown_in_english_with_their_values(app: Flask) -> None:
+    def raised(spec: dict[str, Any]) -> errors.DomainError:
+        with pytest.raises(errors.DomainError) as caught:
+            elections.validate_spec(spec)
+        return caught.value
+
+    spec = election_spec(persons=3, voters=3)
+    spec["persons"][2]["name"] = ""
+    missing_label = raised(spec)
     with app.test_request_context(headers={"Cookie": "kiosk_lang=en"}):
         assert i18n.error_text(errors.TokenAlreadySpent()) == \
             "This slip has already been used. Each slip works only once."
         assert i18n.error_text(errors.QuorumNotMet(
-            "Mới có 5/30 người có mặt; cần ít nhất 2/3 số người được triệu tập: chưa thể bắt đầu bỏ phiếu.")) \
+            N_("Mới có %(present)s/%(convened)s người có mặt; cần ít nhất 2/3 số người được triệu tập: "
+               "chưa thể bắt đầu bỏ phiếu."), present=5, convened=30)) \
             == "Only 5/30 people are present; at least 2/3 of those convened are needed: the vote cannot start yet."
         # A label inside a message is translated too.
-        assert i18n.error_text(errors.InvalidInput("Thiếu “Họ và tên (người thứ 3)”.")) == \
-            "“Full name (person 3)” is missing."
+        assert i18n.error_text(missing_label) == "“Full name (person 3)” is missing."
         # Unknown text (a future message not yet translated) is shown as it is.
         assert i18n.error_text(errors.InvalidInput("Một thông báo mới.")) == "Một thông báo mới."
     with app.test_request_context():
         assert i18n.error_text(errors.TokenAlreadySpent()) == errors.TokenAlreadySpent.message
+        assert i18n.error_text(missing_label) == str(missing_label) == "Thiếu “Họ và tên (người thứ 3)”."
 
 
 def test_every_shared_message_has_a_translation_that_applies(app: Flask) -> None:
     catalog = english()
     with app.test_request_context(headers={"Cookie": "kiosk_lang=en"}):
-        for path, line, text in i18n.shared_messages():
-            assert text in catalog, f"{path.name}:{line} not translated ({UPDATE_HINT}): {text}"
-            sample = text.format(*["7"] * text.count("{")) if "{" in text else text
-            assert i18n.translate_text(sample) != sample or catalog[text].string == text, (  # type: ignore[attr-defined]
-                path.name, line, text)
+        for text, file in shared_messages().items():
+            assert text in catalog, f"{file} not translated ({UPDATE_HINT}): {text}"
+            translation = catalog[text].string
+            assert translation and not catalog[text].fuzzy, (file, text)
+            params = {name: "7" for name in re.findall(r"%\((\w+)\)s", text)}
+            shown = i18n.error_text(errors.DomainError(text, **params))
+            assert shown == (translation % params if params else translation), (file, text)
+            assert shown != (text % params if params else text) or translation == text, (file, text)
 
 
 def test_vietnamese_is_the_default_and_the_switch_sets_a_cookie(app: Flask) -> None:
@@ -138,6 +167,10 @@ def test_english_staff_pages_and_errors(app: Flask) -> None:
     form = {**form_from_spec(election_spec(persons=2, voters=3)), "convened": "ba mươi"}
     page = post(c, "/chair/new", "/chair/new", form).get_data(as_text=True)
     assert "“Number of people convened” must be a whole number." in page
+    # A domain error from shared/ with a parameter: translated, the value filled in.
+    form = {**form_from_spec(election_spec(persons=2, voters=3, members=3)), "threshold": "9"}
+    page = post(c, "/chair/new", "/chair/new", form).get_data(as_text=True)
+    assert "The number of key shares needed to open (k) must be from 1 to 3 (the number of members)." in page
     assert "Page not found." in c.get("/no-such-page").get_data(as_text=True)
 
 

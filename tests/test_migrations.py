@@ -268,7 +268,7 @@ def test_revision_0002_downgrades_and_upgrades_again_keeping_every_slip(db_url: 
     assert "cast_hash" not in columns(engine, "tokens")
     assert init_schema(engine) == ("0001", migrations.head_revision())
     with engine.connect() as conn:
-        # Stored space-padded since revision 0005 (shared.models.SlotState), free slots aside.
+        # Stored space-padded since revision 0005 (shared.models.SlotStateType), free slots aside.
         assert conn.execute(text("SELECT token_hash, rtrim(state) FROM tokens WHERE state <> 'free  ' "
                                  "ORDER BY token_hash")).all() == slips
         if conn.dialect.name == "sqlite":

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from shared import codes, crypto
 from shared.canonical import digest
 from shared.db import make_engine, session_factory, transaction
-from shared.errors import InvalidInput
+from shared.errors import DomainError, InvalidInput
 from shared.paper import (
     SERIAL_BYTES,
     AlreadyEntered,
@@ -124,10 +124,13 @@ def test_a_ballot_not_issued_is_in_n_and_invalid_in_every_row(tmp_path: Path) ->
 
 def test_an_issued_serial_not_yet_keyed_cannot_be_set_aside_as_not_issued(tmp_path: Path) -> None:
     count = paper_count(tmp_path, count=2)
-    with pytest.raises(InvalidInput, match="có trong danh sách phát hành"), \
+    with pytest.raises(InvalidInput) as refused, \
             transaction(count.factory) as session:
         record_not_issued(session, count.batch, THIRD, serial_label(count.batch.serials[0]),
                           "Tờ phiếu thứ hai mang số sê-ri đã nhập")
+    assert refused.value.message_id == (
+        "Số sê-ri này có trong danh sách phát hành và chưa được nhập: hãy nhập phiếu này theo hai lượt như bình "
+        "thường.")
     count.both(count.batch.serials[0], ["high"])
     with transaction(count.factory) as session:  # a second sheet with that serial: now it may
         record_not_issued(session, count.batch, THIRD, serial_label(count.batch.serials[0]),
@@ -195,12 +198,14 @@ def test_serial_entered_twice_by_the_same_pass_is_caught_however_it_is_typed(tmp
     count.enter("A", HEAD, serial, ["high"])
     count.open("A", SECOND)
     retyped = serial.lower().replace("0", "o").replace("1", "l")  # look-alikes, no dashes
-    with pytest.raises(AlreadyEntered, match="đã được nhập ở lượt A"), \
-            transaction(count.factory) as session:
+    with pytest.raises(AlreadyEntered) as refused, transaction(count.factory) as session:
         enter_ballot(session, count.batch, "A", SECOND, retyped, ["low"])
+    assert refused.value.message_id.startswith("Phiếu số %(serial)s đã được nhập ở lượt %(slot)s")
+    assert refused.value.params["slot"] == "A"
     count.enter("B", SECOND, serial, ["high"])
-    with pytest.raises(AlreadyEntered, match="lượt B"):
+    with pytest.raises(AlreadyEntered) as refused:
         count.enter("B", THIRD, serial, ["high"])
+    assert refused.value.params["slot"] == "B"
     assert count.state().status(serial) == "agreed"
 
 
@@ -213,10 +218,12 @@ def test_both_passes_of_one_ballot_by_the_same_member_are_refused(tmp_path: Path
 
 def test_only_board_members_key_and_every_row_needs_a_choice(tmp_path: Path) -> None:
     count = paper_count(tmp_path, persons=2, count=1)
-    with pytest.raises(Exception, match="không phải thành viên Ban kiểm phiếu"):
+    with pytest.raises(DomainError) as refused:
         count.enter("A", "Người lạ", count.batch.serials[0], ["high", "low"])
-    with pytest.raises(InvalidInput, match="Chưa chọn cho dòng 2"):
+    assert refused.value.message_id == "Người thực hiện không phải thành viên Ban kiểm phiếu của đợt này."
+    with pytest.raises(InvalidInput) as refused:
         count.enter("A", HEAD, count.batch.serials[0], ["high", ""])
+    assert (refused.value.message_id, refused.value.params) == ("Chưa chọn cho dòng %(rows)s.", {"rows": "2"})
 
 
 def test_nothing_is_keyed_after_the_count(tmp_path: Path) -> None:
@@ -231,12 +238,17 @@ def test_count_figures_are_checked_against_the_log(tmp_path: Path) -> None:
     count = paper_count(tmp_path, count=3)
     for serial in count.batch.serials:
         count.both(serial, ["trust"])
-    with pytest.raises(InvalidInput, match="ít hơn số phiếu mang số sê-ri"):
+    with pytest.raises(InvalidInput) as refused:
         finish(count, present=3, issued=2)
-    with pytest.raises(InvalidInput, match="lớn hơn số phiếu đã in"):
+    assert refused.value.message_id == (
+        "Số phiếu phát ra (%(issued)s) ít hơn số phiếu mang số sê-ri đã phát hành được nhập (%(genuine)s): hãy kiểm "
+        "tra lại số phiếu phát ra.")
+    with pytest.raises(InvalidInput) as refused:
         finish(count, present=3, issued=4)
-    with pytest.raises(InvalidInput, match="lớn hơn tổng số được triệu tập"):
+    assert refused.value.message_id == "Số phiếu phát ra (%(issued)s) lớn hơn số phiếu đã in (%(serials)s)."
+    with pytest.raises(InvalidInput) as refused:
         finish(count, present=51, issued=3)
+    assert refused.value.message_id == "Số có mặt (%(present)s) lớn hơn tổng số được triệu tập (%(convened)s)."
     assert finish(count, present=3, issued=3).ballots_collected == 3
 
 

@@ -132,8 +132,10 @@ def test_the_log_refuses_updates_and_a_dropped_guard_is_noticed_at_the_next_read
 def test_only_the_member_who_opened_a_pass_keys_in_it(tmp_path: Path) -> None:
     count = paper_count(tmp_path, count=2)
     serial = serial_label(count.batch.serials[0])
-    with pytest.raises(PassNotOpened, match="chưa mở lượt A"), transaction(count.factory) as session:
+    with pytest.raises(PassNotOpened) as refused, transaction(count.factory) as session:
         enter_ballot(session, count.batch, "A", HEAD, serial, ["high"])
+    assert refused.value.message_id == "Đồng chí %(actor)s chưa mở lượt %(slot)s bằng mã PIN của mình."
+    assert refused.value.params == {"actor": HEAD, "slot": "A"}
     count.open("B", SECOND)  # opening pass B opens nothing in pass A
     with pytest.raises(PassNotOpened), transaction(count.factory) as session:
         enter_ballot(session, count.batch, "A", SECOND, serial, ["high"])
@@ -224,12 +226,17 @@ def test_a_sheet_of_three_pages_is_keyed_only_with_every_page_of_its_own(tmp_pat
 
     with pytest.raises(PagesIncomplete, match="Chưa nhập trang 2/2"):
         key([])
-    with pytest.raises(PagesIncomplete, match="thuộc một phiếu khác"):
+    with pytest.raises(PagesIncomplete) as refused:
         key([page_code(other, 2, 2)])
+    assert refused.value.message_id == (
+        "%(where_capitalized)s mang số sê-ri %(found)s, khác với phiếu số %(serial)s: trang này thuộc một phiếu "
+        "khác. Để riêng các tờ này và báo Ban kiểm phiếu.")
     with pytest.raises(PagesIncomplete, match="là của trang 1/2"):
         key([page_code(first, 1, 2)])
-    with pytest.raises(PagesIncomplete, match="trang 1 của phiếu"):
+    with pytest.raises(PagesIncomplete) as refused:
         key([page_code(first, 2, 2)], typed=page_code(first, 2, 2))
+    assert refused.value.message_id == (
+        "Mã đã quét vào ô số sê-ri là của trang %(page)s/%(pages)s: hãy quét mã QR in trên trang 1 của phiếu.")
     assert count.state().entered("A") == 0
     key([serial_label(first)], typed=page_code(first, 1, 2))  # scanned page 1, typed page 2
     entry = events(count)[-1]
@@ -255,8 +262,10 @@ def test_the_batch_file_says_how_many_rows_each_page_holds() -> None:
     assert data["version"] == 2 and data["page_rows"] == [10, 17, 3]
     assert Batch.from_dict(data) == batch
     for wrong in ([10, 17, 2], [10, 0, 20], []):
-        with pytest.raises(InvalidInput, match="page_rows"):
+        with pytest.raises(InvalidInput) as refused:
             Batch.from_dict({**data, "page_rows": wrong})
+        assert refused.value.message_id == (
+            "Bố cục trang của phiếu (page_rows) không khớp với danh sách người được lấy phiếu.")
 
 
 # --- 4. serials typed without Shift ----------------------------------------------------------------------

@@ -271,8 +271,11 @@ def test_a_revision_racing_the_key_import_is_refused_by_the_domain(app: Flask) -
     _draft, keyed = drafted_and_keyed(app)
     with transaction(factory(app)) as s:
         e = elections.get_election(s, keyed, lock=True)
-        with pytest.raises(elections.WrongElectionState, match="không sửa được nữa"):
+        with pytest.raises(elections.WrongElectionState) as refused:
             setup.revise_election(s, e, setup.spec_of(s, e), "chutri")
+        assert refused.value.message_id == (
+            "Khóa của Ban kiểm phiếu đã được nhập: thông tin cuộc lấy phiếu không sửa được nữa. Chưa có gì được thay "
+            "đổi.")
 
 
 @pytest.mark.parametrize("who", ["desk", "admin", "anonymous"])

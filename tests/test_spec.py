@@ -123,8 +123,9 @@ def test_malformed_spec_is_refused_with_a_vietnamese_message(edit: Edit, word: s
 
 @pytest.mark.parametrize("spec", [None, [], "{}", 42])
 def test_spec_that_is_not_an_object_is_refused(spec: Any) -> None:
-    with pytest.raises(InvalidInput, match="đối tượng JSON"):
+    with pytest.raises(InvalidInput) as refused:
         elections.validate_spec(spec)
+    assert refused.value.message_id == "Tệp cấu hình phải là một đối tượng JSON."
 
 
 def row_counts(factory: Any) -> dict[str, int]:
@@ -195,12 +196,15 @@ def test_names_are_stored_nfc_so_an_nfd_and_an_nfc_name_are_one_name() -> None:
     spec["persons"][0]["name"] = decomposed
     spec["voters"][0]["id"] = unicodedata.normalize("NFD", "Đơn-01")
     spec["voters"][1]["id"] = unicodedata.normalize("NFC", "Đơn-01")
-    with pytest.raises(InvalidInput, match="bị trùng"):  # the same id, typed two ways
+    with pytest.raises(InvalidInput) as refused:  # the same id, typed two ways
         elections.validate_spec(spec)
+    assert refused.value.message_id == "Mã người ghi phiếu “%(id)s” bị trùng."
     spec["voters"][1]["id"] = "V002"
     spec["board"]["members"] = ["Lê Văn Kiểm", unicodedata.normalize("NFD", "lê văn kiểm")]
-    with pytest.raises(InvalidInput, match="trùng tên"):
+    with pytest.raises(InvalidInput) as refused:
         elections.validate_spec(spec)
+    assert refused.value.message_id == (
+        "Ban kiểm phiếu có hai thành viên trùng tên: mỗi thẻ mảnh khóa phải mang một tên riêng.")
     spec["board"]["members"] = ["Lê Văn Kiểm", "Trần Văn Phiếu"]
     clean = elections.validate_spec(spec)
     assert clean["persons"][0]["name"] == unicodedata.normalize("NFC", "Nguyễn Văn Sơn") != decomposed
@@ -212,5 +216,7 @@ def test_namesakes_on_the_ballot_are_allowed_when_position_or_unit_tells_them_ap
     spec["persons"][1] = {**spec["persons"][0], "unit": "Sở Nội vụ"}
     assert len(elections.validate_spec(spec)["persons"]) == 2
     spec["persons"][1] = {**spec["persons"][0], "name": "  " + spec["persons"][0]["name"].upper() + " "}
-    with pytest.raises(InvalidInput, match="trùng với người thứ 1"):
+    with pytest.raises(InvalidInput) as refused:
         elections.validate_spec(spec)
+    assert refused.value.message_id == "Người được lấy phiếu thứ %(number)s (%(name)s) trùng với người thứ %(first)s."
+    assert (refused.value.params["number"], refused.value.params["first"]) == (2, 1)

@@ -14,6 +14,7 @@
   var text = document.getElementById("count-text");
   var statusUrl = panel.getAttribute("data-status-url");
   var pageUrl = panel.getAttribute("data-report-url");
+  var progressText = panel.getAttribute("data-text-progress");
 
   function grouped(n) {
     return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
@@ -24,8 +25,9 @@
       bar.max = status.total;
       bar.value = status.done;
       bar.textContent = status.percent + "%";
-      text.textContent = "Đã kiểm bằng chứng của " + grouped(status.done) + " / " +
-        grouped(status.total) + " phiếu (" + status.percent + "%).";
+      // The words come from the page, in its language (data-text-progress).
+      text.textContent = progressText.replace("{done}", grouped(status.done))
+        .replace("{total}", grouped(status.total)).replace("{percent}", status.percent);
     }
   }
 

@@ -6,7 +6,7 @@ Create Date: 2026-12-02
 
 tokens: primary key (election_id, slot), a random 32-bit slot number per row; token_hash,
 cast_hash and holder_tag NOT NULL with the NO_HASH placeholder for "none"; the state
-space-padded to 6 characters (shared.models.SlotState); no index on election_id or on
+space-padded to 6 characters (shared.models.SlotStateType); no index on election_id or on
 token_hash. ballots: primary key (election_id, id), the fingerprint before the ciphertext,
 no unique index on the fingerprint and none on election_id. Both stay WITHOUT ROWID.
 
