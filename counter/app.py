@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from flask import Blueprint, Flask, Response, render_template
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from counter import audit, board, downloads, i18n, paper, presenting, progress, projector
 from counter.config import ConfigError, CounterConfig, check_secret
 from counter.store import Store
-from shared import vn_format
+from shared import vn_format, web_policy
 from shared.errors import N_
 from shared.event_kinds import PaperEventKind
 from shared.states import ElectionState
@@ -90,6 +90,9 @@ def create_app(config: CounterConfig) -> Flask:
     app.register_blueprint(progress.bp)
     app.register_blueprint(audit.bp)
     app.register_blueprint(paper.bp)
+    # shared/static (the camera's QR loop, also the booth's): url_for("shared.static", …).
+    app.register_blueprint(Blueprint("shared", __name__, static_folder=web_policy.STATIC_FOLDER,
+                                     static_url_path=web_policy.STATIC_URL_PATH))
     app.after_request(add_security_headers)
     _register_error_handlers(app)
     return app

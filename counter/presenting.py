@@ -254,10 +254,3 @@ def clear(election_id: str) -> BaseResponse:
     forget_presented(election_id)
     flash(gettext("Đã xóa các mảnh khóa đã nhập trên máy này."), "ok")
     return redirect(url_for("board.box_page", election_id=election_id))
-
-
-def pending_files(home: Path) -> list[Path]:
-    """Waiting-set files under a COUNTER_HOME (tests and housekeeping)."""
-    directory = home / PENDING_DIR
-    return sorted(directory.glob("*.bin")) if directory.is_dir() else []
-

@@ -1,6 +1,6 @@
 """Staff accounts in the web UI, for the admin role: create, reset a password, disable, enable.
 
-The same shared functions as `kiosk user ...` (kiosk/auth.py), which stays for the server's
+The same shared functions as `kiosk user ...` (shared/staff_accounts.py), which stays for the server's
 terminal: a new password or a disabled account ends that user's sessions at once (the
 session rows go, shared/staff_auth.py), and every change is an event on the system chain,
 named with the admin who made it. No password is ever shown again or logged.
@@ -14,10 +14,17 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from kiosk.auth import MIN_PASSWORD_LENGTH, create_user, set_disabled, set_password, valid_username
 from kiosk.db import db
-from kiosk.permissions import ROLES, permission_required
+from kiosk.permissions import permission_required
 from shared.models import StaffSession, User
+from shared.staff_accounts import (
+    MIN_PASSWORD_LENGTH,
+    ROLES,
+    create_user,
+    set_disabled,
+    set_password,
+    valid_username,
+)
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Blueprint, Flask, Response, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import DBAPIError
@@ -123,6 +123,9 @@ def create_app(config: KioskConfig) -> Flask:
     app.register_blueprint(admin_users.bp)
     app.register_blueprint(desk.bp)
     app.register_blueprint(booth.bp)
+    # shared/static (the camera's QR loop, also the counter's): url_for("shared.static", …).
+    app.register_blueprint(Blueprint("shared", __name__, static_folder=web_policy.STATIC_FOLDER,
+                                     static_url_path=web_policy.STATIC_URL_PATH))
 
     @app.get("/")
     def index() -> Any:

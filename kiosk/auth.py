@@ -17,7 +17,6 @@ import functools
 import hashlib
 import hmac
 import math
-import re
 import time
 from typing import Any
 
@@ -37,8 +36,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from kiosk.db import db
-from kiosk.permissions import ROLES as STAFF_ROLES
-from kiosk.permissions import landing_endpoint
 from shared import audit, crypto, staff_auth
 from shared.db import begin_read_only
 from shared.event_kinds import EventKind
@@ -47,7 +44,6 @@ from shared.staff_auth import LoginThrottled, Scope
 
 bp = Blueprint("auth", __name__)
 
-SYSTEM_CHAIN = ""
 UNKNOWN_ACTOR = "(không rõ)"
 # The failure from which each one makes the scope wait (2, 4, 8 ... s): a client address may
 # mistype more often than one name (several clerks at one desk); a name or a device, as before.
@@ -63,8 +59,6 @@ DEVICE_COOKIE_SECONDS = 30 * 24 * 3600
 # A staff session ends after 30 idle minutes (PERMANENT_SESSION_LIFETIME) and, in
 # any case, 12 hours after the login, however busy it stayed.
 ABSOLUTE_SESSION_SECONDS = 12 * 3600
-USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-MIN_PASSWORD_LENGTH = 8
 
 
 def _now() -> float:
@@ -91,61 +85,9 @@ def _make_dummy_hash(_state: Any) -> None:
     _dummy_hash()
 
 
-def _validated_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError("Mật khẩu phải có ít nhất 8 ký tự.")
-    return password
-
-
-def valid_username(username: str) -> bool:
-    """Letters, digits, dot, dash and underscore, 1 to 64: typed on any keyboard, safe in a log."""
-    return USERNAME.fullmatch(username) is not None
-
-
-def create_user(session_db: Any, username: str, password: str, role: str, actor: str = "admin") -> User:
-    """Add a staff account; the password is stored only as a scrypt hash."""
-    if role not in STAFF_ROLES:
-        raise ValueError("role must be one of " + ", ".join(STAFF_ROLES))
-    if not valid_username(username):
-        raise ValueError("Tên đăng nhập chỉ gồm chữ không dấu, số, dấu chấm, gạch ngang, gạch dưới "
-                         "(tối đa 64 ký tự).")
-    if session_db.scalars(select(User.id).where(User.username == username)).first() is not None:
-        raise ValueError(f"Đã có tài khoản {username}.")
-    user = User(username=username, role=role,
-                password_hash=crypto.hash_password(_validated_password(password)))
-    session_db.add(user)
-    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_CREATED, actor,
-                       {"username": username, "role": role})
-    return user
-
-
-def _account(session_db: Any, username: str) -> User:
-    user: User | None = session_db.scalars(select(User).where(User.username == username)).first()
-    if user is None:
-        raise ValueError(f"Không có tài khoản {username}.")
-    return user
-
-
-def set_password(session_db: Any, username: str, password: str, actor: str = "admin") -> User:
-    """Give an account a new password; every session of it ends at once."""
-    user = _account(session_db, username)
-    user.password_hash = crypto.hash_password(_validated_password(password))
-    ended = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_PASSWORD_CHANGED, actor,
-                       {"username": username, "sessions_ended": ended})
-    return user
-
-
-def set_disabled(session_db: Any, username: str, disabled: bool, actor: str = "admin") -> User:
-    """Disable an account (its sessions end at once, it cannot log in) or enable it again."""
-    user = _account(session_db, username)
-    user.disabled = disabled
-    data: dict[str, Any] = {"username": username}
-    if disabled:
-        data["sessions_ended"] = staff_auth.end_user_sessions(session_db, user.id)
-    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.USER_DISABLED if disabled else EventKind.USER_ENABLED,
-                       actor, data)
-    return user
+def landing_endpoint(role: str) -> str:
+    """Where a role lands after login: the first page its permissions (kiosk/permissions.py) open."""
+    return "desk.home" if role == "desk" else "chair.home"
 
 
 def check_password(user: User, password: str) -> bool:
@@ -160,7 +102,7 @@ def check_password(user: User, password: str) -> bool:
     secret = g.get("staff_secret")
     if secret and staff_auth.count_close_failure(db(), secret) >= MAX_CLOSE_FAILURES:
         staff_auth.end_session(db(), secret)
-        audit.append_event(db(), SYSTEM_CHAIN, EventKind.LOGOUT, user.username,
+        audit.append_event(db(), audit.SYSTEM_CHAIN, EventKind.LOGOUT, user.username,
                            {"reason": "close_password_failures"})
         session.clear()
         flash(_("Đã nhập sai mật khẩu %(count)s lần: phiên đăng nhập đã kết thúc. Vui lòng "
@@ -262,7 +204,7 @@ def _attempt(username: str, password: str) -> Any:
     try:
         if account is None or not right:
             wait = staff_auth.record_failure(session_db, scopes, now)
-            audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor)
+            audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor)
             session_db.commit()
             flash(_("Tên đăng nhập hoặc mật khẩu không đúng."), "error")
             if wait:
@@ -275,13 +217,13 @@ def _attempt(username: str, password: str) -> Any:
         session_db.rollback()
         return _throttled(throttled.seconds)
     if account.disabled:
-        audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor, {"reason": "disabled"})
+        audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_FAILED, actor, {"reason": "disabled"})
         session_db.commit()
         flash(_("Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị hệ thống."), "error")
         return render_template("login.html"), 403
     staff_auth.forget_failures(session_db, scopes[1])
     secret = staff_auth.start_session(session_db, account.id, now, ABSOLUTE_SESSION_SECONDS)
-    audit.append_event(session_db, SYSTEM_CHAIN, EventKind.LOGIN_OK, actor)
+    audit.append_event(session_db, audit.SYSTEM_CHAIN, EventKind.LOGIN_OK, actor)
     session_db.commit()
     session.clear()  # a fresh session at login: no fixation
     session["user_id"] = account.id
@@ -311,7 +253,7 @@ def logout() -> Any:
         user_id = staff_auth.session_user(db(), secret)
         if staff_auth.end_session(db(), secret):
             user = db().get(User, user_id) if user_id is not None else None
-            audit.append_event(db(), SYSTEM_CHAIN, EventKind.LOGOUT, user.username if user else UNKNOWN_ACTOR)
+            audit.append_event(db(), audit.SYSTEM_CHAIN, EventKind.LOGOUT, user.username if user else UNKNOWN_ACTOR)
         db().commit()
     session.clear()
     return redirect(url_for("auth.login"))

@@ -41,7 +41,7 @@ from shared.db import begin_read_only
 from shared.election import BallotView
 from shared.errors import BallotIncomplete, CastAlreadyRecorded, DomainError, ElectionNotOpen
 from shared.models import Booth
-from shared.rules import VALID_MARKS
+from shared.rules import VALID_MARKS, unmarked_rows
 from shared.states import ElectionState
 
 bp = Blueprint("booth", __name__, url_prefix="/booth")
@@ -50,6 +50,8 @@ bp.register_error_handler(DBAPIError, booth_retry.database_fault_page)
 BOOTH_COOKIE = "kiosk_booth"
 MAX_FRAME_BYTES = 2 * 1024 * 1024
 DONE_SECONDS = 10  # the "recorded" screen, then back to the start screen
+# The value each level's radio button posts (booth/ballot.html).
+FORM_LEVELS = {str(level): level for level in VALID_MARKS}
 # How long the booth remembers the cast id of the voter session that just ended, so that a
 # voter whose answer was cut learns that the ballot is in (see _end_voter_session).
 LAST_CAST_SECONDS = 600
@@ -305,11 +307,12 @@ def heartbeat() -> Any:
 
 
 def _marks_from_form(e: BallotView) -> list[int | None]:
+    """Each row's level as its radio buttons post it ("0", "1", "2"), None where the row has no
+    single level; whether that makes a complete ballot is voting.validate_marks's rule."""
     marks: list[int | None] = []
     for person in e.persons:
         values = request.form.getlist(f"p{person.number}")
-        mark = int(values[0]) if len(values) == 1 and values[0] in ("0", "1", "2") else None
-        marks.append(mark if mark in VALID_MARKS else None)
+        marks.append(FORM_LEVELS.get(values[0]) if len(values) == 1 else None)
     return marks
 
 
@@ -335,7 +338,7 @@ def review() -> Any:
     e = _ballot_view()
     marks = _marks_from_form(e)
     chosen = {p.number: m for p, m in zip(e.persons, marks, strict=True) if m is not None}
-    if len(chosen) != len(e.persons):
+    if unmarked_rows(len(e.persons), marks) != []:
         flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
                 chosen=len(chosen), total=len(e.persons)), "error")
         return _ballot(e, chosen, 400)
@@ -376,16 +379,14 @@ def cast() -> Any:
                 "Vui lòng đánh dấu lại lá phiếu."), "error")
         return _ballot(_ballot_view(), {}, 409)
     e = _ballot_view(end_read=False)
-    marks = _marks_from_form(e)
     try:
-        if any(m is None for m in marks):
-            raise BallotIncomplete()
+        marks = voting.validate_marks(len(e.persons), _marks_from_form(e))
         sealer = voting.sealer(db(), e.id)
         # End the read before the encryption (~30 ms of CPU): under SQLite's rollback journal a
         # reader's shared lock would hold up every other cast's commit meanwhile. The cast's
         # own transaction then takes the write lock.
         db().rollback()
-        sealed = sealer.seal([m for m in marks if m is not None])
+        sealed = sealer.seal(marks)
         fingerprint = voting.cast_sealed(db(), sealed, code, cast_id=cast_id)
         db().commit()
     except BallotIncomplete as err:

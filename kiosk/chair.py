@@ -46,7 +46,7 @@ def live_counts(election: Election) -> dict[str, Any]:
         "checked_in": present,
         "quorum": quorum_met(present, election.convened),
         "quorum_needed": quorum_needed(election.convened),
-        "slips_issued": tokens[SlotState.ISSUED] + tokens[SlotState.SPENT] + tokens[SlotState.VOIDED],
+        "slips_issued": elections.slips_issued(tokens),
         "slips_voided": tokens[SlotState.VOIDED],
         "ballots_cast": elections.ballot_count(session, election.id),
         "booths": len(booths.paired_booths(session, election.id)),

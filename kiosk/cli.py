@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from sqlalchemy.exc import DBAPIError
 
 from kiosk.config import ConfigError, KioskConfig, ensure_home, home_from, load_config
-from kiosk.permissions import ROLES
+from kiosk.demo import default_demo_dir, run_demo
+from kiosk.serving import gunicorn_command
 from shared import backup, booths, crypto, json_input, voting
 from shared import election as elections
 from shared import manifest as manifests
@@ -26,9 +27,8 @@ from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.db_faults import BUSY, classify
 from shared.errors import DomainError
 from shared.migrations import SchemaError
+from shared.staff_accounts import ROLES, create_user, set_disabled, set_password
 
-# Inside the package, so `kiosk serve` works from a wheel as well as from a checkout.
-GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn_conf.py"
 # An operator at the terminal can wait longer than a tablet (5 s, then "busy"): a close or
 # a check-in queued behind casts gets the write lock in milliseconds; 30 s covers a slow disk.
 CLI_BUSY_TIMEOUT_MS = 30_000
@@ -72,8 +72,6 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from kiosk.auth import create_user
-
     password = args.password or os.environ.get("KIOSK_PASSWORD") or getpass.getpass("Mật khẩu: ")
     config = _config(args)
     with transaction(_factory(config)) as s:
@@ -83,9 +81,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_password(args: argparse.Namespace) -> int:
-    """A new password; the account's sessions end at once (kiosk/auth.py)."""
-    from kiosk.auth import set_password
-
+    """A new password; the account's sessions end at once (shared/staff_accounts.py)."""
     password = args.password or os.environ.get("KIOSK_PASSWORD") or getpass.getpass("Mật khẩu mới: ")
     try:
         with transaction(_factory(_config(args))) as s:
@@ -99,8 +95,6 @@ def cmd_user_password(args: argparse.Namespace) -> int:
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     """Disable (or, with enable, enable again) an account; disabling ends its sessions at once."""
-    from kiosk.auth import set_disabled
-
     disable = args.user_command == "disable"
     try:
         with transaction(_factory(_config(args))) as s:
@@ -220,18 +214,6 @@ def cmd_pair(args: argparse.Namespace) -> int:
     return 0
 
 
-def gunicorn_command(home: Path, bind: str, workers: int | None = None,
-                     certfile: str | None = None, keyfile: str | None = None) -> list[str]:
-    """The gunicorn command line that serves the kiosk from an instance folder."""
-    command = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", bind,
-               "--env", f"KIOSK_HOME={home}"]
-    if workers:
-        command += ["--workers", str(workers)]
-    if certfile and keyfile:
-        command += ["--certfile", certfile, "--keyfile", keyfile]
-    return command + ["kiosk.wsgi:app"]
-
-
 def cmd_serve(args: argparse.Namespace) -> NoReturn:
     home = home_from(args.home)
     config = load_config(home)  # refuse early, with a clear message, if the folder is not ready
@@ -252,8 +234,6 @@ def exec_server(command: list[str]) -> NoReturn:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kiosk.demo import default_demo_dir, run_demo
-
     demo_dir = Path(args.dir).resolve() if args.dir else default_demo_dir()
     return run_demo(demo_dir, args.kiosk_port, args.counter_port, lan=args.lan, host=args.host)
 

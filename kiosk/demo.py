@@ -23,10 +23,12 @@ from typing import Any
 from sqlalchemy import select
 
 from kiosk.config import CONFIG_FILE, ensure_home, load_config
+from kiosk.serving import gunicorn_command
 from shared import booths, crypto
 from shared import election as elections
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.models import Election, User
+from shared.staff_accounts import create_user
 from shared.states import ElectionState
 
 DEMO_USERS = {"chutri": ("chair", "chutri-demo-2026"), "banphat": ("desk", "banphat-demo-2026"),
@@ -140,8 +142,6 @@ def demo_spec() -> dict[str, Any]:
 
 def prepare(demo_dir: Path) -> dict[str, Any]:
     """Create (once) the instance folders, accounts, election, share files and a pairing code."""
-    from kiosk.auth import create_user
-
     kiosk_home = demo_dir / "kiosk"
     ensure_home(kiosk_home)
     config = load_config(kiosk_home)
@@ -192,8 +192,6 @@ def run_demo(demo_dir: Path, kiosk_port: int, counter_port: int, lan: bool = Fal
              host: str | None = None) -> int:
     """Prepare the demo, serve kiosk and counter until Ctrl-C: on localhost, or with `lan`
     the kiosk over HTTPS on every interface, for real tablets."""
-    from kiosk.cli import gunicorn_command
-
     problem = demo_folder_problem(demo_dir)
     if problem:
         print(f"Lỗi: {problem}", file=sys.stderr)

@@ -7,11 +7,13 @@ A slip names the meeting, never the voter: the desk knows who came, not which sl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kiosk.db import db
 from kiosk.i18n import error_text
@@ -152,32 +154,35 @@ def batch(election_id: str) -> Any:
     return _slips_page(e, issued)
 
 
-@bp.post("/<election_id>/void")
-@permission_required("slip.void")
-def void(election_id: str) -> Any:
+# voting.void_slip or voting.record_departure: (session, election, voter id, typed code, actor).
+SlipAction = Callable[[Session, Election, str, str, str], None]
+
+
+def _handed_back(election_id: str, action: SlipAction, done: str) -> Any:
+    """A slip handed back at the desk: the voter and the code typed go to `action`, in one
+    commit; `done` or the refusal is flashed, and the desk returns to its search."""
     try:
         e = elections.get_election(db(), election_id)
-        voting.void_slip(db(), e, request.form.get("voter_id", ""), request.form.get("code", ""),
-                         g.user.username)
+        action(db(), e, request.form.get("voter_id", ""), request.form.get("code", ""), g.user.username)
         db().commit()
-        flash(_("Đã hủy phiếu cũ. Có thể phát phiếu mới cho người này."), "ok")
+        flash(done, "ok")
     except DomainError as err:
         db().rollback()
         flash(error_text(err), "error")
     return redirect(url_for("desk.roster", election_id=election_id, q=request.form.get("q", "")))
+
+
+@bp.post("/<election_id>/void")
+@permission_required("slip.void")
+def void(election_id: str) -> Any:
+    """A spoiled slip: voided, and the voter may be given a new one."""
+    return _handed_back(election_id, voting.void_slip,
+                        _("Đã hủy phiếu cũ. Có thể phát phiếu mới cho người này."))
 
 
 @bp.post("/<election_id>/departure")
 @permission_required("slip.void")
 def departure(election_id: str) -> Any:
     """A voter leaves before the vote and hands back the slip: voided, and present at the vote no more."""
-    try:
-        e = elections.get_election(db(), election_id)
-        voting.record_departure(db(), e, request.form.get("voter_id", ""), request.form.get("code", ""),
-                                g.user.username)
-        db().commit()
-        flash(_("Đã thu hồi và hủy phiếu; người này được ghi là rời hội nghị trước thời điểm bỏ phiếu."), "ok")
-    except DomainError as err:
-        db().rollback()
-        flash(error_text(err), "error")
-    return redirect(url_for("desk.roster", election_id=election_id, q=request.form.get("q", "")))
+    return _handed_back(election_id, voting.record_departure,
+                        _("Đã thu hồi và hủy phiếu; người này được ghi là rời hội nghị trước thời điểm bỏ phiếu."))

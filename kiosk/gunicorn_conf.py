@@ -19,6 +19,8 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
+import gunicorn.sock
+
 from shared.server_banner import hide_server_banner
 
 hide_server_banner()  # read by the master, before the workers fork
@@ -58,6 +60,4 @@ def when_ready(server: Any) -> None:
     """Build the TLS context in the master, before the workers fork: all of them then share
     one session-ticket key, and a tablet resumes its session whichever worker it reaches."""
     if server.cfg.is_ssl:
-        from gunicorn.sock import ssl_context as build
-
-        build(server.cfg)
+        gunicorn.sock.ssl_context(server.cfg)

@@ -19,17 +19,18 @@ from typing import Any, TypeVar
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from kiosk.auth import current_user
 from kiosk.db import db
 from shared import election as elections
 from shared.errors import ElectionNotFound
 from shared.glossary import ELECTION_STATE_LABELS
 from shared.models import Election
+from shared.staff_accounts import ROLES
 from shared.states import ElectionState
 from shared.voting import CHECKIN_STATES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ROLES = ("admin", "chair", "desk", "board", "auditor")
 # "none": a page about no election in particular (lists, the setup form).
 NO_ELECTION = "none"
 ELECTION_STATES: tuple[str, ...] = tuple(ElectionState)
@@ -65,17 +66,11 @@ RULES: dict[str, dict[str, tuple[str, ...]]] = {
     "voter.checkin": {"desk": LIVE, "chair": LIVE},
     "slip.void": {"desk": LIVE, "chair": LIVE},
 }
-ACTIONS = tuple(RULES)
 
 
 def allowed(role: str, state: str, action: str) -> bool:
     """True only if the table lists the cell (default deny: unknown role, state or action)."""
     return state in RULES.get(action, {}).get(role, ())
-
-
-def landing_endpoint(role: str) -> str:
-    """Where a role lands after login: the first page its permissions open."""
-    return "desk.home" if role == "desk" else "chair.home"
 
 
 def can(action: str, election: Election | None = None) -> bool:
@@ -98,8 +93,6 @@ def permission_required(action: str) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            from kiosk.auth import current_user
-
             user = current_user()
             if user is None:
                 flash(_("Vui lòng đăng nhập bằng tài khoản có quyền thực hiện việc này."), "error")

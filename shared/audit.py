@@ -23,6 +23,8 @@ from shared.models import AuditEvent, Election
 from shared.states import ElectionState
 
 GENESIS = "0" * 64
+# The chain of what belongs to no election: logins, staff accounts, removed elections.
+SYSTEM_CHAIN = ""
 EVENT_FIELDS = ("seq", "kind", "actor", "at", "data", "prev")
 # Once an election is closed only these may join its chain: any other event after the
 # signed close record would make every exported box fail verification (shared/box.py).

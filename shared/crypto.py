@@ -12,8 +12,10 @@ ElGamal ballots, row proofs, Feldman key shares, proven partial decryptions) is
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Iterable
 
@@ -177,9 +179,8 @@ def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
     Returns PEM bytes: ca_cert, ca_key, server_cert, server_key. Tablets install ca_cert
     once; the CA key can then be kept offline or destroyed.
     """
-    import datetime as dt
-    import ipaddress
-
+    # x509 only here: `kiosk tls` and the demo's LAN mode make certificates, and no other
+    # command or worker start pays for loading it.
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -225,7 +226,6 @@ def make_lan_certificates(hostname: str, addresses: list[str], days: int = 400
 # --- slip holder tags (docs/storage-secrecy.md D5) ----------------------------------------
 
 HOLDER_KEY_LENGTH = 32
-HOLDER_TAG_LENGTH = 64  # hex characters of an HMAC-SHA256
 
 
 def new_holder_key() -> bytes:

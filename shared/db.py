@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import migrations
@@ -213,9 +213,3 @@ def compact_after_commit(session: Session) -> None:
             conn.close()
 
     after_commit(session, vacuum)
-
-
-def sqlite_integrity_ok(engine: Engine) -> bool:
-    """PRAGMA integrity_check on a SQLite engine."""
-    with engine.connect() as conn:
-        return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"

@@ -540,6 +540,12 @@ def token_counts(session: Session, election_id: str) -> dict[SlotState, int]:
     return counts
 
 
+def slips_issued(tokens: dict[SlotState, int]) -> int:
+    """Slips handed out, whatever became of them since (issued, spent or voided): the figure of
+    the chair's dashboard and of the close record's "tokens_issued"; `tokens` is token_counts."""
+    return tokens[SlotState.ISSUED] + tokens[SlotState.SPENT] + tokens[SlotState.VOIDED]
+
+
 def ballot_count(session: Session, election_id: str) -> int:
     """Ballots stored for an election (filled slots only)."""
     return session.scalar(select(func.count()).select_from(Ballot)
@@ -631,7 +637,7 @@ def close_vote(session: Session, election: Election, signing_key: bytes, actor: 
         "convened": election.convened,
         "checked_in": checked_in_count(session, election.id),
         "present_at_open": election.present_at_open or 0,
-        "tokens_issued": tokens[SlotState.ISSUED] + tokens[SlotState.SPENT] + tokens[SlotState.VOIDED],
+        "tokens_issued": slips_issued(tokens),
         "tokens_spent": tokens[SlotState.SPENT],
         "tokens_voided": tokens[SlotState.VOIDED],
         "ballots": len(fingerprints),

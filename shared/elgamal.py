@@ -129,8 +129,8 @@ GENERATOR = mul_base(1)
 class Randomness:
     """Where proofs and keys get their random scalars: the OS CSPRNG.
 
-    Tests that rebuild the golden election byte for byte pass a `SeededRandomness`; nothing
-    in the product does.
+    Tests that rebuild the golden election byte for byte pass a seeded one
+    (tests/seeded.py); nothing in the product does.
     """
 
     def scalar(self) -> int:
@@ -180,27 +180,6 @@ class _Pool(Randomness):
 
     def batch(self, scalars: int, challenges: int = 0) -> Randomness:
         return self
-
-
-class SeededRandomness(Randomness):
-    """Deterministic randomness from a seed (SHA-512 in counter mode): test vectors only."""
-
-    def __init__(self, seed: bytes) -> None:
-        self._seed = seed
-        self._counter = 0
-
-    def _next(self) -> bytes:
-        self._counter += 1
-        return hashlib.sha512(self._seed + self._counter.to_bytes(8, "big")).digest()
-
-    def scalar(self) -> int:
-        return int.from_bytes(self._next(), "little") % (ORDER - 1) + 1
-
-    def challenge(self) -> int:
-        return int.from_bytes(self._next()[:CHALLENGE_BYTES], "little")
-
-    def batch(self, scalars: int, challenges: int = 0) -> Randomness:
-        return self  # the same sequence of draws as without a batch: the test vectors stay
 
 
 SYSTEM_RANDOMNESS = Randomness()

@@ -42,11 +42,6 @@ ELECTION_STATE_LABELS: dict[ElectionState, str] = {
     ElectionState.CLOSED: N_("Đã kết thúc"),
 }
 
-ROLE_LABELS: dict[str, str] = {
-    "chair": "Chủ trì hội nghị",
-    "desk": "Ban kiểm phiếu (phát phiếu)",
-}
-
 # Paper ballots (docs/paper-ballots.md): what an entrant may key for one row. The first
 # three are the levels; the rest make that row invalid (docs/rules.md).
 PAPER_MARKS: tuple[str, ...] = ("high", "trust", "low", "blank", "multiple", "crossed_out")

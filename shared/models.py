@@ -225,7 +225,7 @@ class User(Base):
     # (per client and per typed name), so that nobody can lock an account from anywhere.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[float] = mapped_column(default=0.0)
-    # A disabled account cannot log in, and disabling it ends its sessions (kiosk/auth.py).
+    # A disabled account cannot log in, and disabling it ends its sessions (shared/staff_accounts.py).
     disabled: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 

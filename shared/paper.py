@@ -34,7 +34,7 @@ from shared.election import new_election_id, storable, validate_spec
 from shared.errors import N_, DomainError, InvalidInput, Label
 from shared.event_kinds import PaperEventKind
 from shared.glossary import PAPER_MARKS
-from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows
+from shared.rules import BLANK, HIGH, LOW, MULTIPLE, TRUST, count_rows, unmarked_rows
 from shared.tally import Results
 
 BATCH_FORMAT = "cv-paper-batch"
@@ -502,9 +502,10 @@ def _require_pin(batch: Batch, state: PaperState, actor: str) -> None:
 
 
 def _marks(batch: Batch, marks: Any) -> tuple[str, ...]:
-    if not isinstance(marks, (list, tuple)) or len(marks) != len(batch.persons):
+    """One paper code for each row (the ballots' rule, rules.unmarked_rows, over MARK_CODES)."""
+    missing = unmarked_rows(len(batch.persons), marks, MARK_CODES)
+    if missing is None:
         raise InvalidInput(N_("Phải chọn đúng một ô cho mỗi dòng (cả %(persons)s dòng)."), persons=len(batch.persons))
-    missing = [i for i, mark in enumerate(marks, start=1) if mark not in MARK_CODES]
     if missing:
         raise InvalidInput(N_("Chưa chọn cho dòng %(rows)s."), rows=", ".join(map(str, missing)))
     return tuple(marks)

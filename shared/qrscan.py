@@ -20,6 +20,8 @@ def decode_qr_image(data: BinaryIO) -> str | None:
     zxing-cpp finds the code at any rotation and size; a picture that is not an image,
     or too large to be a camera frame, is simply "no code". Callers never log the text.
     """
+    # Loaded at the first frame, not at start-up: zxing-cpp and Pillow are heavy, and only a
+    # camera scan without a BarcodeDetector in the browser needs them.
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 

@@ -6,7 +6,7 @@ half up; bands compare the low-confidence count L with N in integers, never floa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -16,6 +16,24 @@ from shared.glossary import LEVELS
 HIGH, TRUST, LOW = 0, 1, 2
 BLANK, MULTIPLE = 3, 4  # invalid row marks, for paper ballots and failed checks
 VALID_MARKS = (HIGH, TRUST, LOW)
+
+
+
+def unmarked_rows(persons: int, marks: object, allowed: Collection[object] = VALID_MARKS) -> list[int] | None:
+    """The rule of every ballot, electronic or paper: exactly one allowed mark for each person.
+
+    None when `marks` is not one entry per person at all (not a list or tuple, or the wrong
+    length); otherwise the rows, numbered from 1, whose entry is not an allowed mark (empty:
+    the ballot is complete). A mark must be an allowed value of the allowed value's own type:
+    1.0 and True compare equal to 1 but are no level. Electronic ballots allow the three
+    levels; paper entry also allows the codes of an invalid row (shared/paper.py).
+    """
+    if not isinstance(marks, (list, tuple)) or len(marks) != persons:
+        return None
+    kinds = {type(level) for level in allowed}
+    # The type first: an unhashable entry (a list) is then refused, never looked up.
+    return [row for row, mark in enumerate(marks, start=1) if type(mark) not in kinds or mark not in allowed]
+
 
 OVER_HALF = "over_half"
 TWO_THIRDS = "two_thirds"

@@ -15,6 +15,8 @@ from typing import Any
 
 def hide_server_banner() -> None:
     """Drop the Server line from gunicorn's own response headers (idempotent)."""
+    # Only a starting server calls this: the commands that import this module (counter/cli.py)
+    # do not load gunicorn for every other command.
     from gunicorn.http import wsgi
 
     if getattr(wsgi.Response, "_server_banner_hidden", False):

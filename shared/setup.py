@@ -23,14 +23,13 @@ from sqlalchemy.orm import Session
 
 from shared import audit
 from shared.db import after_commit
-from shared.election import lock_election, validate_election_spec
+from shared.election import ballot_count, lock_election, slips_issued, token_counts, validate_election_spec
 from shared.errors import N_, WrongElectionState
 from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
-from shared.models import NO_HASH, AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
-from shared.states import ElectionState, SlotState
+from shared.models import AuditEvent, Ballot, BoardMember, Booth, Election, Person, Token, Voter
+from shared.states import ElectionState
 
-SYSTEM_CHAIN = ""
 DETAIL_FIELDS = ("title", "organization", "place", "date", "profile", "convened")
 # States of an election that never opened: no ballot can exist (shared/election.open_vote).
 DELETABLE_STATES = (ElectionState.DRAFT, ElectionState.READY)
@@ -111,29 +110,26 @@ def delete_election(session: Session, election: Election, actor: str) -> dict[st
         raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
                                     "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     # Slots (docs/storage-secrecy.md D2, D3): only a filled ballot slot is a ballot, only a
-    # token slot that left "free" is a slip.
-    ballots = session.scalar(select(func.count()).select_from(Ballot)
-                             .where(Ballot.election_id == election.id, Ballot.fingerprint != NO_HASH)) or 0
-    if ballots:  # cannot happen before opening; refuse rather than destroy a ballot
+    # token slot that left "free" is a slip. A ballot cannot exist before the opening: refuse
+    # rather than destroy one.
+    if ballot_count(session, election.id):
         raise WrongElectionState(N_("Chỉ xóa được cuộc lấy phiếu chưa từng mở bỏ phiếu. Cuộc đã kết "
                                     "thúc thì lưu trữ. Chưa có gì được thay đổi."))
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash)
                            .where(AuditEvent.election_id == election.id)
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    slips = session.scalar(select(func.count()).select_from(Token)
-                           .where(Token.election_id == election.id, Token.state != SlotState.FREE)) or 0
     voters = session.scalar(select(func.count()).select_from(Voter)
                             .where(Voter.election_id == election.id)) or 0
     data = {"election_id": election.id, "title": election.title, "date": election.date,
             "state": election.state, "manifest_hash": election.manifest_hash,
-            "voters": voters, "slips_issued": slips,
+            "voters": voters, "slips_issued": slips_issued(token_counts(session, election.id)),
             "chain_events": head.seq if head else 0, "chain_head": head.hash if head else audit.GENESIS}
     deleted = election.id
     for table in (Ballot, Token, Booth, Voter):
         session.execute(delete(table).where(table.election_id == election.id))
     session.execute(delete(AuditEvent).where(AuditEvent.election_id == election.id))
     session.delete(election)  # persons and board members with it (cascade)
-    audit.append_event(session, SYSTEM_CHAIN, EventKind.ELECTION_DELETED, actor, data)
+    audit.append_event(session, audit.SYSTEM_CHAIN, EventKind.ELECTION_DELETED, actor, data)
     keys = holder_keys(session)
     after_commit(session, lambda: keys.destroy(deleted))  # the desk's key of its slips, if any
     return data
@@ -148,4 +144,4 @@ def set_archived(session: Session, election: Election, archived: bool, actor: st
         return
     election.archived = archived
     kind = EventKind.ELECTION_ARCHIVED if archived else EventKind.ELECTION_UNARCHIVED
-    audit.append_event(session, SYSTEM_CHAIN, kind, actor, {"election_id": election.id, "title": election.title})
+    audit.append_event(session, audit.SYSTEM_CHAIN, kind, actor, {"election_id": election.id, "title": election.title})

@@ -55,7 +55,7 @@ from shared.errors import (
 from shared.event_kinds import EventKind
 from shared.holder_keys import holder_keys
 from shared.models import NO_HASH, Election, Person, Token, Voter
-from shared.rules import VALID_MARKS
+from shared.rules import unmarked_rows
 from shared.states import ElectionState, SlotState, VoidReason
 from shared.vn_format import given_name_key
 
@@ -98,11 +98,6 @@ def parse_token(typed: str) -> bytes:
             continue
     raise TokenInvalid(N_("Mã phiếu gõ chưa đúng (sai độ dài hoặc ký tự kiểm tra). "
                           "Vui lòng gõ lại."))
-
-
-def typed_token_hash(election_id: str, typed: str) -> str:
-    """The stored hash of a typed or scanned slip code; TokenInvalid if it does not parse."""
-    return crypto.token_hash(election_id, parse_token(typed))
 
 
 def _slot_where(election_id: str, typed: str) -> list[Any]:
@@ -332,12 +327,13 @@ def check_token(session: Session, election_id: str, state: ElectionState, typed_
     return token_hash
 
 
-def validate_marks(persons: int, marks: Sequence[int]) -> list[int]:
-    """Exactly one level for each of the ballot's `persons`; BallotIncomplete otherwise."""
-    # type() rather than `in`: 1.0 and True compare equal to 1 but are not a level.
-    if len(marks) != persons or any(type(m) is not int or m not in VALID_MARKS for m in marks):
+def validate_marks(persons: int, marks: Sequence[object]) -> list[int]:
+    """Exactly one level for each of the ballot's `persons` (rules.unmarked_rows);
+    BallotIncomplete otherwise."""
+    checked = list(marks)
+    if unmarked_rows(persons, checked) != []:
         raise BallotIncomplete()
-    return list(marks)
+    return cast(list[int], checked)
 
 
 @dataclass(frozen=True)
@@ -362,11 +358,6 @@ class Sealer:
         """Check the marks, encrypt them with their proofs and check the proofs; no database."""
         return SealedBallot(self.election_id, self.manifest_hash,
                             seal(validate_marks(self.persons, marks), self.context))
-
-
-def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> SealedBallot:
-    """Check the marks, encrypt them with their proofs and check the proofs; nothing is written."""
-    return sealer(session, election_id).seal(marks)
 
 
 def sealer(session: Session, election_id: str) -> Sealer:
@@ -452,12 +443,6 @@ def _refuse_cast(session: Session, ballot: SealedBallot, typed_code: str,
     if manifest_hash != ballot.manifest_hash:  # frozen at the key ceremony: cannot happen
         raise WrongElectionState()
     raise TokenAlreadySpent()  # spent by a racing cast between the gate and the reads
-
-
-def cast_ballot(session: Session, election_id: str, typed_code: str, marks: Sequence[int],
-                cast_id: str | None = None) -> str:
-    """Seal and cast in the caller's transaction (see seal_ballot and cast_sealed)."""
-    return cast_sealed(session, seal_ballot(session, election_id, marks), typed_code, cast_id)
 
 
 def _rows_changed(session: Session, statement: Update) -> int:

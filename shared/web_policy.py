@@ -7,6 +7,8 @@ HSTS).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # No inline script or style, no third-party assets, never framed: the pages show slips,
 # share forms and results, so a script injected anywhere must have nowhere to run.
 CONTENT_SECURITY_POLICY = (
@@ -23,6 +25,11 @@ SECURITY_HEADERS = {
     # Pages may show slips, shares, choices or results marked Mật: never keep them in a cache.
     "Cache-Control": "no-store",
 }
+
+# Scripts both apps' pages use (qr-camera.js: the camera's QR loop of the booth and of the
+# share card), one copy in shared/; each app factory serves the folder at this path.
+STATIC_FOLDER = Path(__file__).resolve().parent / "static"
+STATIC_URL_PATH = "/shared"
 
 # Session secrets a person might type by hand or leave from an example: refused everywhere.
 DEFAULT_SECRETS = frozenset({"", "dev", "development", "secret", "changeme", "change-me",

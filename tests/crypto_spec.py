@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from shared.elgamal import ElectionContext, ProofError, SeededRandomness, add, mul, mul_base, sub
+from shared.elgamal import ElectionContext, ProofError, add, mul, mul_base, sub
+from tests.seeded import SeededRandomness
 
 SPEC_L = 2**252 + 27742317777372353535851937790883648493  # 1: ℓ
 SPEC_P = 2**255 - 19  # the field of edwards25519, where ristretto255 encodings live

@@ -24,7 +24,7 @@ from shared.db import transaction
 from shared.rules import person_result
 from shared.shares import ShareCard
 from shared.tally import Results
-from tests.factories import COUNTER_SIGNING_KEY, election_spec, hold_ceremony, new_factory
+from tests.factories import COUNTER_SIGNING_KEY, cast_ballot, election_spec, hold_ceremony, new_factory
 
 # Four persons whose names carry most Vietnamese diacritics (each fits on one line of the
 # PDF's name column, so a text tool reads it back whole).
@@ -91,7 +91,7 @@ def known_box(directory: Path, persons: list[dict[str, str]] | None = None,
     # One slip more than ballots: the last voter checks in and does not cast.
     for code, marks in zip(codes, ballots, strict=False):
         with transaction(factory) as s:
-            voting.cast_ballot(s, election_id, code, marks)
+            cast_ballot(s, election_id, code, marks)
     with transaction(factory) as s:
         election = elections.get_election(s, election_id)
         elections.close_vote(s, election, signing_key, "chair")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,9 +77,26 @@ class Rehearsal:
         return [(a, b, c) for a, b, c in counts]
 
 
+def typed_token_hash(election_id: str, typed: str) -> str:
+    """The stored hash of a typed or scanned slip code; TokenInvalid if it does not parse."""
+    return crypto.token_hash(election_id, voting.parse_token(typed))
+
+
+def seal_ballot(session: Session, election_id: str, marks: Sequence[int]) -> voting.SealedBallot:
+    """Check the marks, encrypt them with their proofs and check the proofs; nothing is written."""
+    return voting.sealer(session, election_id).seal(marks)
+
+
+def cast_ballot(session: Session, election_id: str, typed_code: str, marks: Sequence[int],
+                cast_id: str | None = None) -> str:
+    """Seal and cast in the caller's transaction: the booth's two steps (kiosk/booth.py ends its
+    read between them), in one."""
+    return voting.cast_sealed(session, seal_ballot(session, election_id, marks), typed_code, cast_id)
+
+
 def token_row(session: Session, election_id: str, code: str) -> Token | None:
     """The token slot a printed slip code was written into (None if none)."""
-    token_hash = voting.typed_token_hash(election_id, code)
+    token_hash = typed_token_hash(election_id, code)
     return session.scalars(select(Token).where(Token.election_id == election_id,
                                                Token.token_hash == token_hash)).first()
 
@@ -121,7 +139,7 @@ def run_election(url: str, persons: int = 8, voters: int = 30, casting: int = 25
     for code in rehearsal.codes[:casting]:
         marks = [rng.randrange(3) for _ in range(persons)]
         with transaction(factory) as s:
-            voting.cast_ballot(s, rehearsal.election_id, code, marks)
+            cast_ballot(s, rehearsal.election_id, code, marks)
         rehearsal.cast.append(marks)
     if close:
         with transaction(factory) as s:

@@ -35,6 +35,8 @@ from shared.canonical import canonical_bytes
 from shared.ceremony import run_ceremony
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.tally import signed_results, tally_box
+from tests.factories import cast_ballot
+from tests.seeded import SeededRandomness
 
 SEED = b"cv-golden-election-v2"
 KIOSK_SIGNING_KEY = hashlib.sha256(SEED + b"/kiosk-signing-key").digest()
@@ -88,7 +90,7 @@ class _Clock:
 @contextmanager
 def _deterministic() -> Iterator[None]:
     stream, clock = _Stream(b"/bytes"), _Clock()
-    rng = elgamal.SeededRandomness(SEED + b"/group")
+    rng = SeededRandomness(SEED + b"/group")
     with mock.patch.object(crypto, "random_bytes", stream.bytes), \
             mock.patch.object(audit, "now_iso", clock.now_iso), \
             mock.patch.object(elgamal.SYSTEM_RANDOMNESS, "scalar", rng.scalar), \
@@ -107,7 +109,7 @@ def build_golden(directory: Path) -> dict[str, bytes]:
             election = elections.create_election(s, SPEC, "cli")
             election_id = election.id
             definition = elections.election_definition(s, election, KIOSK_SIGNING_KEY)
-        ceremony = run_ceremony(definition, COUNTER_SIGNING_KEY, elgamal.SeededRandomness(SEED + b"/ceremony"))
+        ceremony = run_ceremony(definition, COUNTER_SIGNING_KEY, SeededRandomness(SEED + b"/ceremony"))
         with transaction(factory) as s:
             elections.import_election_key(s, elections.get_election(s, election_id, lock=True),
                                           ceremony.key_file.to_json(), KIOSK_SIGNING_KEY, "cli")
@@ -120,7 +122,7 @@ def build_golden(directory: Path) -> dict[str, bytes]:
                                 today=dt.date.fromisoformat(SPEC["date"]))
         for code, marks in zip(codes, MARKS, strict=False):  # the fifth voter does not vote
             with transaction(factory) as s:
-                voting.cast_ballot(s, election_id, code, marks)
+                cast_ballot(s, election_id, code, marks)
         with transaction(factory) as s:
             elections.close_vote(s, elections.get_election(s, election_id, lock=True), KIOSK_SIGNING_KEY, "cli")
         with transaction(factory) as s:

@@ -13,11 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kiosk.app import create_app
-from kiosk.auth import create_user
 from kiosk.config import ensure_home, load_config
 from shared.ceremony import run_ceremony
 from shared.db import transaction
 from shared.shares import ShareCard
+from shared.staff_accounts import create_user
 from tests.factories import COUNTER_SIGNING_KEY, election_spec
 
 # Set by tests/conftest.py for a test's PostgreSQL run: the database URL for a kiosk home,

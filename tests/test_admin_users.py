@@ -12,9 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from kiosk.auth import create_user
 from shared.db import session_factory, transaction
 from shared.models import AuditEvent, StaffSession, User
+from shared.staff_accounts import create_user
 from tests.kiosk_client import CHAIR, DESK, client, login, make_app, post
 
 ADMIN = ("quantri", "mat-khau-quan-tri")

@@ -16,7 +16,7 @@ from shared.box import load_box, verify_box
 from shared.db import transaction
 from shared.errors import DomainError
 from shared.models import AuditEvent, Base
-from tests.factories import Rehearsal, export, run_election
+from tests.factories import Rehearsal, cast_ballot, export, run_election
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_audit_chain_is_the_same_whatever_the_choices(db_url: str) -> None:
         r = run_election(db_url, persons=3, voters=4, casting=0, close=False)
         for code in r.codes[:3]:
             with transaction(r.factory) as s:
-                voting.cast_ballot(s, r.election_id, code, [mark] * 3)
+                cast_ballot(s, r.election_id, code, [mark] * 3)
         with transaction(r.factory) as s:
             elections.close_vote(s, elections.get_election(s, r.election_id), r.signing_key, "chair")
         chains.append(normalised_chain(r))

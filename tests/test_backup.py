@@ -9,14 +9,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared import backup, voting
+from shared import backup
 from shared import election as elections
 from shared.audit import chain_events, verify_chain
 from shared.box import all_passed, load_box, verified_box, verify_box
 from shared.db import make_engine, session_factory, transaction
 from shared.models import Ballot, Token
 from shared.tally import tally_box
-from tests.factories import FILLED, export, run_election, token_row
+from tests.factories import FILLED, cast_ballot, export, run_election, token_row
 
 
 def _fingerprints(factory: object, election_id: str) -> set[str]:
@@ -26,7 +26,7 @@ def _fingerprints(factory: object, election_id: str) -> set[str]:
 
 def _cast(factory: object, election_id: str, code: str, rng: random.Random) -> None:
     with transaction(factory) as s:  # type: ignore[arg-type]
-        voting.cast_ballot(s, election_id, code, [rng.randrange(3) for _ in range(4)])
+        cast_ballot(s, election_id, code, [rng.randrange(3) for _ in range(4)])
 
 
 def _token_state(s: Session, election_id: str, code: str) -> str:

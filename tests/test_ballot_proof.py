@@ -33,7 +33,6 @@ from shared.elgamal import (
     ElectionContext,
     ProofError,
     Row,
-    SeededRandomness,
     add,
     ballot_length,
     encrypt_ballot,
@@ -62,6 +61,7 @@ from tests.crypto_spec import (
     spec_u16,
 )
 from tests.factories import COUNTER_SIGNING_KEY, export, run_election
+from tests.seeded import SeededRandomness
 
 PERSONS = 3
 MANIFEST_HASH = hashlib.sha256(b"the manifest of the one-challenge election").digest()

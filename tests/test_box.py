@@ -23,6 +23,7 @@ from shared.canonical import canonical_bytes
 from shared.errors import BoxInvalid, ShareError, WrongElectionState
 from shared.tally import TallyFailed, tally_box
 from tests.factories import Rehearsal, export, run_election
+from tests.seeded import SeededRandomness
 from tests.tamper import REGIONS, flip_file_byte, reseal, resign_box, resign_close, resign_manifest
 
 PERSONS = 3
@@ -312,7 +313,7 @@ def test_duplicated_ballot_is_refused_as_a_duplicate(box: dict[str, Any], rehear
 def test_two_ballots_sharing_a_row_component_are_refused_even_with_valid_proofs(
         box: dict[str, Any], rehearsal: Rehearsal) -> None:
     # The same randomness in two ballots (a booth that replays r): each ballot's proofs hold.
-    twins = [forged_ballot(box, marks, elgamal.SeededRandomness(b"same r")) for marks in ([0, 1, 2], [2, 1, 0])]
+    twins = [forged_ballot(box, marks, SeededRandomness(b"same r")) for marks in ([0, 1, 2], [2, 1, 0])]
     assert twins[0]["fingerprint"] != twins[1]["fingerprint"]
     box["ballots"][:2] = twins
     sort_ballots(box)

@@ -29,7 +29,7 @@ from shared.db import make_engine, session_factory, transaction
 from shared.db_faults import BUSY, classify
 from shared.errors import CastAlreadyRecorded, ElectionNotOpen, TokenAlreadySpent
 from shared.models import NO_HASH, AuditEvent, Ballot, Token
-from tests.factories import FILLED, Rehearsal, export, run_election
+from tests.factories import FILLED, Rehearsal, cast_ballot, export, run_election
 from tests.http_booth import Booth, Kiosk, prepare_kiosk, receipt
 from tests.kiosk_client import (
     CAST_ID_RE,
@@ -68,7 +68,7 @@ def _counts(r: Rehearsal) -> tuple[int, int, int]:
 
 def _cast(r: Rehearsal, code: str, cast_id: str | None) -> str:
     with transaction(r.factory) as s:
-        return voting.cast_ballot(s, r.election_id, code, [0, 1, 2],
+        return cast_ballot(s, r.election_id, code, [0, 1, 2],
                                   cast_id=cast_id)
 
 
@@ -165,7 +165,7 @@ def test_a_lock_wait_is_bounded_classified_busy_and_the_same_cast_then_succeeds(
     thread, released = _hold_write_lock(rehearsal, db_url)
     try:
         with pytest.raises(OperationalError) as caught, transaction(short) as s:
-            voting.cast_ballot(s, rehearsal.election_id,
+            cast_ballot(s, rehearsal.election_id,
                                rehearsal.codes[0], [0, 1, 2], cast_id=cast_id)
         assert caught.value.orig is not None
         fault = classify(caught.value.orig)
@@ -175,7 +175,7 @@ def test_a_lock_wait_is_bounded_classified_busy_and_the_same_cast_then_succeeds(
         thread.join()
     assert _counts(rehearsal)[:2] == (0, 0)
     with transaction(short) as s:
-        voting.cast_ballot(s, rehearsal.election_id,
+        cast_ballot(s, rehearsal.election_id,
                            rehearsal.codes[0], [0, 1, 2], cast_id=cast_id)
     with pytest.raises(CastAlreadyRecorded):
         _cast(rehearsal, rehearsal.codes[0], cast_id)

@@ -13,17 +13,16 @@ import pytest
 from counter.cli import main as counter
 from kiosk.cli import main as kiosk
 from kiosk.config import load_config
-from shared import voting
 from shared.db import make_engine, session_factory, transaction
 from tests.ceremony_support import cli_ceremony
-from tests.factories import election_spec
+from tests.factories import cast_ballot, election_spec
 
 
 def cast_at_booth(home: Path, election_id: str, code: str, marks: list[int]) -> None:
     """What the booth does on confirm (the CLI has no cast command: voters use a tablet)."""
     config = load_config(home)
     with transaction(session_factory(make_engine(config.database_url))) as s:
-        voting.cast_ballot(s, election_id, code, marks)
+        cast_ballot(s, election_id, code, marks)
 
 
 def test_full_election_through_the_cli_counts_exactly_the_choices_cast(

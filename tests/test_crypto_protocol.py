@@ -44,7 +44,6 @@ from shared.elgamal import (
     PartialDecryption,
     ProofError,
     Row,
-    SeededRandomness,
     SharedKey,
     add,
     ballot_digest,
@@ -84,6 +83,7 @@ from tests.crypto_spec import (
     spec_u16,
     three,
 )
+from tests.seeded import SeededRandomness
 
 # --- the spec's constants and hashes, rebuilt from docs/crypto-protocol.md alone ----------
 # (the shared ones are in tests/crypto_spec.py)

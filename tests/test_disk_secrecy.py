@@ -43,7 +43,7 @@ from shared import backup, crypto, voting
 from shared import election as elections
 from shared.box import export_box
 from shared.db import transaction
-from tests.factories import election_spec, hold_ceremony, new_factory
+from tests.factories import cast_ballot, election_spec, hold_ceremony, new_factory, typed_token_hash
 
 VOTERS = 40
 PERSONS = 3
@@ -298,7 +298,7 @@ def run_vote(tmp_path: Path, rng: random.Random, copies: list[Copy], url: str | 
         with transaction(factory) as s:
             code = voting.check_in(s, elections.get_election(s, vote.election_id), voter, "desk")
         codes[voter] = code
-        token_hash = voting.typed_token_hash(vote.election_id, code)
+        token_hash = typed_token_hash(vote.election_id, code)
         vote.checkin_position[token_hash] = j
         vote.voter_of_token[token_hash] = voter
     with transaction(factory) as s:
@@ -308,9 +308,9 @@ def run_vote(tmp_path: Path, rng: random.Random, copies: list[Copy], url: str | 
     for k, voter in enumerate(casting):
         with transaction(factory) as s:
             # With the random cast id the booth's form carries (kiosk/booth.py), as a booth casts.
-            fingerprint = voting.cast_ballot(s, vote.election_id, codes[voter],
+            fingerprint = cast_ballot(s, vote.election_id, codes[voter],
                                              [rng.randrange(3) for _ in range(PERSONS)], voting.new_cast_id())
-        token_hash = voting.typed_token_hash(vote.election_id, codes[voter])
+        token_hash = typed_token_hash(vote.election_id, codes[voter])
         vote.cast_position[fingerprint] = k
         vote.spend_position[token_hash] = k
         vote.voter_of_ballot[fingerprint] = voter

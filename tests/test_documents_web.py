@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -16,11 +17,18 @@ from flask import Flask
 from counter.app import SECURITY_HEADERS, create_app
 from counter.config import CounterConfig
 from counter.documents.xlsx import SHEET_RESULTS, TABLE_TOP
-from counter.presenting import PENDING_TTL_SECONDS, pending_files
+from counter.presenting import PENDING_DIR, PENDING_TTL_SECONDS
 from counter.projector import BAR_WIDTH
 from shared.glossary import BAND_LABELS
 from tests.counter_support import Browser, share_forms
 from tests.documents_support import KnownBox, known_box, pdf_layout_lines
+
+
+def pending_files(home: Path) -> list[Path]:
+    """Waiting-set files under a COUNTER_HOME (counter/presenting.py)."""
+    directory = home / PENDING_DIR
+    return sorted(directory.glob("*.bin")) if directory.is_dir() else []
+
 
 SHARE_COUNT = re.compile(r'data-presented="(\d+)" data-threshold="(\d+)"')
 

@@ -35,16 +35,6 @@ NOT_IMPORTABLE = {"shared.migrations.env"}
 # (importing module, imported module, name) and is removed once fixed. The test fails if an
 # entry no longer occurs, so this list cannot outlive the problem.
 ALLOWED_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
-# Circles outside counter/ that only function-local imports close, as the sorted modules of
-# each circle (none is a module-level circle).
-ALLOWED_HIDDEN_CYCLES: set[tuple[str, ...]] = {
-    # kiosk/permissions.py imports kiosk.auth.current_user inside a function, and kiosk/auth.py
-    # imports kiosk.permissions: the current-user lookup belongs in a module both import.
-    ("kiosk.auth", "kiosk.permissions"),
-    # kiosk/cli.py imports kiosk.demo.run_demo, and kiosk/demo.py kiosk.cli.gunicorn_command,
-    # each inside a function: the gunicorn command line belongs in a module both import.
-    ("kiosk.cli", "kiosk.demo"),
-}
 
 
 @dataclass(frozen=True)
@@ -247,10 +237,7 @@ def test_no_module_level_import_circle(package: str) -> None:
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_circle_hidden_in_a_function(package: str) -> None:
-    found = cycles(IMPORTS, package, local_too=True)
-    allowed = {c for c in ALLOWED_HIDDEN_CYCLES if room(c[0]) == package}
-    assert found - allowed == set()
-    assert allowed - found == set(), "an allowed circle is gone: remove it from ALLOWED_HIDDEN_CYCLES"
+    assert cycles(IMPORTS, package, local_too=True) == set()
 
 
 def test_doors_open_one_way() -> None:

@@ -16,18 +16,24 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 
 from kiosk.cli import main as kiosk
 from kiosk.config import load_config
 from shared.audit import chain_events, verify_chain
 from shared.box import all_passed, load_box, verified_box, verify_box
-from shared.db import make_engine, session_factory, sqlite_integrity_ok
+from shared.db import make_engine, session_factory
 from shared.models import NO_HASH, Ballot, Token
 from shared.tally import tally_box
 from tests.http_booth import Booth, Kiosk, cast_form, marks_fields, prepare_kiosk, receipt
 
 RECORDED = "đã được ghi nhận"
+
+
+def sqlite_integrity_ok(engine: Engine) -> bool:
+    """PRAGMA integrity_check on a SQLite engine."""
+    with engine.connect() as conn:
+        return conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
 RECORDED_AGAIN = "Lá phiếu của đồng chí đã được ghi nhận"  # a retry of a cast that succeeded
 
 

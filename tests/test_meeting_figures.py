@@ -29,7 +29,7 @@ from shared.errors import (
 )
 from shared.models import Voter
 from shared.recount import check_results
-from tests.factories import COUNTER_SIGNING_KEY, election_spec, export, hold_ceremony, new_factory
+from tests.factories import COUNTER_SIGNING_KEY, cast_ballot, election_spec, export, hold_ceremony, new_factory
 from tests.factories import Rehearsal as Meeting
 from tests.kiosk_client import CHAIR, CODE_RE, DESK, client, form_from_spec, login, make_app, post, web_ceremony
 
@@ -165,7 +165,7 @@ def test_departure_after_casting_is_refused(factory: sessionmaker[Session]) -> N
     meeting = ready(factory)
     act(meeting, lambda s, e: elections.open_vote(s, e, "chair"))
     with transaction(factory) as s:
-        voting.cast_ballot(s, meeting.election_id, meeting.codes[0], [0, 1])
+        cast_ballot(s, meeting.election_id, meeting.codes[0], [0, 1])
     with pytest.raises(TokenAlreadySpent):
         act(meeting, lambda s, e: voting.record_departure(s, e, "V001", meeting.codes[0], "desk"))
 
@@ -188,7 +188,7 @@ def departed_box(factory: sessionmaker[Session], forget_departure: bool = False
             s.execute(update(Voter).values(left_before_vote=False))
     for code in meeting.codes[:3]:
         with transaction(factory) as s:
-            voting.cast_ballot(s, meeting.election_id, code, [0, 2])
+            cast_ballot(s, meeting.election_id, code, [0, 2])
     act(meeting, lambda s, e: elections.close_vote(s, e, meeting.signing_key, "chair"))
     return load_box(export(meeting)), meeting
 

@@ -21,12 +21,13 @@ from sqlalchemy import Column, Engine, MetaData, String, func, inspect, select, 
 
 from kiosk.cli import main as kiosk
 from kiosk.config import SIGNING_KEY_FILE, ensure_home
-from shared import migrations, voting
+from shared import migrations
 from shared.db import init_schema, make_engine, session_factory, transaction
 from shared.errors import WrongElectionState
 from shared.migrations import SchemaError
 from shared.models import AuditEvent, Ballot, Base, Election, Token
 from tests import pg_server
+from tests.factories import cast_ballot
 
 OLD = Path(__file__).parent / "data" / "dfddf95"
 
@@ -159,7 +160,7 @@ def test_hpke_build_election_mid_vote_is_refused_by_name_and_left_as_it_was(
         error = capsys.readouterr().err
         assert "phiên bản 1, mã hóa HPKE" in error and "commit 2baa7f4" in error, step
     with transaction(factory) as s, pytest.raises(WrongElectionState, match="2baa7f4"):
-        voting.cast_ballot(s, eid, old["unused_codes"][0], [0] * old["persons"])
+        cast_ballot(s, eid, old["unused_codes"][0], [0] * old["persons"])
     assert stored() == before
     engine.dispose()
 

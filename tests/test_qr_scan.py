@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from kiosk.qr import decode_qr_image
-from shared import voting
+from shared import voting, web_policy
 from shared.models import NO_HASH, Ballot, Token
 from tests.factories import election_spec
 from tests.kiosk_client import CSRF_RE, Meeting, make_app
@@ -107,6 +107,18 @@ def test_scan_needs_a_paired_booth_and_a_csrf_token(app: Flask) -> None:
     assert token
     assert stranger.post("/booth/scan", data=frame, content_type="image/jpeg",
                          headers={"X-CSRFToken": token.group(1)}).status_code == 403
+
+
+def test_the_start_page_loads_the_camera_loop_the_counter_serves_too(app: Flask) -> None:
+    meeting = Meeting(app, election_spec(persons=2, voters=3))
+    meeting.ceremony()
+    tablet = meeting.booth()
+    page = tablet.get("/booth/").get_data(as_text=True)
+    assert 'id="camera" hidden' in page and 'src="/shared/qr-camera.js"' in page
+    served = tablet.get("/shared/qr-camera.js")
+    assert served.status_code == 200 and served.mimetype == "text/javascript"
+    assert served.get_data() == (web_policy.STATIC_FOLDER / "qr-camera.js").read_bytes()
+    assert served.headers["Content-Security-Policy"] == web_policy.CONTENT_SECURITY_POLICY
 
 
 SLIP_RE = re.compile(r'<article class="slip".*?<img src="([^"]+)".*?class="code slip-code"[^>]*>([^<]+)<',

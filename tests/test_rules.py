@@ -23,6 +23,7 @@ from shared.rules import (
     percentage,
     quorum_met,
     quorum_needed,
+    unmarked_rows,
 )
 
 PERSON = {"name": "Nguyễn Văn Sơn", "position": "Chủ tịch HĐND", "unit": "HĐND tỉnh Vĩnh Phúc"}
@@ -186,3 +187,16 @@ def test_quorum_matches_exact_fraction(present: int, convened: int) -> None:
 def test_quorum_needed_is_the_fewest_present_that_meet_quorum(convened: int) -> None:
     needed = quorum_needed(convened)
     assert quorum_met(needed, convened) and not quorum_met(needed - 1, convened)
+
+
+def test_one_allowed_mark_per_person_is_the_rule_of_electronic_and_paper_ballots() -> None:
+    assert unmarked_rows(3, [HIGH, TRUST, LOW]) == []
+    assert unmarked_rows(3, (LOW, LOW, LOW)) == []
+    # Not one entry per person at all.
+    assert unmarked_rows(3, [HIGH, TRUST]) is None
+    assert unmarked_rows(1, "0") is None and unmarked_rows(1, None) is None
+    # Rows from 1 whose entry is no level: missing, out of range, or equal to a level only by value.
+    assert unmarked_rows(5, [None, BLANK, True, 1.0, HIGH]) == [1, 2, 3, 4]
+    # Paper codes: strings, the invalid-row codes allowed too; an unhashable entry is no code.
+    codes = {"high": HIGH, "blank": BLANK}
+    assert unmarked_rows(3, ["high", "blank", ["high"]], codes) == [3]

@@ -1,7 +1,7 @@
 """Secrecy (docs/security.md), measured on 1,000 ballots cast in a known order with known choices.
 
-On SQLite and on PostgreSQL, through shared.voting.cast_ballot with one transaction per
-ballot as the booth does, then close and export:
+On SQLite and on PostgreSQL, through tests.factories.cast_ballot (shared.voting seals, then
+casts) with one transaction per ballot as the booth does, then close and export:
 
 - no column of any table, no part of the box, no audit event and no log line holds a slip
   code (in any form) or a token's raw bytes; voter ids and names appear only in the roster
@@ -47,7 +47,7 @@ from shared.db import transaction
 from shared.models import Ballot, Base
 from shared.shares import ShareCard
 from shared.tally import Results, tally_box
-from tests.factories import election_spec, hold_ceremony, new_factory
+from tests.factories import cast_ballot, election_spec, hold_ceremony, new_factory
 
 BALLOTS = 1000
 PERSONS = 3  # small ballots keep 1,000 casts fast; the order and the leaks do not depend on it
@@ -246,7 +246,7 @@ def run_secrecy_election(url: str, engine: str, seed: int) -> Run:
         marks = [rng.randrange(3) for _ in range(PERSONS)]
         began = datetime.now(UTC)
         with transaction(factory) as s:  # one transaction per ballot, as the booth does
-            fingerprint = voting.cast_ballot(s, election_id,
+            fingerprint = cast_ballot(s, election_id,
                                              issued[index], marks)
         casts.append(Cast(position, issued[index], voting.parse_token(issued[index]), marks,
                           fingerprint, seconds_between(began, datetime.now(UTC))))
@@ -547,7 +547,7 @@ def cast_in_order(url: str, n: int) -> tuple[sessionmaker[Session], str, list[st
     fingerprints = []
     for code in issued:
         with transaction(factory) as s:
-            fingerprints.append(voting.cast_ballot(s, election_id, code, [2]))
+            fingerprints.append(cast_ballot(s, election_id, code, [2]))
     return factory, election_id, fingerprints
 
 

@@ -15,14 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from kiosk.auth import create_user
 from shared import audit, voting
 from shared import election as elections
 from shared.ceremony import run_ceremony
 from shared.db import session_factory, transaction
 from shared.glossary import BALLOT_BASIS
 from shared.models import AuditEvent, Election, Person, Token, Voter
-from tests.factories import COUNTER_SIGNING_KEY, election_spec, hold_ceremony
+from shared.staff_accounts import create_user
+from tests.factories import COUNTER_SIGNING_KEY, cast_ballot, election_spec, hold_ceremony
 from tests.kiosk_client import CHAIR, DESK, client, form_from_spec, login, make_app, post, web_ceremony
 
 ADMIN = ("quantri", "mat-khau-quan-tri")
@@ -417,7 +417,7 @@ def test_a_corrected_election_votes_closes_and_its_box_verifies(app: Flask) -> N
         elections.open_vote(s, e, "chutri")
     for code in codes[:2]:
         with transaction(factory(app)) as s:
-            voting.cast_ballot(s, eid, code, [0, 2])
+            cast_ballot(s, eid, code, [0, 2])
     with transaction(factory(app)) as s:
         elections.close_vote(s, elections.get_election(s, eid), key, "chutri")
     box = post(c, f"/chair/{eid}/export", f"/chair/{eid}")

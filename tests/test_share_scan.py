@@ -16,6 +16,7 @@ import pytest
 
 from counter.config import CounterConfig, ensure_home, load_config
 from counter.presenting import NO_CODE
+from shared import web_policy
 from shared.qrscan import decode_qr_image
 from tests.counter_support import Browser, counter_home, share_forms
 from tests.documents_support import KnownBox, known_box
@@ -134,6 +135,12 @@ def test_the_share_page_offers_the_camera_from_a_file_script(browser: Browser, e
     assert 'id="share-camera" hidden' in page and "Quét thẻ bằng camera" in page
     assert f'data-scan-url="/boxes/{election.election_id}/shares/scan"' in page
     assert 'src="/static/share-camera.js"' in page and "<script>" not in page
+    # The camera loop itself is the one file of shared/static that the kiosk's booth loads too.
+    assert 'src="/shared/qr-camera.js"' in page
+    served = browser.get("/shared/qr-camera.js")
+    assert served.status_code == 200 and served.mimetype == "text/javascript"
+    assert served.get_data() == (web_policy.STATIC_FOLDER / "qr-camera.js").read_bytes()
+    assert served.headers["Content-Security-Policy"] == web_policy.CONTENT_SECURITY_POLICY
 
 
 def test_frames_for_an_unknown_box_are_not_found(browser: Browser, election: KnownBox) -> None:

@@ -35,7 +35,16 @@ from shared.close_record import Replacements
 from shared.db import session_factory, transaction
 from shared.errors import AlreadyHasSlip, HolderKeyLost, SlipNotIssuedToVoter, TokenVoided
 from shared.models import NO_HASH, AuditEvent, Base, Token, Voter
-from tests.factories import Rehearsal, election_spec, export, hold_ceremony, run_election, token_row
+from tests.factories import (
+    Rehearsal,
+    cast_ballot,
+    election_spec,
+    export,
+    hold_ceremony,
+    run_election,
+    token_row,
+    typed_token_hash,
+)
 from tests.kiosk_client import CODE_RE, DESK, client, login, make_app, post
 
 
@@ -100,7 +109,7 @@ def test_a_slip_voided_on_another_voters_row_is_refused_and_changes_nothing(rehe
     assert state_of(r) == before
     for code in (a, b):  # both slips still work, once each
         with transaction(r.factory) as s:
-            voting.cast_ballot(s, r.election_id, code, [0, 1])
+            cast_ballot(s, r.election_id, code, [0, 1])
 
 
 def test_the_voters_own_spoiled_slip_is_voided_replaced_and_counted(rehearse: Any) -> None:
@@ -113,12 +122,12 @@ def test_the_voters_own_spoiled_slip_is_voided_replaced_and_counted(rehearse: An
         voided = [e for e in audit.chain_events(s, r.election_id) if e["kind"] == "token.voided"]
     with pytest.raises(TokenVoided):
         with transaction(r.factory) as s:
-            voting.cast_ballot(s, r.election_id, r.codes[1], [0, 0])
+            cast_ballot(s, r.election_id, r.codes[1], [0, 0])
     with transaction(r.factory) as s:
-        voting.cast_ballot(s, r.election_id, again, [0, 0])
+        cast_ballot(s, r.election_id, again, [0, 0])
     assert [(e["data"]["voter_id"], e["data"]["reason"]) for e in voided] == [("V002", "spoiled")] * 2
     assert {e["data"]["token_hash"] for e in voided} == {
-        voting.typed_token_hash(r.election_id, c) for c in (r.codes[1], replacement)}
+        typed_token_hash(r.election_id, c) for c in (r.codes[1], replacement)}
     with transaction(r.factory) as s:
         record = elections.close_vote(s, elections.get_election(s, r.election_id), r.signing_key, "chair")
     assert record.counts.replaced_slips == 2
@@ -216,7 +225,7 @@ def test_after_close_the_key_is_gone_and_the_database_pairs_no_voter_with_a_toke
     assert key is not None
     for code in r.codes[:4]:
         with transaction(r.factory) as s:
-            voting.cast_ballot(s, r.election_id, code, [2, 2])
+            cast_ballot(s, r.election_id, code, [2, 2])
     with r.factory() as s:  # during the vote the tags do pair them, under K only
         for i, code in enumerate(r.codes, start=1):
             token = token_of(s, r.election_id, code)
@@ -336,7 +345,7 @@ def test_at_the_desk_a_neighbours_slip_typed_on_the_wrong_row_is_refused_and_cha
         elections.open_vote(s, e, "chutri")
     with transaction(factory) as s:
         for code in (a, c):
-            voting.cast_ballot(s, eid, code, [1, 1])
+            cast_ballot(s, eid, code, [1, 1])
     with transaction(factory) as s:
         record = elections.close_vote(s, elections.get_election(s, eid),
                                       app.extensions["kiosk_config"].signing_key, "chutri")

@@ -18,7 +18,7 @@ from shared.db import transaction
 from shared.elgamal import ONE_CHALLENGE
 from shared.errors import TokenAlreadySpent, TokenInvalid
 from shared.models import NO_HASH, Ballot, Token
-from tests.factories import FILLED, ISSUED, Rehearsal, export, run_election
+from tests.factories import FILLED, ISSUED, Rehearsal, cast_ballot, export, run_election, typed_token_hash
 
 
 def _counts(r: Rehearsal, election_id: str) -> tuple[int, int, int, int]:
@@ -59,7 +59,7 @@ def test_more_replaced_slips_than_the_reserve_rewrites_the_slots_and_every_slip_
     assert (ballots, filled, issued) == (3, 0, 3 + total) and tokens > total
     for code in (live, r.codes[1], r.codes[2]):  # slots printed before the rewrite kept their numbers
         with transaction(r.factory) as s:
-            voting.cast_ballot(s, r.election_id, code, [0, 1])
+            cast_ballot(s, r.election_id, code, [0, 1])
     with transaction(r.factory) as s:
         record = elections.close_vote(s, elections.get_election(s, r.election_id), r.signing_key, "chair")
     assert record.mismatches == ()
@@ -73,12 +73,12 @@ def test_a_slip_code_printed_before_slots_still_casts_once(db_url: str) -> None:
     old_token = crypto.random_bytes(voting.LEGACY_TOKEN_BYTES)
     old_code = codes.grouped(codes.with_check(old_token), 3)
     with transaction(r.factory) as s:
-        s.execute(update(Token).where(Token.token_hash == voting.typed_token_hash(r.election_id, r.codes[0]))
+        s.execute(update(Token).where(Token.token_hash == typed_token_hash(r.election_id, r.codes[0]))
                   .values(token_hash=crypto.token_hash(r.election_id, old_token)))
     with transaction(r.factory) as s:
-        voting.cast_ballot(s, r.election_id, old_code, [2, 2])
+        cast_ballot(s, r.election_id, old_code, [2, 2])
     with transaction(r.factory) as s, pytest.raises(TokenAlreadySpent):
-        voting.cast_ballot(s, r.election_id, old_code, [2, 2])
+        cast_ballot(s, r.election_id, old_code, [2, 2])
     assert _counts(r, r.election_id)[1] == 1
 
 
@@ -87,7 +87,7 @@ def test_a_typed_code_with_a_right_slot_number_and_a_wrong_secret_finds_nothing(
     token = voting.parse_token(r.codes[0])
     forged = token[:slots.SLOT_BYTES] + crypto.random_bytes(voting.SECRET_BYTES)
     with transaction(r.factory) as s, pytest.raises(TokenInvalid):
-        voting.cast_ballot(s, r.election_id, codes.with_check(forged), [0, 0])
+        cast_ballot(s, r.election_id, codes.with_check(forged), [0, 0])
 
 
 def test_the_box_and_close_record_count_filled_slots_only(sqlite_url: str) -> None:

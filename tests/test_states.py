@@ -15,13 +15,13 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import StatementError
 
-from kiosk.auth import set_disabled, set_password
 from shared import crypto, setup
 from shared import election as elections
 from shared.box_checks import EVENT_DATA
 from shared.db import session_factory, transaction
 from shared.event_kinds import SYSTEM_CHAIN_KINDS, EventKind, PaperEventKind
 from shared.models import AuditEvent, Election, Token
+from shared.staff_accounts import set_disabled, set_password
 from shared.states import ElectionState, SlotState, VoidReason
 from tests.factories import election_spec, hold_ceremony, new_factory, run_election
 from tests.kiosk_client import CHAIR, DESK, Meeting, client, make_app, post, vote

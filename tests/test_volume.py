@@ -13,8 +13,8 @@ The run goes through the real code: the chair creates the election over HTTP (Fl
 client) and the key ceremony runs through the counter's code; the desk checks everyone in
 with its batch page (the same page that prints the slips: the codes are read from the
 slips' HTML); some ballots are cast at a paired booth over HTTP, the rest through
-shared.voting.cast_ballot, one transaction each, as the booth view does (sealing with
-proofs, single-use token, audit chain). The chair closes (password again) and exports the
+tests.factories.cast_ballot (shared.voting seals, then casts), one transaction each, as the
+booth view does (sealing with proofs, single-use token, audit chain). The chair closes (password again) and exports the
 sealed box; `counter verify` and `counter tally` with 2 of the 3 share codes count it.
 """
 
@@ -38,12 +38,11 @@ from sqlalchemy import func, select
 from counter.cli import main as counter
 from kiosk.desk import BATCH_LIMIT
 from shared import election as elections
-from shared import voting
 from shared.db import session_factory
 from shared.glossary import LEVELS
 from shared.models import NO_HASH, Ballot, Token, Voter
 from tests.counter_support import counter_home
-from tests.factories import election_spec
+from tests.factories import cast_ballot, election_spec
 from tests.kiosk_client import (
     CHAIR,
     DESK,
@@ -154,7 +153,7 @@ def cast_everything(app: Flask, meeting: Meeting, tablet: FlaskClient, codes: li
         s.commit()
         for voter in order[BOOTH_CASTS:]:
             with s.begin():
-                voting.cast_ballot(s, election.id, codes[voter], ballots[voter])
+                cast_ballot(s, election.id, codes[voter], ballots[voter])
 
 
 @pytest.fixture(scope="module")

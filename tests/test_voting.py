@@ -36,7 +36,18 @@ from shared.errors import (
     WrongElectionState,
 )
 from shared.models import AuditEvent, Ballot, Election, Token, Voter
-from tests.factories import FILLED, ISSUED, Rehearsal, election_spec, export, hold_ceremony, new_factory, run_election
+from tests.factories import (
+    FILLED,
+    ISSUED,
+    Rehearsal,
+    cast_ballot,
+    election_spec,
+    export,
+    hold_ceremony,
+    new_factory,
+    run_election,
+    seal_ballot,
+)
 
 Rehearse = Callable[..., Rehearsal]
 
@@ -66,7 +77,7 @@ def election(s: Session, r: Rehearsal) -> Election:
 
 def cast(r: Rehearsal, code: str, marks: list[int]) -> str:
     with transaction(r.factory) as s:
-        return voting.cast_ballot(s, r.election_id, code, marks)
+        return cast_ballot(s, r.election_id, code, marks)
 
 
 def token_hash_of(r: Rehearsal, code: str) -> str:
@@ -486,7 +497,7 @@ def test_cast_committing_while_close_runs_keeps_the_box_verifiable(pg_url: str) 
     r = run_election(pg_url, persons=2, voters=4, casting=1, close=False)
     casting = r.factory()
     try:
-        voting.cast_ballot(casting, r.election_id, r.codes[1], [2, 2])  # not committed yet
+        cast_ballot(casting, r.election_id, r.codes[1], [2, 2])  # not committed yet
         with ThreadPoolExecutor(max_workers=1) as pool:
             closing = pool.submit(lambda: _close(r))
             wait_until_blocked_on_the_chain_lock(r)
@@ -534,7 +545,7 @@ def test_a_ballot_sealed_while_the_vote_was_open_is_refused_once_it_is_paused(
     """The booth encrypts before it locks; the lock then re-checks the state and writes nothing."""
     r = rehearse()
     with transaction(r.factory) as s:
-        sealed = voting.seal_ballot(s, r.election_id, [0, 1, 2])
+        sealed = seal_ballot(s, r.election_id, [0, 1, 2])
     with transaction(r.factory) as s:
         elections.pause_vote(s, election(s, r), "chair")
     before = snapshot(r)
@@ -547,7 +558,7 @@ def test_a_ballot_sealed_under_another_key_is_refused_and_the_slip_stays_usable(
         rehearse: Rehearse) -> None:
     r = rehearse()
     with transaction(r.factory) as s:
-        sealed = voting.seal_ballot(s, r.election_id, [0, 1, 2])
+        sealed = seal_ballot(s, r.election_id, [0, 1, 2])
     before = snapshot(r)
     with pytest.raises(WrongElectionState), transaction(r.factory) as s:
         voting.cast_sealed(s, dataclasses.replace(sealed, manifest_hash="0" * 64), r.codes[0])
@@ -562,7 +573,7 @@ def test_sealing_checks_the_marks_and_the_election_and_writes_nothing(rehearse: 
     before = snapshot(r)
     for marks in ([0, 1], [0, 1, 2, 0], [0, 1, 3], [0, 1, True], [0, 1, 1.0]):
         with pytest.raises(BallotIncomplete), transaction(r.factory) as s:
-            voting.seal_ballot(s, r.election_id, marks)  # type: ignore[arg-type]
+            seal_ballot(s, r.election_id, marks)  # type: ignore[arg-type]
     with pytest.raises(ElectionNotFound), transaction(r.factory) as s:
-        voting.seal_ballot(s, "no-such-election", [0, 1, 2])
+        seal_ballot(s, "no-such-election", [0, 1, 2])
     assert snapshot(r) == before

@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var codeInput = document.querySelector("[data-scan-target]");
   if (codeInput) { startCodeEntry(codeInput); }
   var camera = document.getElementById("camera");
-  if (camera && codeInput) { startCamera(camera, codeInput); }
+  if (camera && codeInput && typeof startQrCamera === "function") { startCamera(camera, codeInput); }
   var countdown = document.querySelector("[data-countdown]");
   if (countdown) { startCountdown(countdown); }
   var retry = document.getElementById("retry-form");
@@ -180,91 +180,14 @@ function startCodeEntry(input) {
 }
 
 function startCamera(section, input) {
-  if (!window.isSecureContext || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    return;  // camera needs HTTPS (or localhost); the scanner and typing still work
-  }
-  section.hidden = false;
-  var startButton = document.getElementById("camera-start");
-  var stopButton = document.getElementById("camera-stop");
-  var view = document.getElementById("camera-view");
-  var video = document.getElementById("camera-video");
-  var status = document.getElementById("camera-status");
-  var url = section.getAttribute("data-scan-url");
-  var canvas = document.createElement("canvas");
-  var stream = null;
-  var detector = null;
-  var timer = null;
-
-  var say = function (text) { status.textContent = text; };
-  var stop = function () {
-    if (timer) { window.clearTimeout(timer); timer = null; }
-    if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
-    view.hidden = true;
-    startButton.hidden = false;
-  };
-  var next = function (ms) { if (stream) { timer = window.setTimeout(look, ms); } };
-  var submitCode = function (text) {
-    stop();
-    input.value = text;
-    say(section.getAttribute("data-text-checking"));
-    input.form.requestSubmit();
-  };
-  // Where the browser has no BarcodeDetector (desktop Chromium, Firefox, older iPads),
-  // frames go to the kiosk, which decodes them with zxing-cpp and opens the ballot.
-  var postFrame = function () {
-    var scale = Math.min(1, 960 / (video.videoWidth || 960));
-    canvas.width = Math.round((video.videoWidth || 640) * scale);
-    canvas.height = Math.round((video.videoHeight || 480) * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob(function (blob) {
-      if (!blob || !stream) { next(700); return; }
-      fetch(url, { method: "POST", body: blob, credentials: "same-origin", cache: "no-store",
-                   headers: { "Content-Type": "image/jpeg", "X-CSRFToken": csrfToken() } })
-        .then(function (r) { return r.json(); })
-        .then(function (data) {
-          if (data.status === "ok") { stop(); window.location.assign(data.next); return; }
-          if (data.status === "error") { say(data.message); next(2500); return; }
-          next(500);
-        })
-        .catch(function () { next(1500); });
-    }, "image/jpeg", 0.85);
-  };
-  var look = function () {
-    timer = null;
-    if (!stream || video.readyState < 2) { next(300); return; }
-    if (detector) {
-      detector.detect(video).then(function (codes) {
-        if (codes.length && codes[0].rawValue) { submitCode(codes[0].rawValue); } else { next(250); }
-      }).catch(function () { detector = null; next(250); });
-    } else {
-      postFrame();
-    }
-  };
-  var useDetector = ("BarcodeDetector" in window)
-    ? window.BarcodeDetector.getSupportedFormats().then(function (formats) {
-        return formats.indexOf("qr_code") >= 0;
-      }).catch(function () { return false; })
-    : Promise.resolve(false);
-
-  startButton.addEventListener("click", function () {
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false })
-      .then(function (s) {
-        stream = s;
-        video.srcObject = s;
-        view.hidden = false;
-        startButton.hidden = true;
-        say(section.getAttribute("data-text-looking"));
-        return video.play();
-      })
-      .then(function () { return useDetector; })
-      .then(function (ok) {
-        detector = ok ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-        next(200);
-      })
-      .catch(function () { stop(); say(section.getAttribute("data-text-denied")); });
+  // The camera loop is shared with the counter (shared/static/qr-camera.js, loaded by the
+  // start page); a code read in the browser goes into the code field, as a scanner types it.
+  // The back camera of a tablet where it has one.
+  startQrCamera(section, {
+    csrf: csrfToken(),
+    video: { facingMode: "environment" },
+    onCode: function (text) { input.value = text; input.form.requestSubmit(); }
   });
-  stopButton.addEventListener("click", function () { stop(); startButton.focus(); });
-  window.addEventListener("pagehide", stop);
 }
 
 function startCountdown(node) {

@@ -57,7 +57,6 @@ from shared.elgamal import (
     KeyShare,
     PartialDecryption,
     Row,
-    SeededRandomness,
     add,
     ballot_length,
     check_counts,
@@ -70,6 +69,7 @@ from shared.elgamal import (
     verify_ballot,
     verify_partial,
 )
+from tests.seeded import SeededRandomness
 
 PERSONS = 20
 THRESHOLD, MEMBERS = 2, 3

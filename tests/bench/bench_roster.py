@@ -21,7 +21,7 @@ from pathlib import Path
 from shared import crypto, voting
 from shared import election as elections
 from shared.db import transaction
-from tests.factories import election_spec, hold_ceremony, new_factory
+from tests.factories import cast_ballot, election_spec, hold_ceremony, new_factory
 from tests.pg_server import running_postgres
 
 
@@ -48,7 +48,7 @@ def measure(url: str, size: int) -> tuple[float, float]:
         for code in codes:
             started = time.perf_counter()
             with transaction(factory) as s:
-                voting.cast_ballot(s, open_id, code, [0, 1])
+                cast_ballot(s, open_id, code, [0, 1])
             waits.append(time.perf_counter() - started)
             if not running.is_set():
                 return
