@@ -10,6 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+from gunicorn.config import KNOWN_SETTINGS
+
+from kiosk import gunicorn_conf
 from tests.servers import free_port, processes_mentioning, wait_for
 
 
@@ -35,3 +39,16 @@ def test_stopping_kiosk_serve_stops_gunicorn_and_its_workers(tmp_path: Path) -> 
     finally:
         for pid in processes_mentioning(f"KIOSK_HOME={home}"):
             subprocess.call(["kill", "-9", str(pid)])
+
+
+def test_each_worker_shortens_the_gil_switch_interval() -> None:
+    """kiosk/gunicorn_conf.py says why; gunicorn calls the hook by its setting's name."""
+    assert "post_fork" in {setting.name for setting in KNOWN_SETTINGS}
+    previous = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        gunicorn_conf.post_fork(None, None)
+        assert sys.getswitchinterval() == pytest.approx(gunicorn_conf.SWITCH_INTERVAL)
+        assert gunicorn_conf.SWITCH_INTERVAL < 0.005
+    finally:
+        sys.setswitchinterval(previous)
