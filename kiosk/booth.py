@@ -35,7 +35,7 @@ from kiosk import booth_retry, i18n
 from kiosk.db import db
 from kiosk.i18n import error_text
 from kiosk.qr import decode_qr_image
-from shared import ballot_list, booths, codes, voting
+from shared import ballot_list, booths, codes, presealed, voting
 from shared import election as elections
 from shared.db import begin_read_only
 from shared.election import BallotView
@@ -335,15 +335,38 @@ def review() -> Any:
         return redirect(url_for("booth.start"))
     session["booth_at"] = _now()
     _language_from_form()
-    e = _ballot_view()
+    e = _ballot_view(end_read=False)
+    try:  # in the same read-only transaction as the view: the review never waits for writers
+        sealer: voting.Sealer | None = voting.sealer(db(), e.id)
+    except DomainError:
+        sealer = None  # the cast will say why (no key, say); the review still shows the marks
+    db().commit()
     marks = _marks_from_form(e)
     chosen = {p.number: m for p, m in zip(e.persons, marks, strict=True) if m is not None}
     if unmarked_rows(len(e.persons), marks) != []:
         flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
                 chosen=len(chosen), total=len(e.persons)), "error")
         return _ballot(e, chosen, 400)
+    cast_id = _cast_id()
     return render_template("booth/review.html", e=e, marks=chosen, idle=_idle_settings(),
-                           cast_id=_cast_id())
+                           cast_id=cast_id, sealed=_presealed(sealer, cast_id, marks))
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+def _presealed(sealer: voting.Sealer | None, cast_id: str, marks: list[int | None]) -> dict[str, str]:
+    """The review's cast form carries the ballot already sealed (shared/presealed.py says why);
+    nothing if it cannot be sealed now: the cast then seals the marks itself, or refuses.
+    No database: the read that made the sealer has ended."""
+    if sealer is None:
+        return {}
+    try:
+        complete = voting.validate_marks(sealer.persons, marks)
+        return presealed.form_fields(_secret(), sealer.seal(complete), cast_id, complete)
+    except DomainError:
+        return {}
 
 
 @bp.post("/back")
@@ -382,11 +405,13 @@ def cast() -> Any:
     try:
         marks = voting.validate_marks(len(e.persons), _marks_from_form(e))
         sealer = voting.sealer(db(), e.id)
-        # End the read before the encryption (~30 ms of CPU): under SQLite's rollback journal a
-        # reader's shared lock would hold up every other cast's commit meanwhile. The cast's
+        # End the read before any encryption (~30 ms of CPU): under SQLite's rollback journal
+        # a reader's shared lock would hold up every other cast's commit meanwhile. The cast's
         # own transaction then takes the write lock.
         db().rollback()
-        sealed = sealer.seal(marks)
+        # The ballot the review sealed for these marks and this session, else sealed now.
+        sealed = presealed.accepted(_secret(), sealer, cast_id, marks, request.form.get("sealed", ""),
+                                    request.form.get("seal_tag", "")) or sealer.seal(marks)
         fingerprint = voting.cast_sealed(db(), sealed, code, cast_id=cast_id)
         db().commit()
     except BallotIncomplete as err:

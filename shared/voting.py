@@ -35,7 +35,7 @@ from shared.election import (
     roster_size,
     storable,
 )
-from shared.elgamal import ElectionContext
+from shared.elgamal import ElectionContext, ballot_length
 from shared.errors import (
     N_,
     AlreadyHasSlip,
@@ -353,6 +353,11 @@ class Sealer:
     manifest_hash: str
     context: ElectionContext
     persons: int
+
+    @property
+    def ballot_length(self) -> int:
+        """The bytes of one sealed ballot of this election."""
+        return ballot_length(self.persons, self.context.layout)
 
     def seal(self, marks: Sequence[int]) -> SealedBallot:
         """Check the marks, encrypt them with their proofs and check the proofs; no database."""

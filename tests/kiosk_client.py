@@ -157,11 +157,12 @@ def marks_form(marks: list[int]) -> dict[str, str]:
 
 
 def vote(tablet: FlaskClient, code: str, marks: list[int]) -> Any:
+    """Start, review and cast with the review page's cast form, as the booth's browser does."""
     start = post(tablet, "/booth/start", "/booth/", {"code": code})
     assert start.status_code == 302, start.get_data(as_text=True)
-    review = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
-    assert review.status_code == 200
-    return post(tablet, "/booth/cast", "/booth/ballot", marks_form(marks))
+    page = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
+    assert page.status_code == 200
+    return tablet.post("/booth/cast", data=cast_form(page.get_data(as_text=True)))
 
 
 CAST_ID_RE = re.compile(r'name="cast_id" value="([0-9a-f]{32})"')
@@ -188,10 +189,15 @@ def review(tablet: FlaskClient, code: str, marks: list[int]) -> dict[str, str]:
     assert post(tablet, "/booth/start", "/booth/", {"code": code}).status_code == 302
     page = post(tablet, "/booth/review", "/booth/ballot", marks_form(marks))
     assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    form = html[html.index('id="cast-form"'):]
-    return {"csrf_token": first_match(CSRF_RE, form), "cast_id": first_match(CAST_ID_RE, form),
-            **marks_form(marks)}
+    return cast_form(page.get_data(as_text=True))
+
+
+def cast_form(html: str) -> dict[str, str]:
+    """Every field of the review page's cast form: CSRF token, cast id, marks, sealed ballot."""
+    start = html.index('id="cast-form"')
+    fields = dict(HIDDEN_RE.findall(html[start:html.index("</form>", start)]))
+    assert {"csrf_token", "cast_id"} <= set(fields), fields
+    return fields
 
 
 def retry_form(html: str) -> dict[str, str]:
