@@ -13,10 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 from flask import Flask, render_template
 
 import counter.count_jobs
@@ -31,6 +27,7 @@ from counter.progress import failure_text
 from shared import errors
 from shared.box import verify_box
 from shared.paper import Batch, serial_label
+from tests import catalogues
 from tests.counter_support import Browser, Built
 from tests.paper_support import HEAD, PINS, SECOND, set_pins, spec
 
@@ -131,20 +128,12 @@ def batch_data(batch: Batch) -> list[str]:
 
 
 def catalogue(path: Path = EN_PO) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        return {str(m.id[0] if isinstance(m.id, (tuple, list)) else m.id): m for m in read_po(fh) if m.id}
+    return catalogues.read_catalogue(path)
 
 
 def source_messages() -> set[str]:
     """Every msgid in the counter's templates, views and labels, extracted as pybabel does."""
-    with open(ROOT / "counter" / "babel.cfg", encoding="utf-8") as fh:
-        method_map, options_map = parse_mapping_cfg(fh)
-    ids: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None,
-                                                          "ngettext": (1, 2), "N_": None}):
-        ids.add(message[0] if isinstance(message, tuple) else message)
-    return ids
+    return catalogues.source_messages("counter")
 
 
 # --- every screen in English --------------------------------------------------------------------
@@ -480,22 +469,14 @@ def test_every_message_in_the_sources_has_an_english_translation() -> None:
     catalog = catalogue()
     missing = sorted(source_messages() - set(catalog))
     assert not missing, f"{len(missing)} messages not in the English catalogue ({UPDATE_HINT}): {missing[:10]}"
-    untranslated = [mid for mid, m in catalog.items()
-                    if not m.string or (isinstance(m.string, tuple) and not all(m.string)) or m.fuzzy]
+    untranslated = catalogues.untranslated(catalog)
     assert not untranslated, f"untranslated or fuzzy ({UPDATE_HINT}): {untranslated[:10]}"
     stale = sorted(set(catalog) - source_messages())
     assert not stale, f"entries no source uses any more ({UPDATE_HINT}): {stale[:10]}"
 
 
 def test_the_committed_mo_file_matches_the_po_file() -> None:
-    def flat(value: object) -> object:
-        return tuple(value) if isinstance(value, (list, tuple)) else value
-
-    with open(EN_PO, "rb") as fh:
-        po = {flat(m.id): flat(m.string) for m in read_po(fh) if m.id}
-    with open(EN_MO, "rb") as fh:
-        mo = {flat(m.id): flat(m.string) for m in read_mo(fh) if m.id}
-    assert mo == po, f"messages.mo is stale: {UPDATE_HINT}"
+    assert catalogues.compiled_matches(EN_PO, EN_MO), f"messages.mo is stale: {UPDATE_HINT}"
 
 
 def test_placeholders_and_markup_survive_translation() -> None:

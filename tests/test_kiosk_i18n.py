@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 
 from kiosk import i18n
 from shared import election as elections
 from shared import errors
 from shared.errors import N_
+from tests import catalogues
 from tests.factories import election_spec
 from tests.kiosk_client import CHAIR, client, form_from_spec, login, make_app, post
 
@@ -29,42 +28,24 @@ UPDATE_HINT = "run the catalogue update in docs/i18n.md (extract, update, transl
 
 def source_messages() -> set[str]:
     """Every msgid in the kiosk's templates and code and in shared/, extracted as pybabel does."""
-    with open(ROOT / "kiosk" / "babel.cfg", encoding="utf-8") as fh:
-        method_map, options_map = parse_mapping_cfg(fh)
-    ids: set[str] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None,
-                                                          "ngettext": (1, 2), "N_": None}):
-        ids.add(message[0] if isinstance(message, tuple) else message)
-    return ids
+    return catalogues.source_messages("kiosk")
 
 
 def english() -> dict[str, Any]:
-    with open(EN_PO, "rb") as fh:
-        catalog = read_po(fh)
-    return {str(m.id[0] if isinstance(m.id, (tuple, list)) else m.id): m for m in catalog if m.id}
+    return catalogues.read_catalogue(EN_PO)
 
 
 def test_every_message_in_the_sources_has_an_english_translation() -> None:
     catalog = english()
     missing = sorted(source_messages() - set(catalog))
     assert not missing, f"{len(missing)} messages not in the English catalogue ({UPDATE_HINT}): {missing[:10]}"
-    untranslated = [mid for mid, m in catalog.items()
-                    if not m.string or (isinstance(m.string, tuple) and not all(m.string))  # type: ignore[attr-defined]
-                    or m.fuzzy]  # type: ignore[attr-defined]
+    untranslated = catalogues.untranslated(catalog)
     assert not untranslated, f"untranslated or fuzzy ({UPDATE_HINT}): {untranslated[:10]}"
 
 
 def test_the_committed_mo_file_matches_the_po_file() -> None:
     """The .mo is committed (a fresh clone runs without a compile step); it must be current."""
-    def flat(value: object) -> object:
-        return tuple(value) if isinstance(value, (list, tuple)) else value
-
-    with open(EN_PO, "rb") as fh:
-        po = {flat(m.id): flat(m.string) for m in read_po(fh) if m.id}
-    with open(EN_MO, "rb") as fh:
-        mo = {flat(m.id): flat(m.string) for m in read_mo(fh) if m.id}
-    assert mo == po, f"messages.mo is stale: {UPDATE_HINT}"
+    assert catalogues.compiled_matches(EN_PO, EN_MO), f"messages.mo is stale: {UPDATE_HINT}"
 
 
 def test_placeholders_survive_translation() -> None:
