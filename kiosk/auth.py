@@ -68,9 +68,7 @@ def _now() -> float:
 
 def _app_key(purpose: str) -> bytes:
     """A key for one purpose, derived from the app's secret key (never the key itself)."""
-    secret = current_app.secret_key
-    raw = secret.encode() if isinstance(secret, str) else bytes(secret or b"")
-    return hmac.new(raw, f"kiosk staff auth: {purpose}".encode(), hashlib.sha256).digest()
+    return crypto.derive_key(current_app.secret_key or b"", f"kiosk staff auth: {purpose}")
 
 
 @functools.cache

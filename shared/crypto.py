@@ -51,6 +51,12 @@ def new_secret_key() -> bytearray:
     return bytearray(secrets.token_bytes(SECRET_KEY_LENGTH))
 
 
+def derive_key(secret: str | bytes, label: str) -> bytes:
+    """HMAC-SHA256(secret, label): a key for one purpose, so the app's secret is never used twice."""
+    raw = secret.encode() if isinstance(secret, str) else bytes(secret)
+    return hmac.new(raw, label.encode(), hashlib.sha256).digest()
+
+
 def seal_secret(plaintext: bytes, key: bytes | bytearray, context: bytes) -> bytes:
     """AES-256-GCM under key with a random nonce (nonce || ciphertext); context is bound as AAD."""
     nonce = secrets.token_bytes(_NONCE_LENGTH)

@@ -29,21 +29,18 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from shared import crypto
 from shared.voting import SealedBallot, Sealer
 
-_KEY_LABEL = b"cv-presealed-ballot-v1"
-
-
-def _key(secret: str) -> bytes:
-    """The tag's key, derived so that it is never the session cookie's signing key itself."""
-    return hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+# The tag's key is derived, so that it is never the session cookie's signing key itself.
+_KEY_LABEL = "cv-presealed-ballot-v1"
 
 
 def _tag(secret: str, sealed: SealedBallot, cast_id: str, marks: Sequence[int]) -> str:
     parts = (sealed.election_id.encode(), sealed.manifest_hash.encode(), cast_id.encode(),
              bytes(marks), sealed.ciphertext)
     message = b"".join(len(part).to_bytes(4, "big") + part for part in parts)
-    return hmac.new(_key(secret), message, hashlib.sha256).hexdigest()
+    return hmac.new(crypto.derive_key(secret, _KEY_LABEL), message, hashlib.sha256).hexdigest()
 
 
 def form_fields(secret: str, sealed: SealedBallot, cast_id: str, marks: Sequence[int]) -> dict[str, str]:
