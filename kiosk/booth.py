@@ -336,17 +336,18 @@ def review() -> Any:
     session["booth_at"] = _now()
     _language_from_form()
     e = _ballot_view(end_read=False)
+    marks = _marks_from_form(e)
+    chosen = {p.number: m for p, m in zip(e.persons, marks, strict=True) if m is not None}
+    if unmarked_rows(len(e.persons), marks) != []:
+        db().commit()
+        flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
+                chosen=len(chosen), total=len(e.persons)), "error")
+        return _ballot(e, chosen, 400)
     try:  # in the same read-only transaction as the view: the review never waits for writers
         sealer: voting.Sealer | None = voting.sealer(db(), e.id)
     except DomainError:
         sealer = None  # the cast will say why (no key, say); the review still shows the marks
     db().commit()
-    marks = _marks_from_form(e)
-    chosen = {p.number: m for p, m in zip(e.persons, marks, strict=True) if m is not None}
-    if unmarked_rows(len(e.persons), marks) != []:
-        flash(_("%(message)s (đã chọn %(chosen)s/%(total)s)", message=error_text(BallotIncomplete()),
-                chosen=len(chosen), total=len(e.persons)), "error")
-        return _ballot(e, chosen, 400)
     cast_id = _cast_id()
     return render_template("booth/review.html", e=e, marks=chosen, idle=_idle_settings(),
                            cast_id=cast_id, sealed=_presealed(sealer, cast_id, marks))
