@@ -16,6 +16,10 @@ dozen such calls, several inside the write lock that every other cast waits for.
 with bench_cast's paced table at 200 booths, two runs each (2026-12-03): cast p99 403 and
 345 ms at 5 ms, 236 and 285 ms at 0.5 ms; 6 processes of one thread each gave 318 ms.
 
+Each worker also starts its sealing helpers (shared/seal_pool.py): the ~30 ms of CPU
+that sealing a ballot takes then runs outside the worker's GIL and at the lowest CPU
+priority, so a cast no longer waits for other voters' seals.
+
 The access log has no client address, no time and no query string: a log line must
 never link a cast to a tablet or a moment. Answers carry no `Server: gunicorn` banner.
 """
@@ -29,6 +33,7 @@ from typing import Any
 
 import gunicorn.sock
 
+from shared import seal_pool
 from shared.server_banner import hide_server_banner
 
 hide_server_banner()  # read by the master, before the workers fork
@@ -74,5 +79,7 @@ def when_ready(server: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """A shorter GIL switch interval in each worker (SWITCH_INTERVAL, above, says why)."""
+    """In each worker, before its threads start: a shorter GIL switch interval and the
+    sealing helpers (the module docstring says why)."""
     sys.setswitchinterval(SWITCH_INTERVAL)
+    seal_pool.start()

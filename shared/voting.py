@@ -24,9 +24,8 @@ from typing import Any, NoReturn, cast
 from sqlalchemy import CursorResult, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
-from shared import audit, codes, crypto, slots
+from shared import audit, codes, crypto, seal_pool, slots
 from shared import manifest as manifests
-from shared.ballot import seal
 from shared.ballot_store import store_ballot, touch_tokens
 from shared.election import (
     lock_election,
@@ -362,7 +361,7 @@ class Sealer:
     def seal(self, marks: Sequence[int]) -> SealedBallot:
         """Check the marks, encrypt them with their proofs and check the proofs; no database."""
         return SealedBallot(self.election_id, self.manifest_hash,
-                            seal(validate_marks(self.persons, marks), self.context))
+                            seal_pool.seal(validate_marks(self.persons, marks), self.context))
 
 
 def sealer(session: Session, election_id: str) -> Sealer:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kiosk.config import load_config
 from shared import election as elections
-from shared import voting
+from shared import seal_pool
 from shared.db import (
     begin_read_only,
     init_schema,
@@ -231,13 +231,13 @@ def test_the_booth_encrypts_the_ballot_before_it_takes_the_write_lock(
     lock = writer_lock(meeting.app.extensions["kiosk_engine"])
     assert lock is not None
     held_while_sealing: list[bool] = []
-    real_seal = voting.seal
+    real_seal = seal_pool.seal
 
     def watched_seal(*args: Any, **kwargs: Any) -> bytes:
         held_while_sealing.append(lock.locked())
         return real_seal(*args, **kwargs)
 
-    monkeypatch.setattr(voting, "seal", watched_seal)
+    monkeypatch.setattr(seal_pool, "seal", watched_seal)
     assert post(tablet, "/booth/start", "/booth/", {"code": codes[0]}).status_code == 302
     done = post(tablet, "/booth/cast", "/booth/ballot", marks_form([0, 1, 2]))
     assert 'id="receipt"' in done.get_data(as_text=True) and _spent(meeting) == 1

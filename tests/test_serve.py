@@ -14,7 +14,9 @@ import pytest
 from gunicorn.config import KNOWN_SETTINGS
 
 from kiosk import gunicorn_conf
+from shared import seal_pool
 from tests.servers import free_port, processes_mentioning, wait_for
+from tests.test_seal_pool import helpers
 
 
 def test_stopping_kiosk_serve_stops_gunicorn_and_its_workers(tmp_path: Path) -> None:
@@ -22,27 +24,63 @@ def test_stopping_kiosk_serve_stops_gunicorn_and_its_workers(tmp_path: Path) -> 
     assert subprocess.call([sys.executable, "-m", "kiosk.cli", "--home", str(home), "init"],
                            stdout=subprocess.DEVNULL) == 0
     port = free_port()
+    spawned: list[int] = []
     server = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--home", str(home), "serve",
                                "--bind", f"127.0.0.1:{port}", "--workers", "2"])
     try:
         assert wait_for(f"http://127.0.0.1:{port}/healthz") == "ok"
         running = processes_mentioning(f"KIOSK_HOME={home}")
         assert server.pid in running and len(running) >= 3  # the master (this very pid) and 2 workers
+        # and each worker's sealing helpers (shared/seal_pool.py)
+        spawned = descendants(server.pid)
+        assert len(spawned) >= len(running) - 1 + 2 * seal_pool.HELPERS
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
         deadline = time.time() + 10
-        while processes_mentioning(f"KIOSK_HOME={home}") and time.time() < deadline:
+        while (processes_mentioning(f"KIOSK_HOME={home}") or alive(spawned)) and time.time() < deadline:
             time.sleep(0.2)
         assert processes_mentioning(f"KIOSK_HOME={home}") == []
+        assert alive(spawned) == []
         with socket.socket() as probe:  # nobody listens on the port any more
             assert probe.connect_ex(("127.0.0.1", port)) != 0
     finally:
-        for pid in processes_mentioning(f"KIOSK_HOME={home}"):
+        for pid in processes_mentioning(f"KIOSK_HOME={home}") + alive(spawned):
             subprocess.call(["kill", "-9", str(pid)])
 
 
-def test_each_worker_shortens_the_gil_switch_interval() -> None:
-    """kiosk/gunicorn_conf.py says why; gunicorn calls the hook by its setting's name."""
+def _parents() -> dict[int, int]:
+    """Each live process's parent (Linux /proc)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes started by `pid`, by its children, and so on."""
+    parents = _parents()
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    running = _parents()
+    return [pid for pid in pids if pid in running]
+
+
+def test_each_worker_shortens_the_gil_switch_interval_and_seals_in_helpers() -> None:
+    """kiosk/gunicorn_conf.py and shared/seal_pool.py say why; gunicorn calls the hook by its
+    setting's name."""
     assert "post_fork" in {setting.name for setting in KNOWN_SETTINGS}
     previous = sys.getswitchinterval()
     try:
@@ -50,5 +88,8 @@ def test_each_worker_shortens_the_gil_switch_interval() -> None:
         gunicorn_conf.post_fork(None, None)
         assert sys.getswitchinterval() == pytest.approx(gunicorn_conf.SWITCH_INTERVAL)
         assert gunicorn_conf.SWITCH_INTERVAL < 0.005
+        assert len(helpers()) == seal_pool.HELPERS
     finally:
         sys.setswitchinterval(previous)
+        seal_pool.stop()
+    assert helpers() == []

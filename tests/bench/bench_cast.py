@@ -23,17 +23,20 @@ Before the tables, 60 voters cast from 12 booths warm every worker up (not repor
 (c) paced: each booth runs `--paced-rounds` voters who each pause before scanning, before
     confirming their marks and before casting (exponential think time, mean `--think` s),
     and the tablet sends its heartbeat every 20 s as kiosk.js does. This is the latency a
-    voter sees at that load; "page p99" covers every request (pages and heartbeats).
+    voter sees at that load; "review p99" is of POST /booth/review, which seals the ballot
+    (at the lowest CPU priority, shared/seal_pool.py), "page p99" covers every request
+    (pages and heartbeats).
 
 The load generator runs on the same 2 cores as the server, so it is kept cheap: booths are
 threads spread over `--procs` processes, each booth keeps one TLS connection alive, as a
-tablet's browser does. Two more columns say what the figures are worth on a given machine:
+tablet's browser does. The last columns say what the figures are worth on a given machine:
 "server CPU ms" (user + system time of gunicorn's processes per cast in (a), per voter
 with all five requests and the heartbeats in (b) and (c); with C cores free for the server,
 capacity is at most C x 1000 / that figure), "load generator CPU ms" (the same for the
-benchmark's own processes: what the server could not use) and
+benchmark's own processes: what the server could not use),
 the 1-minute load average when the level started (anything above the load the benchmark
-itself makes means other work shared the cores).
+itself makes means other work shared the cores), and the p99 and worst fsync of a probe
+beside the database during the level (DiskProbe: every commit waits for one).
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class Outcome:
     """What one booth measured: cast latencies, every request's latency, errors, end time."""
 
     casts: list[float] = field(default_factory=list)
+    reviews: list[float] = field(default_factory=list)
     requests: list[float] = field(default_factory=list)
     errors: int = 0
     finished: float = 0.0
@@ -146,7 +150,12 @@ class Voter:
                 self.outcome.errors += 1
 
     def open_start_screen(self) -> None:
-        status, _, _ = self._timed("GET", "/booth/")
+        """The tablet's first page and TLS connection, before the common start: not measured
+        (200 tablets connecting at the same instant is not a moment of the vote)."""
+        status, page = self.booth.request("GET", "/booth/")
+        match = CSRF_RE.search(page)
+        if match:
+            self.csrf = match.group(1)
         if status != 200:
             raise RuntimeError(f"start screen answered {status}")
 
@@ -161,8 +170,9 @@ class Voter:
         if status != 200:
             return None
         self.pause()  # marks the ballot
-        status, page, _ = self._timed("POST", "/booth/review", {"csrf_token": self.csrf, **self.marks},
-                                      referer="/booth/ballot")
+        status, page, elapsed = self._timed("POST", "/booth/review", {"csrf_token": self.csrf, **self.marks},
+                                            referer="/booth/ballot")
+        self.outcome.reviews.append(elapsed)
         form = CAST_FORM_RE.search(page)
         if status != 200 or not form:
             return None
@@ -246,7 +256,44 @@ def _booth_process(server: Kiosk, cookie: str, assignments: list[list[str]], per
     for t in threads:
         t.join()
     results.put((time.process_time() - measured_from[0],
-                 [(o.casts, o.requests, o.errors, o.finished) for o in outcomes]))
+                 [(o.casts, o.reviews, o.requests, o.errors, o.finished) for o in outcomes]))
+
+
+class DiskProbe:
+    """What the disk did meanwhile: a 4 KiB write and fsync every 50 ms beside the database.
+
+    Every commit of the kiosk waits for fsync (synchronous=FULL), and while one waits no other
+    transaction can commit or even begin to read (rollback journal, docs/storage-secrecy.md
+    D4). On a shared virtual machine fsync now and then takes hundreds of milliseconds, idle
+    or not; a cast that meets such a moment waits for it, so a table's tail is worth reading
+    beside this probe's.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "fsync-probe"
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            while not self._stop.wait(0.05):
+                t0 = time.perf_counter()
+                os.pwrite(fd, os.urandom(4096), 0)
+                os.fsync(fd)
+                self.latencies.append(time.perf_counter() - t0)
+        finally:
+            os.close(fd)
+            self.path.unlink()
+
+    def __enter__(self) -> DiskProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def run_level(server: Kiosk, cookie: str, codes: list[str], booths: int, persons: int,
@@ -271,8 +318,9 @@ def run_level(server: Kiosk, cookie: str, codes: list[str], booths: int, persons
     for _ in workers:
         process_cpu, outcomes = results.get()
         generator_cpu += process_cpu
-        for casts, requests, errors, finished in outcomes:
+        for casts, reviews, requests, errors, finished in outcomes:
             merged.casts += casts
+            merged.reviews += reviews
             merged.requests += requests
             merged.errors += errors
             merged.finished = max(merged.finished, finished)
@@ -328,11 +376,14 @@ class Row:
     p50: float
     p95: float
     p99: float
+    review_p99: float
     page_p99: float
     errors: int
     server_cpu_ms: float  # per cast in (a), per voter in (b) and (c)
     generator_cpu_ms: float
     load: float
+    fsync_p99: float
+    fsync_max: float
 
 
 def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row], list[Row]]:
@@ -364,16 +415,20 @@ def bench(kind: str, args: argparse.Namespace) -> tuple[list[Row], list[Row], li
                 for level in levels if rounds else []:
                     codes, pool = pool[:level * rounds], pool[level * rounds:]
                     load = os.getloadavg()[0]
-                    wall, cpu, generator_cpu, out = run_level(server, cookie, codes, level,
-                                                              args.persons, think, args.procs,
-                                                              cast_only)
+                    with DiskProbe(server.home) as disk:
+                        wall, cpu, generator_cpu, out = run_level(server, cookie, codes, level,
+                                                                  args.persons, think, args.procs,
+                                                                  cast_only)
                     n = max(1, len(out.casts))
                     recorded, errors = recorded + len(out.casts) - out.errors, errors + out.errors
                     table.append(Row(kind, level, len(out.casts), len(out.casts) / wall,
                                      percentile(out.casts, 50) * 1000, percentile(out.casts, 95) * 1000,
                                      percentile(out.casts, 99) * 1000,
+                                     percentile(out.reviews, 99) * 1000,
                                      percentile(out.requests, 99) * 1000, out.errors,
-                                     cpu * 1000 / n, generator_cpu * 1000 / n, load))
+                                     cpu * 1000 / n, generator_cpu * 1000 / n, load,
+                                     percentile(disk.latencies, 99) * 1000,
+                                     max(disk.latencies, default=float("nan")) * 1000))
             check_stored_ballots(server, args.persons, recorded, errors)
         finally:
             server.stop()
@@ -386,14 +441,16 @@ def print_table(title: str, rows: list[Row], pages: bool, per: str = "voter") ->
     print(title)
     print()
     head = "| db | booths | casts | casts/s | cast p50 ms | cast p95 ms | cast p99 ms |"
-    head += " page p99 ms |" if pages else ""
+    head += " review p99 ms | page p99 ms |" if pages else ""
     head += f" errors | server CPU ms/{per} | load generator CPU ms/{per} | load avg |"
+    head += " disk fsync p99 ms | disk fsync max ms |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for r in rows:
         line = f"| {r.db} | {r.booths} | {r.casts} | {r.rate:.1f} | {r.p50:.0f} | {r.p95:.0f} | {r.p99:.0f} |"
-        line += f" {r.page_p99:.0f} |" if pages else ""
+        line += f" {r.review_p99:.0f} | {r.page_p99:.0f} |" if pages else ""
         line += f" {r.errors} | {r.server_cpu_ms:.1f} | {r.generator_cpu_ms:.1f} | {r.load:.1f} |"
+        line += f" {r.fsync_p99:.0f} | {r.fsync_max:.0f} |"
         print(line)
     print()
 
@@ -429,7 +486,8 @@ def main() -> None:
                 [row for _, capacity, _ in results for row in capacity], pages=False)
     print_table(f"(c) paced: {args.paced_rounds} voters per booth, exponential think time of mean "
                 f"{args.think:g} s before scan, review and cast, heartbeat every 20 s; latency of "
-                "POST /booth/cast and of every request (page p99)",
+                "POST /booth/cast, of POST /booth/review (which seals the ballot) and of every "
+                "request (page p99)",
                 [row for _, _, paced in results for row in paced], pages=True)
 
 
