@@ -43,3 +43,34 @@ def processes_mentioning(text: str) -> list[int]:
         if text in cmdline and "zombie" not in state:
             found.append(int(entry.name))
     return found
+
+
+def parents() -> dict[int, int]:
+    """Every live (not zombie) process and its parent's pid (Linux /proc)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if fields[0] != "Z":
+            found[int(stat.parent.name)] = int(fields[1])
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes started by `pid`, by its children, and so on."""
+    family = parents()
+    found: list[int] = []
+    frontier = {pid}
+    while frontier:
+        children = [child for child, parent in family.items() if parent in frontier]
+        found += children
+        frontier = set(children)
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    """Those of `pids` still running."""
+    running = parents()
+    return [pid for pid in pids if pid in running]

@@ -24,40 +24,19 @@ from shared.elgamal import (
     verify_ballot,
 )
 from tests.seeded import SeededRandomness
+from tests.servers import alive, parents
 
 MARKS = [0, 1, 2, 2, 1]
 
 
-def children() -> list[int]:
-    """Pids of this process's live children (Linux /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == os.getpid() and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
-
-
 def helpers() -> list[int]:
     """The pool's helpers among the children (the spawn context also starts a resource tracker)."""
-    return [pid for pid in children()
-            if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [pid for pid, parent in parents().items() if parent == os.getpid()
+            and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
 def nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                     if line.startswith("State:"))
-    except (OSError, StopIteration):
-        return False
-    return "zombie" not in state
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +116,7 @@ def test_a_killed_helper_never_refuses_a_voter_the_worker_seals_itself(board: tu
     victim = helpers()[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while alive(victim) and time.monotonic() < deadline:
+    while alive([victim]) and time.monotonic() < deadline:
         time.sleep(0.05)
     ballots = [seal_pool.seal(MARKS, context) for _ in range(2)]
     assert seal_pool._pool is None  # abandoned: this worker now seals in its own process
@@ -154,7 +133,7 @@ def test_stop_leaves_no_helper() -> None:
     assert len(started) == 2
     seal_pool.stop()
     assert seal_pool._pool is None
-    assert not any(alive(pid) for pid in started)
+    assert not alive(started)
 
 
 HELPERS_OF_A_KILLED_WORKER = """
@@ -174,6 +153,6 @@ def test_the_helpers_of_a_killed_worker_exit_on_their_own() -> None:
     orphans = [int(pid) for pid in run.stdout.split()]
     assert len(orphans) == 2
     deadline = time.monotonic() + 10  # the watchdog looks once a second
-    while any(alive(pid) for pid in orphans) and time.monotonic() < deadline:
+    while alive(orphans) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(alive(pid) for pid in orphans)
+    assert not alive(orphans)

@@ -15,7 +15,7 @@ from gunicorn.config import KNOWN_SETTINGS
 
 from kiosk import gunicorn_conf
 from shared import seal_pool
-from tests.servers import free_port, processes_mentioning, wait_for
+from tests.servers import alive, descendants, free_port, processes_mentioning, wait_for
 from tests.test_seal_pool import helpers
 
 
@@ -46,36 +46,6 @@ def test_stopping_kiosk_serve_stops_gunicorn_and_its_workers(tmp_path: Path) -> 
     finally:
         for pid in processes_mentioning(f"KIOSK_HOME={home}") + alive(spawned):
             subprocess.call(["kill", "-9", str(pid)])
-
-
-def _parents() -> dict[int, int]:
-    """Each live process's parent (Linux /proc)."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if fields[0] != "Z":
-            parents[int(stat.parent.name)] = int(fields[1])
-    return parents
-
-
-def descendants(pid: int) -> list[int]:
-    """The live processes started by `pid`, by its children, and so on."""
-    parents = _parents()
-    found: list[int] = []
-    frontier = [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
-
-
-def alive(pids: list[int]) -> list[int]:
-    running = _parents()
-    return [pid for pid in pids if pid in running]
 
 
 def test_each_worker_shortens_the_gil_switch_interval_and_seals_in_helpers() -> None:
