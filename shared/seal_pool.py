@@ -34,7 +34,7 @@ from concurrent.futures.process import BrokenProcessPool
 from shared import ballot
 from shared.elgamal import ElectionContext
 
-HELPERS = 2  # per worker process: a worker's threads rarely review more than two at once
+HELPERS = 2  # per worker: with 3 workers, 6 helpers for 2 cores; a review finding both busy waits
 HELPER_NICE = 19  # the kernel's lowest: a seal takes a core only when no request wants it
 _WATCH_SECONDS = 1.0
 

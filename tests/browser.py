@@ -20,8 +20,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.servers import REPO
+
 CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parent.parent
 
 # No sandbox: CI runs as root, where Chromium's sandbox refuses to start.
 # The rest keeps an offline machine's browser from trying to phone home.

@@ -9,6 +9,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent  # the checkout: PYTHONPATH for a child process
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -45,15 +47,21 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def stat_fields(stat: Path) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ... as in
+    proc(5), counted from 0 here); None if the process ended while we looked."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def parents() -> dict[int, int]:
     """Every live (not zombie) process and its parent's pid (Linux /proc)."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended while we looked
-        if fields[0] != "Z":
+        fields = stat_fields(stat)
+        if fields is not None and fields[0] != "Z":
             found[int(stat.parent.name)] = int(fields[1])
     return found
 

@@ -37,13 +37,13 @@ from tests.factories import election_spec, hold_ceremony
 from tests.http_booth import CSRF_RE, Kiosk, prepare_kiosk
 from tests.http_booth import Booth as HttpBooth
 from tests.kiosk_client import CHAIR, client, login, make_app, post
+from tests.servers import REPO
 
 RECORDED = "Lá phiếu của đồng chí đã được ghi nhận"
 ALREADY_USED = "Phiếu này đã được sử dụng"
 SESSION_ENDED = "Phiên bỏ phiếu đã kết thúc"
 WRONG_CODE = "Mã phiếu không đúng"
 PAIR_RE = re.compile(r'class="code huge">([^<]+)<')
-REPO = Path(__file__).resolve().parent.parent
 # The booth's limit in a burst: the free wrong codes, and the one that starts the wait.
 BURST_LIMIT = booths.FREE_CODE_FAILURES + 1
 

@@ -27,8 +27,8 @@ from counter.store import Store
 from tests.browser import chromium_browser, counter_served
 from tests.counter_support import counter_home
 from tests.documents_support import KnownBox, known_box
+from tests.servers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
 BALLOTS = 7  # known_box's ballots
 

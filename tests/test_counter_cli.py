@@ -24,9 +24,8 @@ from shared.rules import percentage
 from shared.tally import check_results_signature
 from tests.counter_support import CASTING, PERSONS, Built, counter_home, flip_ballot_byte
 from tests.factories import COUNTER_SIGNING_KEY
+from tests.servers import REPO
 from tests.tamper import REGIONS, flip_file_byte
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

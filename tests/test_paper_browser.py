@@ -21,8 +21,8 @@ from counter.paper_store import PaperStore
 from shared.paper import Batch, page_code, serial_label
 from tests.browser import chromium_browser, counter_served
 from tests.paper_support import HEAD, PINS, SECOND, THIRD, persons_spec, set_pins, spec
+from tests.servers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "tests" / "artifacts"
 KEYS = {"high": "1", "trust": "2", "low": "3", "blank": "4", "multiple": "5", "crossed_out": "6"}
 LABELS = {"high": "Cao", "trust": "Tín nhiệm", "low": "Thấp"}

@@ -20,8 +20,8 @@ from shared.box import load_box
 from shared.canonical import canonical_bytes
 from shared.manifest import Manifest
 from tests.factories import COUNTER_SIGNING_KEY, Rehearsal, export, run_election
+from tests.servers import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 PERSONS = 3
 
 

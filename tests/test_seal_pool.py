@@ -24,7 +24,7 @@ from shared.elgamal import (
     verify_ballot,
 )
 from tests.seeded import SeededRandomness
-from tests.servers import alive, parents
+from tests.servers import REPO, alive, parents, stat_fields
 
 MARKS = [0, 1, 2, 2, 1]
 
@@ -35,8 +35,9 @@ def helpers() -> list[int]:
             and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
-def nice(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+def nice(pid: int) -> int | None:
+    fields = stat_fields(Path(f"/proc/{pid}/stat"))
+    return None if fields is None else int(fields[16])
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_stop_leaves_no_helper() -> None:
 
 
 HELPERS_OF_A_KILLED_WORKER = """
-import os, sys
+import os
 from shared import seal_pool
 from tests.test_seal_pool import helpers
 seal_pool.start(helpers=2)
@@ -148,7 +149,7 @@ os.kill(os.getpid(), 9)  # a worker killed outright: no atexit, no shutdown of t
 
 def test_the_helpers_of_a_killed_worker_exit_on_their_own() -> None:
     run = subprocess.run([sys.executable, "-c", HELPERS_OF_A_KILLED_WORKER], capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert run.returncode == -signal.SIGKILL, run.stderr
     orphans = [int(pid) for pid in run.stdout.split()]
     assert len(orphans) == 2

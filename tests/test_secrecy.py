@@ -48,12 +48,12 @@ from shared.models import Ballot, Base
 from shared.shares import ShareCard
 from shared.tally import Results, tally_box
 from tests.factories import cast_ballot, election_spec, hold_ceremony, new_factory
+from tests.servers import REPO
 
 BALLOTS = 1000
 PERSONS = 3  # small ballots keep 1,000 casts fast; the order and the leaks do not depend on it
 Z_99 = 2.576  # two-sided 1% point of the standard normal
 ADDRESSES = ("127.0.0.1", "::1", "192.168.1.23")
-REPO = Path(__file__).resolve().parent.parent
 
 
 def spearman(xs: list[float], ys: list[float]) -> float:

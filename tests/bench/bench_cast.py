@@ -68,6 +68,7 @@ from shared.elgamal import ONE_CHALLENGE, ballot_length, verify_ballot
 from shared.manifest import Manifest
 from shared.models import Ballot, Election
 from tests.http_booth import CSRF_RE, Booth, Kiosk, prepare_kiosk, receipt
+from tests.servers import stat_fields
 
 HEARTBEAT_SECONDS = 20.0  # kiosk.js startHeartbeat
 WARMUP_BOOTHS, WARMUP_VOTERS = 12, 60
@@ -92,11 +93,8 @@ def server_cpu_seconds(server: Kiosk) -> float:
     group = server.process.pid  # `kiosk serve` leads the process group of gunicorn and its workers
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        if int(fields[2]) == group:  # pgrp
+        fields = stat_fields(stat)
+        if fields is not None and int(fields[2]) == group:  # pgrp
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
 
